@@ -1,0 +1,177 @@
+// Package authd holds the domain of the authd authentication service: its
+// types (User, Session, RefreshFamily, Key, Principal, Claims), the store
+// interfaces every backend implements, and the errors shared by all layers.
+//
+// It imports the standard library only. The business rules live in the
+// session, token and account packages; stores live in sqlite, postgres and
+// redis; cmd/authd wires them together.
+package authd
+
+import (
+	"time"
+)
+
+// Version is the build version, set with -ldflags "-X github.com/authd/authd.Version=…".
+var Version = "dev"
+
+// User is an account. Email is stored lower-cased and trimmed: it is the login
+// name and is unique.
+type User struct {
+	ID           string
+	Email        string
+	PasswordHash string // PHC string (argon2id); never logged, never serialised to clients
+	Roles        []string
+	Locked       bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Session is a server-side login session.
+//
+// NOTE: the cookie value (the secret) is never stored; Hash is its SHA-256,
+// so a leaked database gives no live session. ID is a separate, public
+// identifier: it is what /v1/sessions lists, what DELETE /v1/sessions/{id}
+// names and what the sid claim of a session-derived access token carries.
+//
+// Email and Roles are a snapshot of the user at login, so that validating a
+// session is one store read. Every change that could make them wrong (lock,
+// password change) revokes the user's sessions.
+type Session struct {
+	ID         string
+	Hash       []byte
+	UserID     string
+	Email      string
+	Roles      []string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	// ExpiresAt is when the session dies if it is not used again: the earlier
+	// of LastSeenAt+idle and CreatedAt+max. Stores may delete a session once
+	// this has passed.
+	ExpiresAt time.Time
+	// AbsoluteExpiresAt is CreatedAt+max; activity never moves it.
+	AbsoluteExpiresAt time.Time
+	IP                string
+	UserAgent         string
+}
+
+// Principal is the authenticated caller of one request, whichever way it
+// authenticated.
+type Principal struct {
+	UserID    string
+	Email     string
+	Roles     []string
+	Auth      string // AuthSession or AuthToken
+	SessionID string // public session id (AuthSession) or the token's sid (AuthToken)
+	Token     *Claims
+}
+
+// Ways a Principal authenticated.
+const (
+	AuthSession = "session"
+	AuthToken   = "token"
+)
+
+// Claims are the verified claims of an RFC 9068 access token.
+type Claims struct {
+	Issuer    string
+	Subject   string
+	Audience  []string
+	ExpiresAt time.Time
+	IssuedAt  time.Time
+	NotBefore time.Time
+	ID        string // jti
+	SessionID string // sid: refresh family id or public session id
+	Email     string
+	Roles     []string
+}
+
+// RefreshFamily is the chain of refresh tokens descended from one password
+// grant. Every refresh spends the presented token and issues its successor;
+// only the newest generation is live.
+//
+// NOTE: Secret is a per-family random key from which each successor token is
+// derived (HMAC of the presented token). It lets a retry inside the grace
+// window receive the same successor again without the store ever holding a
+// usable token: a leaked row holds the secret and hashes, never a token.
+type RefreshFamily struct {
+	ID         string // public; the sid claim of the family's access tokens
+	UserID     string
+	Audience   []string
+	Secret     []byte
+	Generation int       // generation of the live token
+	RotatedAt  time.Time // when generation Generation-1 was spent (zero before the first refresh)
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	ExpiresAt  time.Time // absolute end of the family
+	RevokedAt  time.Time // zero while live
+}
+
+// Revoked reports whether the family has been revoked.
+func (f *RefreshFamily) Revoked() bool { return !f.RevokedAt.IsZero() }
+
+// Key is a signing key of the key ring.
+type Key struct {
+	ID        string // kid
+	Alg       string // EdDSA, ES256, RS256 or HS256
+	Private   []byte // PKCS#8 DER, or the raw HMAC secret for HS256; never leaves the store but to sign
+	Public    []byte // PKIX DER; empty for HS256
+	CreatedAt time.Time
+	// RetiredAt is zero for the current key. A retired key still verifies
+	// tokens until RetiredAt plus the access token lifetime.
+	RetiredAt time.Time
+}
+
+// Signing algorithms.
+const (
+	AlgEdDSA = "EdDSA"
+	AlgES256 = "ES256"
+	AlgRS256 = "RS256"
+	AlgHS256 = "HS256"
+)
+
+// Revocation is one entry of the revocation list: every access token whose
+// sid (Kind "sid") or jti (Kind "jti") equals ID is refused until ExpiresAt,
+// when the last such token would have expired anyway.
+type Revocation struct {
+	Kind      string
+	ID        string
+	ExpiresAt time.Time
+}
+
+// Revocation kinds.
+const (
+	RevokeSID = "sid"
+	RevokeJTI = "jti"
+)
+
+// Client is a service allowed to call the introspection endpoint.
+type Client struct {
+	ID         string
+	SecretHash string // PHC string
+	CreatedAt  time.Time
+}
+
+// AuditEvent is one authentication event of the audit log.
+type AuditEvent struct {
+	At        time.Time
+	Event     string
+	UserID    string
+	SessionID string // public session id or refresh family id
+	IP        string
+	UserAgent string
+	Detail    string
+}
+
+// Audit event names, as API.md lists them.
+const (
+	EventLoginSucceeded       = "login_succeeded"
+	EventLoginFailed          = "login_failed"
+	EventLogout               = "logout"
+	EventSessionRevoked       = "session_revoked"
+	EventPasswordChanged      = "password_changed"
+	EventUserLocked           = "user_locked"
+	EventUserUnlocked         = "user_unlocked"
+	EventRefreshRotated       = "refresh_rotated"
+	EventRefreshReuseDetected = "refresh_reuse_detected"
+	EventTokenRevoked         = "token_revoked"
+)

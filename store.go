@@ -1,0 +1,153 @@
+package authd
+
+import (
+	"context"
+	"time"
+)
+
+// The store interfaces. Each method's doc comment is its contract; the
+// storetest package turns those sentences into tests that every store runs.
+// Every method returns ErrUnavailable (wrapped) when the store cannot be
+// reached, and honours ctx cancellation.
+
+// UserStore keeps accounts.
+type UserStore interface {
+	// CreateUser inserts u. u.ID and u.Email must be set; Email is compared
+	// exactly (callers normalise it). Returns ErrConflict when the id or the
+	// email is taken.
+	CreateUser(ctx context.Context, u *User) error
+	// UserByID returns the user, or ErrNotFound.
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByEmail returns the user with exactly this email, or ErrNotFound.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// SetPasswordHash replaces the user's password hash and UpdatedAt.
+	// Returns ErrNotFound for an unknown id. Idempotent.
+	SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error
+	// SetLocked sets or clears the user's lock. Returns ErrNotFound for an
+	// unknown id. Idempotent.
+	SetLocked(ctx context.Context, id string, locked bool, at time.Time) error
+}
+
+// SessionStore keeps server-side sessions, keyed by the SHA-256 of the
+// cookie value and by their public id.
+type SessionStore interface {
+	// CreateSession inserts s. Returns ErrConflict when s.ID or s.Hash exists.
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByHash returns the session whose Hash is hash, or ErrNotFound
+	// when there is none or it was deleted. It may return a session whose
+	// ExpiresAt has passed (stores delete lazily); the caller checks expiry.
+	SessionByHash(ctx context.Context, hash []byte) (*Session, error)
+	// TouchSession sets LastSeenAt and ExpiresAt of the session with this
+	// public id. Returns ErrNotFound when it does not exist. Idempotent.
+	TouchSession(ctx context.Context, id string, lastSeen, expiresAt time.Time) error
+	// ListSessions returns the user's sessions whose ExpiresAt is after now,
+	// newest first; an empty slice when there are none.
+	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// DeleteSession deletes the user's session with this public id. Returns
+	// ErrNotFound when no such session belongs to userID (another user's id
+	// is not found either). After it returns, SessionByHash of that session
+	// returns ErrNotFound on every node.
+	DeleteSession(ctx context.Context, userID, id string) error
+	// DeleteUserSessions deletes every session of the user except the one
+	// whose public id is except ("" for none), atomically, and returns the
+	// public ids it deleted. Idempotent: a second call returns none.
+	DeleteUserSessions(ctx context.Context, userID, except string) ([]string, error)
+}
+
+// RefreshStore keeps refresh token families. Only hashes of refresh tokens
+// are stored, each with the generation that issued it.
+type RefreshStore interface {
+	// CreateFamily inserts f with its first token, whose hash is tokenHash
+	// (generation f.Generation). Returns ErrConflict when f.ID or the hash
+	// exists.
+	CreateFamily(ctx context.Context, f *RefreshFamily, tokenHash []byte) error
+	// UpdateFamilyByToken finds the family that issued the token whose hash
+	// is tokenHash and calls fn with it and that token's generation, inside
+	// one transaction that excludes every other update of the family: two
+	// concurrent calls for one family run one after the other, the second
+	// seeing the first's changes. When fn returns a nil error, the changes fn
+	// made to f (Generation, RotatedAt, LastUsedAt, RevokedAt) are saved and,
+	// when successorHash is non-nil, it is recorded as the token of
+	// generation f.Generation. When fn returns an error nothing is saved and
+	// that error is returned. Returns ErrNotFound (and does not call fn) when
+	// no family issued tokenHash; otherwise the family as saved.
+	UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func(f *RefreshFamily, generation int) (successorHash []byte, err error)) (*RefreshFamily, error)
+	// FamilyByID returns the family, or ErrNotFound.
+	FamilyByID(ctx context.Context, id string) (*RefreshFamily, error)
+	// RevokeFamily marks the family revoked at at, if it was not already.
+	// Returns ErrNotFound for an unknown id. Idempotent: revoking twice keeps
+	// the first RevokedAt.
+	RevokeFamily(ctx context.Context, id string, at time.Time) error
+	// RevokeUserFamilies revokes every live family of the user and returns
+	// the ones it revoked (an empty slice when none). Idempotent.
+	RevokeUserFamilies(ctx context.Context, userID string, at time.Time) ([]*RefreshFamily, error)
+	// DeleteFamiliesBefore deletes families that expired or were revoked
+	// before t, with their token hashes, and returns how many it deleted.
+	DeleteFamiliesBefore(ctx context.Context, t time.Time) (int, error)
+}
+
+// KeyStore keeps the signing key ring.
+type KeyStore interface {
+	// EnsureKey inserts k as the current key if there is no current key and
+	// returns the current key either way. Many nodes starting at once end up
+	// with one current key.
+	EnsureKey(ctx context.Context, k *Key) (*Key, error)
+	// RotateKey inserts k as the current key and marks the previous current
+	// key retired at k.CreatedAt, in one transaction. Returns ErrConflict
+	// when k.ID exists.
+	RotateKey(ctx context.Context, k *Key) error
+	// Keys returns every key that is current or retired after retiredAfter,
+	// the current one first, then newest first.
+	Keys(ctx context.Context, retiredAfter time.Time) ([]*Key, error)
+}
+
+// RevocationList keeps the revoked sids and jtis of access tokens. Entries
+// live only until ExpiresAt, so the list stays small.
+type RevocationList interface {
+	// Revoke adds r. Idempotent: revoking an id already listed keeps the
+	// later of the two ExpiresAt.
+	Revoke(ctx context.Context, r Revocation) error
+	// RevokedSince returns the entries added after cursor whose ExpiresAt is
+	// after now, oldest first, and the cursor to pass next time. The cursor
+	// "" means the beginning. A cursor is opaque; a malformed one is an
+	// *InvalidError. Entries added concurrently with a call are returned by
+	// this call or by the next one, never lost.
+	RevokedSince(ctx context.Context, cursor string, now time.Time) ([]Revocation, string, error)
+	// PruneRevocations deletes entries whose ExpiresAt is before now.
+	PruneRevocations(ctx context.Context, now time.Time) error
+}
+
+// Limiter counts failed logins per key (an account or a client IP) in fixed
+// windows shared by every node.
+type Limiter interface {
+	// Failures returns the failures counted for key in its current window and
+	// when that window ends. A key with no live window has count 0.
+	Failures(ctx context.Context, key string, now time.Time) (count int, resetAt time.Time, err error)
+	// AddFailure counts one failure for key. The first failure opens a window
+	// of length window; later ones count in it until it ends. Returns the new
+	// count and the window's end. Safe for concurrent use across nodes: n
+	// concurrent calls add exactly n.
+	AddFailure(ctx context.Context, key string, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
+	// ResetFailures forgets key's window. Idempotent.
+	ResetFailures(ctx context.Context, key string) error
+}
+
+// ClientStore keeps the services allowed to call /oauth2/introspect.
+type ClientStore interface {
+	// CreateClient inserts c. Returns ErrConflict when c.ID exists.
+	CreateClient(ctx context.Context, c *Client) error
+	// ClientByID returns the client, or ErrNotFound.
+	ClientByID(ctx context.Context, id string) (*Client, error)
+}
+
+// AuditLog records authentication events.
+type AuditLog interface {
+	// RecordEvent appends e. It never fails because of e's content.
+	RecordEvent(ctx context.Context, e AuditEvent) error
+}
+
+// Pinger is implemented by every store: Ping returns nil when the store
+// answers, ErrUnavailable (wrapped) otherwise. /readyz uses it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

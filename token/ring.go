@@ -1,0 +1,172 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authd/authd"
+)
+
+// unknownKIDReloadEvery rate-limits the reloads an unknown kid triggers, so
+// that tokens with random kids cannot hammer the key store.
+const unknownKIDReloadEvery = time.Second
+
+// ring is the in-memory key ring: the current signing key and every key
+// whose tokens may still be live, reloaded from the KeyStore.
+type ring struct {
+	ks        authd.KeyStore
+	accessTTL time.Duration
+	alg       string
+	now       func() time.Time
+	log       *slog.Logger
+	onChange  func()
+
+	state      atomic.Pointer[ringState]
+	reloadMu   sync.Mutex
+	lastReload atomic.Int64 // time.Now().UnixNano() of the last unknown-kid reload
+}
+
+// ringState is one immutable snapshot of the ring.
+type ringState struct {
+	current     *ringKey
+	byKID       map[string]*ringKey
+	keys        []*ringKey // current first, then newest first
+	jwks        []byte
+	algs        []string
+	fingerprint string
+}
+
+// ensure makes sure the store has a current key, generating one of r.alg
+// only when there is none (RSA generation is slow), then loads the ring.
+func (r *ring) ensure(ctx context.Context) error {
+	now := r.now()
+	keys, err := r.ks.Keys(ctx, now.Add(-r.accessTTL))
+	if err != nil {
+		return fmt.Errorf("token: load keys: %w", err)
+	}
+	if len(keys) == 0 || !keys[0].RetiredAt.IsZero() {
+		k, err := NewKey(r.alg, now)
+		if err != nil {
+			return err
+		}
+		if _, err := r.ks.EnsureKey(ctx, k); err != nil {
+			return fmt.Errorf("token: ensure key: %w", err)
+		}
+	}
+	return r.load(ctx)
+}
+
+// load reads the key ring from the store and swaps it in. An unreadable
+// current key is an error (the old ring stays); an unreadable retired key is
+// logged and left out.
+func (r *ring) load(ctx context.Context) error {
+	now := r.now()
+	keys, err := r.ks.Keys(ctx, now.Add(-r.accessTTL))
+	if err != nil {
+		return fmt.Errorf("token: load keys: %w", err)
+	}
+	if len(keys) == 0 || !keys[0].RetiredAt.IsZero() {
+		return errors.New("token: the key store has no current key")
+	}
+	st := &ringState{byKID: make(map[string]*ringKey, len(keys))}
+	var fp strings.Builder
+	for i, k := range keys {
+		rk, err := parseKey(k, r.accessTTL)
+		if err == nil && i == 0 && rk.signer == nil {
+			err = fmt.Errorf("token: current key %s has no private part", k.ID)
+		}
+		if err != nil {
+			if i == 0 {
+				return err
+			}
+			r.log.Error("token: skipping unreadable retired key", "kid", k.ID, "err", err)
+			continue
+		}
+		if !rk.usable(now) || st.byKID[rk.kid] != nil {
+			continue
+		}
+		if i == 0 {
+			st.current = rk
+		}
+		st.byKID[rk.kid] = rk
+		st.keys = append(st.keys, rk)
+		fmt.Fprintf(&fp, "%s/%s/%d;", rk.kid, rk.alg, rk.retiredAt.UnixNano())
+		if !containsString(st.algs, rk.alg) {
+			st.algs = append(st.algs, rk.alg)
+		}
+	}
+	st.jwks = jwksJSON(st.keys)
+	st.fingerprint = fp.String()
+	old := r.state.Swap(st)
+	if old != nil && old.fingerprint != st.fingerprint {
+		if old.current.kid != st.current.kid {
+			r.log.Info("token: new signing key", "kid", st.current.kid, "alg", st.current.alg)
+		}
+		if r.onChange != nil {
+			r.onChange()
+		}
+	}
+	return nil
+}
+
+// lookup returns the key named kid, reloading the ring once (rate-limited,
+// never concurrently) when the kid is unknown: a node that has not yet
+// seen a rotation done elsewhere accepts the new key's tokens at once.
+func (r *ring) lookup(ctx context.Context, kid string) *ringKey {
+	if k := r.state.Load().byKID[kid]; k != nil {
+		return k
+	}
+	last := r.lastReload.Load()
+	nowNS := time.Now().UnixNano()
+	if nowNS-last < int64(unknownKIDReloadEvery) || !r.lastReload.CompareAndSwap(last, nowNS) {
+		return nil
+	}
+	if !r.reloadMu.TryLock() {
+		return nil
+	}
+	defer r.reloadMu.Unlock()
+	if err := r.load(ctx); err != nil {
+		r.log.Warn("token: key reload on unknown kid failed", "err", err)
+	}
+	return r.state.Load().byKID[kid]
+}
+
+// run reloads the ring every interval until ctx is done.
+func (r *ring) run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		r.reloadMu.Lock()
+		err := r.load(ctx)
+		r.reloadMu.Unlock()
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			r.log.Error("token: key reload failed", "err", err)
+			failing = true
+		case err == nil && failing:
+			r.log.Info("token: key reload recovered")
+			failing = false
+		}
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,354 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authd/authd"
+)
+
+// ErrInvalidTarget is returned by IssuePair when a requested audience (RFC
+// 8707 resource) is not one of Config.Audiences; the HTTP layer answers 400
+// invalid_target.
+var ErrInvalidTarget = errors.New("token: invalid target")
+
+// Service issues, verifies, refreshes and revokes tokens. Create it with
+// New, keep Run running, and share it: every method is safe for concurrent
+// use.
+type Service struct {
+	cfg     Config
+	st      Stores
+	log     *slog.Logger
+	ring    *ring
+	revs    *Revocations
+	cache   *verifyCache // nil when disabled
+	parsers map[string]*jwt.Parser
+}
+
+// Pair is the result of a grant: what an RFC 6749 §5.1 token response
+// carries, plus the claims of the access token.
+type Pair struct {
+	AccessToken  string
+	TokenType    string // "Bearer"
+	ExpiresIn    int    // seconds until the access token expires
+	RefreshToken string // empty for IssueForSession
+	Claims       *authd.Claims
+}
+
+// accessClaims is the JSON form of an access token's claims (RFC 9068).
+type accessClaims struct {
+	jwt.RegisteredClaims
+	SessionID string   `json:"sid"`
+	Email     string   `json:"email,omitempty"`
+	Roles     []string `json:"roles"`
+}
+
+// New validates cfg, makes sure the key store has a current key (generating
+// one of cfg.Alg when it has none), loads the key ring and the live
+// revocations. It returns an error when a store cannot be reached or the
+// current key cannot be read.
+func New(ctx context.Context, cfg Config, st Stores) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if st.Keys == nil || st.Refresh == nil || st.Revocations == nil || st.Users == nil {
+		return nil, errors.New("token: Stores.Keys, Refresh, Revocations and Users are required")
+	}
+	cfg = cfg.withDefaults()
+	s := &Service{cfg: cfg, st: st, log: cfg.Logger, parsers: map[string]*jwt.Parser{}}
+	if cfg.CacheSize > 0 {
+		s.cache = newVerifyCache(cfg.CacheSize)
+	}
+	// NOTE: one parser per algorithm, each accepting that algorithm only.
+	// Verify picks the parser of the key named by kid, so the algorithm is
+	// pinned to the key before the signature is checked (RFC 8725 §3.1):
+	// a token cannot choose how it is verified.
+	for _, alg := range Algorithms {
+		s.parsers[alg] = jwt.NewParser(
+			jwt.WithValidMethods([]string{alg}),
+			jwt.WithIssuer(cfg.Issuer),
+			jwt.WithAudience(cfg.Audiences...),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(cfg.Leeway),
+			jwt.WithTimeFunc(cfg.Now),
+			jwt.WithStrictDecoding(),
+		)
+	}
+	s.ring = &ring{ks: st.Keys, accessTTL: cfg.AccessTTL, alg: cfg.Alg, now: cfg.Now, log: cfg.Logger}
+	if s.cache != nil {
+		s.ring.onChange = s.cache.flush
+	}
+	if err := s.ring.ensure(ctx); err != nil {
+		return nil, err
+	}
+	s.revs = NewRevocations(st.Revocations, RevocationsConfig{
+		PollInterval: cfg.PollInterval, MaxStaleness: cfg.MaxStaleness, Now: cfg.Now, Logger: cfg.Logger,
+	})
+	if err := s.revs.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run keeps the service current until ctx is done: it reloads the key ring
+// every KeyReload and syncs the revocation set every PollInterval. It
+// returns nil when ctx is done.
+func (s *Service) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.revs.Run(ctx)
+	}()
+	s.ring.run(ctx, s.cfg.KeyReload)
+	<-done
+	return nil
+}
+
+// ReloadKeys reloads the key ring from the store now (Run does it every
+// KeyReload).
+func (s *Service) ReloadKeys(ctx context.Context) error {
+	s.ring.reloadMu.Lock()
+	defer s.ring.reloadMu.Unlock()
+	return s.ring.load(ctx)
+}
+
+// Revocations returns the service's revocation set, for the revocation feed
+// (Feed, Changed) and for push-based syncing (Sync, Add).
+func (s *Service) Revocations() *Revocations { return s.revs }
+
+// JWKS returns the RFC 7517 key set of the public keys that may verify a
+// live token: the current key first, then retired keys until their last
+// token has expired. Each key has kid, alg and use "sig". Under HS256 the
+// set is empty ({"keys":[]}). The slice is shared: do not modify it.
+func (s *Service) JWKS() []byte { return s.ring.state.Load().jwks }
+
+// SigningAlgs returns the algorithms of the keys in the ring, the current
+// key's first (for the metadata documents).
+func (s *Service) SigningAlgs() []string { return slices.Clone(s.ring.state.Load().algs) }
+
+// CurrentKID returns the kid new tokens are signed with.
+func (s *Service) CurrentKID() string { return s.ring.state.Load().current.kid }
+
+// AccessTTL returns the lifetime of new access tokens.
+func (s *Service) AccessTTL() time.Duration { return s.cfg.AccessTTL }
+
+// IssueForSession returns an access token for a live session: sub is the
+// session's user, sid its public id (so revoking the session with RevokeSID
+// revokes the token), aud the default audiences, email and roles the
+// session's. The caller has checked that the session is live. The Pair has
+// no refresh token.
+func (s *Service) IssueForSession(ctx context.Context, sess *authd.Session) (Pair, error) {
+	return s.issueAccess(sess.UserID, sess.Email, sess.Roles, sess.ID, s.cfg.Audiences)
+}
+
+// issueAccess signs an access token with the current key.
+func (s *Service) issueAccess(sub, email string, roles []string, sid string, aud []string) (Pair, error) {
+	k := s.ring.state.Load().current
+	now := s.cfg.Now().Truncate(time.Second)
+	exp := now.Add(s.cfg.AccessTTL)
+	if roles == nil {
+		roles = []string{}
+	}
+	c := &accessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    s.cfg.Issuer,
+			Subject:   sub,
+			Audience:  jwt.ClaimStrings(aud),
+			ExpiresAt: jwt.NewNumericDate(exp),
+			NotBefore: jwt.NewNumericDate(now),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        randomString(16), // 128 bits
+		},
+		SessionID: sid,
+		Email:     email,
+		Roles:     roles,
+	}
+	t := jwt.NewWithClaims(k.method, c)
+	t.Header["kid"] = k.kid
+	t.Header["typ"] = "at+jwt"
+	raw, err := t.SignedString(k.signer)
+	if err != nil {
+		return Pair{}, fmt.Errorf("token: sign: %w", err)
+	}
+	return Pair{
+		AccessToken: raw,
+		TokenType:   "Bearer",
+		ExpiresIn:   int(s.cfg.AccessTTL / time.Second),
+		Claims:      toClaims(c),
+	}, nil
+}
+
+func toClaims(c *accessClaims) *authd.Claims {
+	out := &authd.Claims{
+		Issuer:    c.Issuer,
+		Subject:   c.Subject,
+		Audience:  []string(c.Audience),
+		ID:        c.ID,
+		SessionID: c.SessionID,
+		Email:     c.Email,
+		Roles:     c.Roles,
+	}
+	if c.ExpiresAt != nil {
+		out.ExpiresAt = c.ExpiresAt.Time
+	}
+	if c.IssuedAt != nil {
+		out.IssuedAt = c.IssuedAt.Time
+	}
+	if c.NotBefore != nil {
+		out.NotBefore = c.NotBefore.Time
+	}
+	return out
+}
+
+// Verify checks an access token and returns its claims. Every refused token
+// gives an error wrapping authd.ErrUnauthenticated (an *InvalidTokenError
+// whose Reason is for logs only); when the revocation set is stale it
+// returns an error wrapping authd.ErrUnavailable (answer 503: fail closed).
+// The returned Claims are the caller's own copy.
+//
+// The checks are Precheck's, then: the kid must name a key of the ring
+// (one reload is tried, rate-limited, for an unknown kid) that is still
+// usable (a retired key verifies until RetiredAt+AccessTTL: SECURITY J12);
+// the header's alg must equal that key's alg; then golang-jwt checks the
+// signature with that algorithm only and the standard claims (exp required,
+// iss, aud, nbf, iat not in the future, with Config.Leeway); sub, jti and
+// iat must be present; and neither jti nor sid may be revoked.
+func (s *Service) Verify(ctx context.Context, raw string) (*authd.Claims, error) {
+	c, err := s.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.revs.Fresh(); err != nil {
+		return nil, err
+	}
+	if s.revs.IsRevoked(c) {
+		return nil, invalid("revoked")
+	}
+	cp := *c
+	return &cp, nil
+}
+
+// verify checks everything but revocation. The claims it returns may be
+// shared with the cache: callers copy before handing them out.
+func (s *Service) verify(ctx context.Context, raw string) (*authd.Claims, error) {
+	now := s.cfg.Now()
+	if s.cache != nil {
+		if e := s.cache.get(raw); e != nil && now.Before(e.exp) {
+			if k := s.ring.state.Load().byKID[e.kid]; k != nil && k.usable(now) {
+				return e.claims, nil
+			}
+		}
+	}
+	h, _, err := precheck(raw)
+	if err != nil {
+		return nil, err
+	}
+	// NOTE: kid only selects among keys held in memory; it is never used
+	// in a path, a query or a URL (SECURITY J2).
+	k := s.ring.lookup(ctx, h.kid)
+	switch {
+	case k == nil:
+		return nil, invalid("unknown kid")
+	case !k.usable(now):
+		return nil, invalid("kid of a retired key past its last token's expiry")
+	case h.alg != k.alg:
+		return nil, invalid("alg does not match the key's algorithm")
+	}
+	var ac accessClaims
+	if _, err := s.parsers[k.alg].ParseWithClaims(raw, &ac, k.keyFunc); err != nil {
+		return nil, &InvalidTokenError{Reason: "jwt", Err: err}
+	}
+	switch {
+	case ac.Subject == "":
+		return nil, invalid("no sub")
+	case ac.ID == "":
+		return nil, invalid("no jti")
+	case ac.IssuedAt == nil:
+		return nil, invalid("no iat")
+	}
+	c := toClaims(&ac)
+	if s.cache != nil {
+		s.cache.put(raw, &cacheEntry{claims: c, kid: k.kid, exp: c.ExpiresAt})
+	}
+	return c, nil
+}
+
+// RevokeSID puts sid on the revocation list until every access token that
+// carries it has expired (now + AccessTTL). Use it when a session is
+// revoked (logout, DELETE /v1/sessions/…, password change) so that the
+// tokens exchanged from it die too.
+func (s *Service) RevokeSID(ctx context.Context, sid string) error {
+	if sid == "" {
+		return nil
+	}
+	return s.revs.Revoke(ctx, authd.Revocation{Kind: authd.RevokeSID, ID: sid, ExpiresAt: s.cfg.Now().Add(s.cfg.AccessTTL)})
+}
+
+// RevokeAccessToken revokes one access token (RFC 7009): when its signature
+// and claims are valid, its jti goes on the revocation list until its exp.
+// A token that does not verify (unknown, forged, expired, already revoked)
+// needs no revocation and is not an error. Errors are store failures only.
+func (s *Service) RevokeAccessToken(ctx context.Context, raw string) error {
+	c, err := s.verify(ctx, raw)
+	if err != nil {
+		if isInvalidToken(err) {
+			return nil
+		}
+		return err
+	}
+	if s.revs.IsRevoked(c) {
+		return nil
+	}
+	if err := s.revs.Revoke(ctx, authd.Revocation{Kind: authd.RevokeJTI, ID: c.ID, ExpiresAt: c.ExpiresAt}); err != nil {
+		return err
+	}
+	s.audit(ctx, authd.AuditEvent{Event: authd.EventTokenRevoked, UserID: c.Subject, SessionID: c.SessionID, Detail: "access token"})
+	return nil
+}
+
+// Revoke is RFC 7009 for either kind of token. The two kinds cannot be
+// mistaken for each other (a refresh token is 43 base64url characters, an
+// access token has three dot-separated segments), so token_type_hint is not
+// needed. Unknown or invalid tokens are not an error; errors are store
+// failures only.
+func (s *Service) Revoke(ctx context.Context, tok string) error {
+	if looksLikeRefreshToken(tok) {
+		return s.RevokeRefreshToken(ctx, tok)
+	}
+	return s.RevokeAccessToken(ctx, tok)
+}
+
+// audit records e when an audit log is configured; a failure is logged,
+// never returned (the operation it describes has happened).
+func (s *Service) audit(ctx context.Context, e authd.AuditEvent) {
+	if s.st.Audit == nil {
+		return
+	}
+	if e.At.IsZero() {
+		e.At = s.cfg.Now()
+	}
+	if ci, ok := ctx.Value(clientInfoKey{}).(clientInfo); ok {
+		e.IP, e.UserAgent = ci.ip, ci.userAgent
+	}
+	if err := s.st.Audit.RecordEvent(ctx, e); err != nil {
+		s.log.Error("token: audit event not recorded", "event", e.Event, "err", err)
+	}
+}
+
+type clientInfoKey struct{}
+
+type clientInfo struct{ ip, userAgent string }
+
+// WithClient returns a context carrying the client's IP and User-Agent,
+// which the audit events the Service records (refresh_rotated,
+// refresh_reuse_detected, token_revoked) will carry.
+func WithClient(ctx context.Context, ip, userAgent string) context.Context {
+	return context.WithValue(ctx, clientInfoKey{}, clientInfo{ip, userAgent})
+}

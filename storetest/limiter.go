@@ -1,0 +1,205 @@
+package storetest
+
+import (
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authd/authd"
+)
+
+// RunLimiter runs the Limiter contract against limiters made by newLimiter,
+// which must return a fresh, empty limiter each time it is called.
+func RunLimiter(t *testing.T, newLimiter func(t *testing.T) authd.Limiter) {
+	t.Helper()
+	const window = 15 * time.Minute
+	add := func(t *testing.T, l authd.Limiter, key string, w time.Duration, now time.Time) (int, time.Time) {
+		t.Helper()
+		n, reset, err := l.AddFailure(t.Context(), key, w, now)
+		mustOK(t, err, "AddFailure "+key)
+		return n, reset
+	}
+	failures := func(t *testing.T, l authd.Limiter, key string, now time.Time) (int, time.Time) {
+		t.Helper()
+		n, reset, err := l.Failures(t.Context(), key, now)
+		mustOK(t, err, "Failures "+key)
+		return n, reset
+	}
+	want := func(t *testing.T, what string, n int, reset time.Time, wantN int, wantReset time.Time) {
+		t.Helper()
+		if n != wantN || !reset.Equal(wantReset) {
+			t.Fatalf("%s: got count %d resetAt %s, want %d and %s", what, n, fmtTime(reset), wantN, fmtTime(wantReset))
+		}
+	}
+	wantZero := func(t *testing.T, what string, n int) {
+		t.Helper()
+		if n != 0 {
+			t.Fatalf("%s: got count %d, want 0", what, n)
+		}
+	}
+
+	t.Run("Failures of a key with no window is 0", func(t *testing.T) {
+		l := newLimiter(t)
+		n, _ := failures(t, l, NewID("acct"), Now())
+		wantZero(t, "Failures of an unknown key", n)
+	})
+
+	t.Run("the first failure opens a window of length window", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("acct"), Now()
+		n, reset := add(t, l, key, window, t0)
+		want(t, "first AddFailure", n, reset, 1, t0.Add(window))
+		n, reset = failures(t, l, key, t0)
+		want(t, "Failures", n, reset, 1, t0.Add(window))
+	})
+
+	t.Run("later failures count in the window until it ends", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("acct"), Now()
+		add(t, l, key, window, t0)
+		n, reset := add(t, l, key, window, t0.Add(time.Minute))
+		want(t, "second AddFailure", n, reset, 2, t0.Add(window))
+		n, reset = add(t, l, key, window, t0.Add(window-Precision))
+		want(t, "AddFailure at the window's last instant", n, reset, 3, t0.Add(window))
+		n, reset = failures(t, l, key, t0.Add(window-Precision))
+		want(t, "Failures at the window's last instant", n, reset, 3, t0.Add(window))
+	})
+
+	t.Run("a later failure with another window length does not move the window's end", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("acct"), Now()
+		add(t, l, key, window, t0)
+		n, reset := add(t, l, key, time.Hour, t0.Add(time.Minute))
+		want(t, "AddFailure with a longer window", n, reset, 2, t0.Add(window))
+		n, reset = add(t, l, key, time.Minute, t0.Add(2*time.Minute))
+		want(t, "AddFailure with a shorter window", n, reset, 3, t0.Add(window))
+	})
+
+	t.Run("the window ends at resetAt", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("acct"), Now()
+		add(t, l, key, window, t0)
+		add(t, l, key, window, t0.Add(time.Second))
+		end := t0.Add(window)
+		n, _ := failures(t, l, key, end)
+		wantZero(t, "Failures at resetAt", n)
+		n, _ = failures(t, l, key, end.Add(time.Hour))
+		wantZero(t, "Failures after resetAt", n)
+		n, reset := add(t, l, key, window, end)
+		want(t, "AddFailure at resetAt opens a new window", n, reset, 1, end.Add(window))
+		n, reset = failures(t, l, key, end.Add(time.Minute))
+		want(t, "Failures in the new window", n, reset, 1, end.Add(window))
+	})
+
+	t.Run("a failure long after the window opens a new one", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("acct"), Now()
+		for range 5 {
+			add(t, l, key, window, t0)
+		}
+		later := t0.Add(3 * time.Hour)
+		n, reset := add(t, l, key, window, later)
+		want(t, "AddFailure after the window", n, reset, 1, later.Add(window))
+	})
+
+	t.Run("keys are counted apart", func(t *testing.T) {
+		l := newLimiter(t)
+		a, b, t0 := NewID("acct"), NewID("ip"), Now()
+		add(t, l, a, window, t0)
+		add(t, l, a, window, t0)
+		n, reset := add(t, l, b, time.Hour, t0.Add(time.Minute))
+		want(t, "AddFailure of b", n, reset, 1, t0.Add(time.Minute+time.Hour))
+		n, reset = failures(t, l, a, t0.Add(time.Minute))
+		want(t, "Failures of a", n, reset, 2, t0.Add(window))
+	})
+
+	t.Run("ResetFailures forgets the key's window", func(t *testing.T) {
+		l := newLimiter(t)
+		key, other, t0 := NewID("acct"), NewID("acct"), Now()
+		add(t, l, key, window, t0)
+		add(t, l, key, window, t0)
+		add(t, l, other, window, t0)
+		mustOK(t, l.ResetFailures(t.Context(), key), "ResetFailures")
+		n, _ := failures(t, l, key, t0)
+		wantZero(t, "Failures after ResetFailures", n)
+		later := t0.Add(time.Minute)
+		n, reset := add(t, l, key, window, later)
+		want(t, "AddFailure after ResetFailures opens a new window", n, reset, 1, later.Add(window))
+		n, reset = failures(t, l, other, t0)
+		want(t, "Failures of another key", n, reset, 1, t0.Add(window))
+	})
+
+	t.Run("ResetFailures is idempotent", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("acct"), Now()
+		add(t, l, key, window, t0)
+		mustOK(t, l.ResetFailures(t.Context(), key), "first ResetFailures")
+		mustOK(t, l.ResetFailures(t.Context(), key), "second ResetFailures")
+		mustOK(t, l.ResetFailures(t.Context(), NewID("acct")), "ResetFailures of an unknown key")
+		n, _ := failures(t, l, key, t0)
+		wantZero(t, "Failures after two resets", n)
+	})
+
+	t.Run("n concurrent AddFailure calls add exactly n", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("ip"), Now()
+		const n = 50
+		counts := make([]int, n)
+		resets := make([]time.Time, n)
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				c, r, err := l.AddFailure(t.Context(), key, window, t0.Add(time.Duration(i)*time.Microsecond))
+				if err != nil {
+					errs <- err
+					return
+				}
+				counts[i], resets[i] = c, r
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("AddFailure: %v", err)
+		}
+		got, reset := failures(t, l, key, t0.Add(time.Second))
+		if got != n {
+			t.Fatalf("Failures after %d concurrent AddFailure: %d", n, got)
+		}
+		// Each call got its own new count, and all counted in one window.
+		sorted := slices.Clone(counts)
+		slices.Sort(sorted)
+		for i, c := range sorted {
+			if c != i+1 {
+				t.Fatalf("counts returned: %v, want each of 1..%d once", sorted, n)
+			}
+		}
+		for i, r := range resets {
+			if !r.Equal(reset) {
+				t.Fatalf("call %d: resetAt %s, want the window's %s", i, fmtTime(r), fmtTime(reset))
+			}
+		}
+		if reset.Before(t0.Add(window)) || reset.After(t0.Add(window+n*time.Microsecond)) {
+			t.Fatalf("resetAt %s, want the first failure's time plus %s", fmtTime(reset), window)
+		}
+	})
+
+	t.Run("honours ctx cancellation", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("acct"), Now()
+		add(t, l, key, window, t0)
+		ctx := cancelled(t)
+		_, _, err := l.AddFailure(ctx, key, window, t0)
+		wantCanceled(t, err, "AddFailure")
+		_, _, err = l.Failures(ctx, key, t0)
+		wantCanceled(t, err, "Failures")
+		wantCanceled(t, l.ResetFailures(ctx, key), "ResetFailures")
+		n, reset := failures(t, l, key, t0)
+		want(t, "Failures after cancelled calls", n, reset, 1, t0.Add(window))
+	})
+}

@@ -1,0 +1,546 @@
+package storetest_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/authd/authd"
+)
+
+// memory is a reference implementation of every store interface, kept as
+// plain as possible: one mutex over maps. The suite must pass against it,
+// and fail against each of the broken variants in mutants_test.go.
+type memory struct {
+	mu       sync.Mutex
+	users    map[string]authd.User
+	sessions map[string]authd.Session // by id
+	families map[string]authd.RefreshFamily
+	tokens   map[string]token // by string(hash)
+	keys     map[string]authd.Key
+	revs     []rev // in order of seq
+	seq      int
+	failures map[string]window
+	clients  map[string]authd.Client
+	events   []authd.AuditEvent
+}
+
+type token struct {
+	family     string
+	generation int
+}
+
+type rev struct {
+	seq int
+	r   authd.Revocation
+}
+
+type window struct {
+	count   int
+	resetAt time.Time
+}
+
+func newMemory() *memory {
+	return &memory{
+		users:    map[string]authd.User{},
+		sessions: map[string]authd.Session{},
+		families: map[string]authd.RefreshFamily{},
+		tokens:   map[string]token{},
+		keys:     map[string]authd.Key{},
+		failures: map[string]window{},
+		clients:  map[string]authd.Client{},
+	}
+}
+
+func (m *memory) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memory: %w", err)
+	}
+	m.mu.Lock()
+	return nil
+}
+
+func (m *memory) CreateUser(ctx context.Context, u *authd.User) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.users[u.ID]; ok {
+		return authd.ErrConflict
+	}
+	for _, v := range m.users {
+		if v.Email == u.Email {
+			return authd.ErrConflict
+		}
+	}
+	c := *u
+	c.Roles = slices.Clone(u.Roles)
+	m.users[u.ID] = c
+	return nil
+}
+
+func (m *memory) UserByID(ctx context.Context, id string) (*authd.User, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return nil, authd.ErrNotFound
+	}
+	u.Roles = slices.Clone(u.Roles)
+	return &u, nil
+}
+
+func (m *memory) UserByEmail(ctx context.Context, email string) (*authd.User, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	for _, u := range m.users {
+		if u.Email == email {
+			u.Roles = slices.Clone(u.Roles)
+			return &u, nil
+		}
+	}
+	return nil, authd.ErrNotFound
+}
+
+func (m *memory) SetPasswordHash(ctx context.Context, id, hash string, at time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	u.PasswordHash, u.UpdatedAt = hash, at
+	m.users[id] = u
+	return nil
+}
+
+func (m *memory) SetLocked(ctx context.Context, id string, locked bool, at time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	u.Locked, u.UpdatedAt = locked, at
+	m.users[id] = u
+	return nil
+}
+
+func (m *memory) CreateSession(ctx context.Context, s *authd.Session) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.sessions[s.ID]; ok {
+		return authd.ErrConflict
+	}
+	for _, x := range m.sessions {
+		if bytes.Equal(x.Hash, s.Hash) {
+			return authd.ErrConflict
+		}
+	}
+	c := *s
+	c.Hash, c.Roles = bytes.Clone(s.Hash), slices.Clone(s.Roles)
+	m.sessions[s.ID] = c
+	return nil
+}
+
+func (m *memory) SessionByHash(ctx context.Context, hash []byte) (*authd.Session, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	for _, x := range m.sessions {
+		if bytes.Equal(x.Hash, hash) && len(hash) > 0 {
+			x.Hash, x.Roles = bytes.Clone(x.Hash), slices.Clone(x.Roles)
+			return &x, nil
+		}
+	}
+	return nil, authd.ErrNotFound
+}
+
+func (m *memory) TouchSession(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	x, ok := m.sessions[id]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	x.LastSeenAt, x.ExpiresAt = lastSeen, expiresAt
+	m.sessions[id] = x
+	return nil
+}
+
+func (m *memory) ListSessions(ctx context.Context, userID string, now time.Time) ([]*authd.Session, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []*authd.Session{}
+	for _, x := range m.sessions {
+		if x.UserID == userID && x.ExpiresAt.After(now) {
+			x.Hash, x.Roles = bytes.Clone(x.Hash), slices.Clone(x.Roles)
+			out = append(out, &x)
+		}
+	}
+	slices.SortFunc(out, func(a, b *authd.Session) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return out, nil
+}
+
+func (m *memory) DeleteSession(ctx context.Context, userID, id string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	x, ok := m.sessions[id]
+	if !ok || x.UserID != userID {
+		return authd.ErrNotFound
+	}
+	delete(m.sessions, id)
+	return nil
+}
+
+func (m *memory) DeleteUserSessions(ctx context.Context, userID, except string) ([]string, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	ids := []string{}
+	for id, x := range m.sessions {
+		if x.UserID == userID && id != except {
+			delete(m.sessions, id)
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
+func cloneFamily(f authd.RefreshFamily) *authd.RefreshFamily {
+	f.Audience, f.Secret = slices.Clone(f.Audience), bytes.Clone(f.Secret)
+	return &f
+}
+
+func (m *memory) CreateFamily(ctx context.Context, f *authd.RefreshFamily, tokenHash []byte) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.families[f.ID]; ok {
+		return authd.ErrConflict
+	}
+	if _, ok := m.tokens[string(tokenHash)]; ok {
+		return authd.ErrConflict
+	}
+	m.families[f.ID] = *cloneFamily(*f)
+	m.tokens[string(tokenHash)] = token{f.ID, f.Generation}
+	return nil
+}
+
+func (m *memory) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func(f *authd.RefreshFamily, generation int) ([]byte, error)) (*authd.RefreshFamily, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	tok, ok := m.tokens[string(tokenHash)]
+	if !ok {
+		return nil, authd.ErrNotFound
+	}
+	orig := m.families[tok.family]
+	f := cloneFamily(orig)
+	succ, err := fn(f, tok.generation)
+	if err != nil {
+		return nil, err
+	}
+	saved := orig
+	saved.Generation, saved.RotatedAt, saved.LastUsedAt, saved.RevokedAt = f.Generation, f.RotatedAt, f.LastUsedAt, f.RevokedAt
+	if succ != nil {
+		if t, ok := m.tokens[string(succ)]; ok && t != (token{saved.ID, saved.Generation}) {
+			return nil, authd.ErrConflict
+		}
+		m.tokens[string(succ)] = token{saved.ID, saved.Generation}
+	}
+	m.families[saved.ID] = saved
+	return cloneFamily(saved), nil
+}
+
+func (m *memory) FamilyByID(ctx context.Context, id string) (*authd.RefreshFamily, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	f, ok := m.families[id]
+	if !ok {
+		return nil, authd.ErrNotFound
+	}
+	return cloneFamily(f), nil
+}
+
+func (m *memory) RevokeFamily(ctx context.Context, id string, at time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	f, ok := m.families[id]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	if f.RevokedAt.IsZero() {
+		f.RevokedAt = at
+		m.families[id] = f
+	}
+	return nil
+}
+
+func (m *memory) RevokeUserFamilies(ctx context.Context, userID string, at time.Time) ([]*authd.RefreshFamily, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []*authd.RefreshFamily{}
+	for id, f := range m.families {
+		if f.UserID == userID && f.RevokedAt.IsZero() {
+			f.RevokedAt = at
+			m.families[id] = f
+			out = append(out, cloneFamily(f))
+		}
+	}
+	return out, nil
+}
+
+func (m *memory) DeleteFamiliesBefore(ctx context.Context, t time.Time) (int, error) {
+	if err := m.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer m.mu.Unlock()
+	n := 0
+	for id, f := range m.families {
+		if f.ExpiresAt.Before(t) || (!f.RevokedAt.IsZero() && f.RevokedAt.Before(t)) {
+			delete(m.families, id)
+			n++
+			for h, tok := range m.tokens {
+				if tok.family == id {
+					delete(m.tokens, h)
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+func (m *memory) EnsureKey(ctx context.Context, k *authd.Key) (*authd.Key, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	for _, c := range m.keys {
+		if c.RetiredAt.IsZero() {
+			return &c, nil
+		}
+	}
+	c := *k
+	c.RetiredAt = time.Time{}
+	m.keys[k.ID] = c
+	return &c, nil
+}
+
+func (m *memory) RotateKey(ctx context.Context, k *authd.Key) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.keys[k.ID]; ok {
+		return authd.ErrConflict
+	}
+	for id, c := range m.keys {
+		if c.RetiredAt.IsZero() {
+			c.RetiredAt = k.CreatedAt
+			m.keys[id] = c
+		}
+	}
+	c := *k
+	c.RetiredAt = time.Time{}
+	m.keys[k.ID] = c
+	return nil
+}
+
+func (m *memory) Keys(ctx context.Context, retiredAfter time.Time) ([]*authd.Key, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	var out []*authd.Key
+	for _, k := range m.keys {
+		if k.RetiredAt.IsZero() || k.RetiredAt.After(retiredAfter) {
+			out = append(out, &k)
+		}
+	}
+	slices.SortFunc(out, func(a, b *authd.Key) int {
+		if a.RetiredAt.IsZero() != b.RetiredAt.IsZero() {
+			if a.RetiredAt.IsZero() {
+				return -1
+			}
+			return 1
+		}
+		return b.CreatedAt.Compare(a.CreatedAt)
+	})
+	return out, nil
+}
+
+func (m *memory) Revoke(ctx context.Context, r authd.Revocation) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	for i, x := range m.revs {
+		if x.r.Kind == r.Kind && x.r.ID == r.ID {
+			if !r.ExpiresAt.After(x.r.ExpiresAt) {
+				return nil
+			}
+			m.revs = slices.Delete(m.revs, i, i+1)
+			break
+		}
+	}
+	m.seq++
+	m.revs = append(m.revs, rev{m.seq, r})
+	return nil
+}
+
+func parseCursor(c string) (int, error) {
+	if c == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(c, "m"))
+	if err != nil || !strings.HasPrefix(c, "m") || n < 0 || strconv.Itoa(n) != c[1:] {
+		return 0, authd.Invalidf("cursor", "malformed cursor")
+	}
+	return n, nil
+}
+
+func (m *memory) RevokedSince(ctx context.Context, cursor string, now time.Time) ([]authd.Revocation, string, error) {
+	from, err := parseCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := m.lock(ctx); err != nil {
+		return nil, "", err
+	}
+	defer m.mu.Unlock()
+	var out []authd.Revocation
+	for _, x := range m.revs {
+		if x.seq > from && x.r.ExpiresAt.After(now) {
+			out = append(out, x.r)
+		}
+	}
+	return out, "m" + strconv.Itoa(max(from, m.seq)), nil
+}
+
+func (m *memory) PruneRevocations(ctx context.Context, now time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	m.revs = slices.DeleteFunc(m.revs, func(x rev) bool { return x.r.ExpiresAt.Before(now) })
+	return nil
+}
+
+func (m *memory) Failures(ctx context.Context, key string, now time.Time) (int, time.Time, error) {
+	if err := m.lock(ctx); err != nil {
+		return 0, time.Time{}, err
+	}
+	defer m.mu.Unlock()
+	w, ok := m.failures[key]
+	if !ok || !now.Before(w.resetAt) {
+		return 0, time.Time{}, nil
+	}
+	return w.count, w.resetAt, nil
+}
+
+func (m *memory) AddFailure(ctx context.Context, key string, length time.Duration, now time.Time) (int, time.Time, error) {
+	if err := m.lock(ctx); err != nil {
+		return 0, time.Time{}, err
+	}
+	defer m.mu.Unlock()
+	w, ok := m.failures[key]
+	if !ok || !now.Before(w.resetAt) {
+		w = window{0, now.Add(length)}
+	}
+	w.count++
+	m.failures[key] = w
+	return w.count, w.resetAt, nil
+}
+
+func (m *memory) ResetFailures(ctx context.Context, key string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	delete(m.failures, key)
+	return nil
+}
+
+func (m *memory) CreateClient(ctx context.Context, c *authd.Client) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.clients[c.ID]; ok {
+		return authd.ErrConflict
+	}
+	m.clients[c.ID] = *c
+	return nil
+}
+
+func (m *memory) ClientByID(ctx context.Context, id string) (*authd.Client, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	c, ok := m.clients[id]
+	if !ok {
+		return nil, authd.ErrNotFound
+	}
+	return &c, nil
+}
+
+func (m *memory) RecordEvent(ctx context.Context, e authd.AuditEvent) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	m.events = append(m.events, e)
+	return nil
+}
+
+func (m *memory) AuditEvents(ctx context.Context) ([]authd.AuditEvent, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	return slices.Clone(m.events), nil
+}
+
+var (
+	_ authd.UserStore      = (*memory)(nil)
+	_ authd.SessionStore   = (*memory)(nil)
+	_ authd.RefreshStore   = (*memory)(nil)
+	_ authd.KeyStore       = (*memory)(nil)
+	_ authd.RevocationList = (*memory)(nil)
+	_ authd.Limiter        = (*memory)(nil)
+	_ authd.ClientStore    = (*memory)(nil)
+	_ authd.AuditLog       = (*memory)(nil)
+)

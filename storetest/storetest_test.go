@@ -1,0 +1,574 @@
+package storetest_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/authd/authd"
+	"github.com/authd/authd/storetest"
+)
+
+// The suite passes against the reference store.
+func TestMemory(t *testing.T) {
+	t.Run("UserStore", func(t *testing.T) {
+		storetest.RunUserStore(t, func(*testing.T) authd.UserStore { return newMemory() })
+	})
+	t.Run("SessionStore", func(t *testing.T) {
+		storetest.RunSessionStore(t, func(*testing.T) authd.SessionStore { return newMemory() })
+	})
+	t.Run("RefreshStore", func(t *testing.T) {
+		storetest.RunRefreshStore(t, func(*testing.T) authd.RefreshStore { return newMemory() })
+	})
+	t.Run("KeyStore", func(t *testing.T) {
+		storetest.RunKeyStore(t, func(*testing.T) authd.KeyStore { return newMemory() })
+	})
+	t.Run("RevocationList", func(t *testing.T) {
+		storetest.RunRevocationList(t, func(*testing.T) authd.RevocationList { return newMemory() })
+	})
+	t.Run("Limiter", func(t *testing.T) {
+		storetest.RunLimiter(t, func(*testing.T) authd.Limiter { return newMemory() })
+	})
+	t.Run("ClientStore", func(t *testing.T) {
+		storetest.RunClientStore(t, func(*testing.T) authd.ClientStore { return newMemory() })
+	})
+	t.Run("AuditLog", func(t *testing.T) {
+		storetest.RunAuditLog(t, func(*testing.T) (authd.AuditLog, storetest.AuditReader) {
+			m := newMemory()
+			return m, m.AuditEvents
+		})
+	})
+}
+
+// mutant is a store broken in one way, and the subtest that must catch it.
+type mutant struct {
+	name string
+	run  func(t *testing.T)
+	// fails is the name of the subtest that must fail, as go test prints
+	// it (spaces become underscores).
+	fails string
+}
+
+const mutantEnv = "STORETEST_MUTANT"
+
+// TestSuiteCatchesBrokenStores runs the suite against each mutant in a child
+// process and checks that the expected subtest fails: the suite's tests can
+// fail, and fail where they should.
+func TestSuiteCatchesBrokenStores(t *testing.T) {
+	if os.Getenv(mutantEnv) != "" {
+		t.Skip("child process")
+	}
+	if testing.Short() {
+		t.Skip("spawns a child process per mutant")
+	}
+	for _, m := range mutants() {
+		t.Run(m.name, func(t *testing.T) {
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestMutant$", "-test.v", "-test.count=1")
+			cmd.Env = append(os.Environ(), mutantEnv+"="+m.name)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("the suite passed against mutant %q:\n%s", m.name, tail(out))
+			}
+			want := "--- FAIL: TestMutant/" + strings.ReplaceAll(m.fails, " ", "_")
+			if !strings.Contains(string(out), want) {
+				t.Fatalf("mutant %q: want a failure of %q, got:\n%s", m.name, want, tail(out))
+			}
+		})
+	}
+}
+
+// TestMutant is run in a child process by TestSuiteCatchesBrokenStores.
+func TestMutant(t *testing.T) {
+	name := os.Getenv(mutantEnv)
+	if name == "" {
+		t.Skip("run by TestSuiteCatchesBrokenStores")
+	}
+	for _, m := range mutants() {
+		if m.name == name {
+			m.run(t)
+			return
+		}
+	}
+	t.Fatalf("unknown mutant %q", name)
+}
+
+func tail(out []byte) string {
+	lines := strings.Split(string(out), "\n")
+	return strings.Join(lines[max(0, len(lines)-40):], "\n")
+}
+
+func users(wrap func(*memory) authd.UserStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunUserStore(t, func(*testing.T) authd.UserStore { return wrap(newMemory()) })
+	}
+}
+
+func sessions(wrap func(*memory) authd.SessionStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunSessionStore(t, func(*testing.T) authd.SessionStore { return wrap(newMemory()) })
+	}
+}
+
+func refresh(wrap func(*memory) authd.RefreshStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunRefreshStore(t, func(*testing.T) authd.RefreshStore { return wrap(newMemory()) })
+	}
+}
+
+func keys(wrap func(*memory) authd.KeyStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunKeyStore(t, func(*testing.T) authd.KeyStore { return wrap(newMemory()) })
+	}
+}
+
+func revocations(wrap func(*memory) authd.RevocationList) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunRevocationList(t, func(*testing.T) authd.RevocationList { return wrap(newMemory()) })
+	}
+}
+
+func limiter(wrap func(*memory) authd.Limiter) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunLimiter(t, func(*testing.T) authd.Limiter { return wrap(newMemory()) })
+	}
+}
+
+func mutants() []mutant {
+	return []mutant{
+		{"user email case-insensitive", users(func(m *memory) authd.UserStore { return caseFoldEmail{m} }),
+			"email is compared exactly"},
+		{"user email not unique", users(func(m *memory) authd.UserStore { return dupEmail{m} }),
+			"CreateUser ErrConflict when the email is taken"},
+		{"user ignores ctx", users(func(m *memory) authd.UserStore { return ignoreCtxUser{m} }),
+			"honours ctx cancellation"},
+		{"session prefix match", sessions(func(m *memory) authd.SessionStore { return prefixSession{m} }),
+			"SessionByHash ErrNotFound when there is none"},
+		{"session list oldest first", sessions(func(m *memory) authd.SessionStore { return oldestFirst{m} }),
+			"ListSessions returns the user's sessions whose ExpiresAt is after now, newest first"},
+		{"session list includes now", sessions(func(m *memory) authd.SessionStore { return listAtNow{m} }),
+			"ListSessions leaves out a session whose ExpiresAt is exactly now"},
+		{"session list nil", sessions(func(m *memory) authd.SessionStore { return listNil{m} }),
+			"ListSessions returns an empty slice when there are none"},
+		{"session delete any user", sessions(func(m *memory) authd.SessionStore { return deleteAnyUser{m} }),
+			"DeleteSession of another user's session is ErrNotFound and deletes nothing"},
+		{"session delete ignores except", sessions(func(m *memory) authd.SessionStore { return ignoreExcept{m} }),
+			"DeleteUserSessions deletes every session of the user but except and returns the deleted ids"},
+		{"session delete not atomic", sessions(func(m *memory) authd.SessionStore { return nonAtomicDelete{m} }),
+			"DeleteUserSessions is atomic under concurrent deletes and creates"},
+		{"refresh unserialised", refresh(func(m *memory) authd.RefreshStore { return unlockedUpdate{m} }),
+			"UpdateFamilyByToken serialises concurrent calls on one family"},
+		{"refresh saves on error", refresh(func(m *memory) authd.RefreshStore { return saveOnError{m} }),
+			"UpdateFamilyByToken saves nothing and returns fn's error when fn fails"},
+		{"refresh saves every field", refresh(func(m *memory) authd.RefreshStore { return saveAll{m} }),
+			"UpdateFamilyByToken saves no other field"},
+		{"refresh successor overwrites", refresh(func(m *memory) authd.RefreshStore { return overwriteSuccessor{m} }),
+			"UpdateFamilyByToken ErrConflict and nothing saved when the successor is another family's token"},
+		{"refresh revoke overwrites", refresh(func(m *memory) authd.RefreshStore { return revokeOverwrites{m} }),
+			"RevokeFamily is idempotent and keeps the first RevokedAt"},
+		{"refresh revoke every user", refresh(func(m *memory) authd.RefreshStore { return revokeEveryone{m} }),
+			"RevokeUserFamilies revokes only the user's live families and returns them"},
+		{"refresh delete keeps hashes", refresh(func(m *memory) authd.RefreshStore { return keepHashes{m} }),
+			"DeleteFamiliesBefore deletes families expired or revoked before t with their token hashes"},
+		{"keys racy ensure", keys(func(m *memory) authd.KeyStore { return racyEnsure{m} }),
+			"EnsureKey from many goroutines ends with one current key"},
+		{"keys rotate without retiring", keys(func(m *memory) authd.KeyStore { return noRetire{m} }),
+			"RotateKey inserts k as current and retires the previous key at k.CreatedAt"},
+		{"keys newest first only", keys(func(m *memory) authd.KeyStore { return newestOnly{m} }),
+			"Keys returns the current key first, then newest first"},
+		{"revoke keeps first expiry", revocations(func(m *memory) authd.RevocationList { return keepFirstExpiry{m} }),
+			"Revoke of a listed id keeps the later ExpiresAt"},
+		{"revoke lax cursor", revocations(func(m *memory) authd.RevocationList { return laxCursor{m} }),
+			"RevokedSince refuses a malformed cursor with *authd.InvalidError"},
+		{"revoke positional cursor", revocations(func(m *memory) authd.RevocationList { return &positionalCursor{memory: m} }),
+			"PruneRevocations keeps cursors working"},
+		{"revoke late cursor", revocations(func(m *memory) authd.RevocationList { return lateCursor{m} }),
+			"entries revoked concurrently are never lost"},
+		{"limiter not atomic", limiter(func(m *memory) authd.Limiter { return racyLimiter{m} }),
+			"n concurrent AddFailure calls add exactly n"},
+		{"limiter window never ends", limiter(func(m *memory) authd.Limiter { return endlessWindow{m} }),
+			"the window ends at resetAt"},
+		{"client overwrites", func(t *testing.T) {
+			storetest.RunClientStore(t, func(*testing.T) authd.ClientStore { return overwriteClient{newMemory()} })
+		}, "CreateClient ErrConflict when the id exists"},
+		{"audit merges duplicates", func(t *testing.T) {
+			storetest.RunAuditLog(t, func(*testing.T) (authd.AuditLog, storetest.AuditReader) {
+				m := newMemory()
+				return dedupAudit{m}, m.AuditEvents
+			})
+		}, "RecordEvent appends in order and never merges"},
+	}
+}
+
+// The mutants. Each embeds the reference store and breaks one method.
+
+type caseFoldEmail struct{ *memory }
+
+func (s caseFoldEmail) UserByEmail(ctx context.Context, email string) (*authd.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if strings.EqualFold(u.Email, strings.TrimSpace(email)) {
+			return &u, nil
+		}
+	}
+	return nil, authd.ErrNotFound
+}
+
+type dupEmail struct{ *memory }
+
+func (s dupEmail) CreateUser(ctx context.Context, u *authd.User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[u.ID]; ok {
+		return authd.ErrConflict
+	}
+	s.users[u.ID] = *u
+	return nil
+}
+
+type ignoreCtxUser struct{ *memory }
+
+func (s ignoreCtxUser) SetLocked(_ context.Context, id string, locked bool, at time.Time) error {
+	return s.memory.SetLocked(context.Background(), id, locked, at)
+}
+
+type prefixSession struct{ *memory }
+
+func (s prefixSession) SessionByHash(ctx context.Context, hash []byte) (*authd.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.sessions {
+		if len(hash) > 0 && strings.HasPrefix(string(x.Hash), string(hash)) {
+			return &x, nil
+		}
+	}
+	return nil, authd.ErrNotFound
+}
+
+type oldestFirst struct{ *memory }
+
+func (s oldestFirst) ListSessions(ctx context.Context, userID string, now time.Time) ([]*authd.Session, error) {
+	l, err := s.memory.ListSessions(ctx, userID, now)
+	slices.Reverse(l)
+	return l, err
+}
+
+type listAtNow struct{ *memory }
+
+func (s listAtNow) ListSessions(ctx context.Context, userID string, now time.Time) ([]*authd.Session, error) {
+	return s.memory.ListSessions(ctx, userID, now.Add(-time.Microsecond))
+}
+
+type listNil struct{ *memory }
+
+func (s listNil) ListSessions(ctx context.Context, userID string, now time.Time) ([]*authd.Session, error) {
+	l, err := s.memory.ListSessions(ctx, userID, now)
+	if len(l) == 0 {
+		return nil, err
+	}
+	return l, err
+}
+
+type deleteAnyUser struct{ *memory }
+
+func (s deleteAnyUser) DeleteSession(ctx context.Context, userID, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[id]; !ok {
+		return authd.ErrNotFound
+	}
+	delete(s.sessions, id)
+	return nil
+}
+
+type ignoreExcept struct{ *memory }
+
+func (s ignoreExcept) DeleteUserSessions(ctx context.Context, userID, except string) ([]string, error) {
+	return s.memory.DeleteUserSessions(ctx, userID, "")
+}
+
+// nonAtomicDelete lists, then deletes one by one, reporting what it listed.
+type nonAtomicDelete struct{ *memory }
+
+func (s nonAtomicDelete) DeleteUserSessions(ctx context.Context, userID, except string) ([]string, error) {
+	s.mu.Lock()
+	var ids []string
+	for id, x := range s.sessions {
+		if x.UserID == userID && id != except {
+			ids = append(ids, id)
+		}
+	}
+	s.mu.Unlock()
+	time.Sleep(time.Millisecond)
+	for _, id := range ids {
+		s.mu.Lock()
+		delete(s.sessions, id)
+		s.mu.Unlock()
+	}
+	return ids, nil
+}
+
+// unlockedUpdate reads the family, runs fn unlocked, then writes it back.
+type unlockedUpdate struct{ *memory }
+
+func (s unlockedUpdate) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func(*authd.RefreshFamily, int) ([]byte, error)) (*authd.RefreshFamily, error) {
+	s.mu.Lock()
+	tok, ok := s.tokens[string(tokenHash)]
+	f := s.families[tok.family]
+	s.mu.Unlock()
+	if !ok {
+		return nil, authd.ErrNotFound
+	}
+	succ, err := fn(&f, tok.generation)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.families[f.ID] = f
+	if succ != nil {
+		s.tokens[string(succ)] = token{f.ID, f.Generation}
+	}
+	return &f, nil
+}
+
+type saveOnError struct{ *memory }
+
+func (s saveOnError) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func(*authd.RefreshFamily, int) ([]byte, error)) (*authd.RefreshFamily, error) {
+	var fnErr error
+	f, err := s.memory.UpdateFamilyByToken(ctx, tokenHash, func(f *authd.RefreshFamily, g int) ([]byte, error) {
+		succ, err := fn(f, g)
+		fnErr = err
+		return succ, nil
+	})
+	if fnErr != nil {
+		return nil, fnErr
+	}
+	return f, err
+}
+
+type saveAll struct{ *memory }
+
+func (s saveAll) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func(*authd.RefreshFamily, int) ([]byte, error)) (*authd.RefreshFamily, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, ok := s.tokens[string(tokenHash)]
+	if !ok {
+		return nil, authd.ErrNotFound
+	}
+	f := s.families[tok.family]
+	succ, err := fn(&f, tok.generation)
+	if err != nil {
+		return nil, err
+	}
+	s.families[tok.family] = f
+	if succ != nil {
+		s.tokens[string(succ)] = token{f.ID, f.Generation}
+	}
+	return &f, nil
+}
+
+type overwriteSuccessor struct{ *memory }
+
+func (s overwriteSuccessor) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func(*authd.RefreshFamily, int) ([]byte, error)) (*authd.RefreshFamily, error) {
+	var succ []byte
+	f, err := s.memory.UpdateFamilyByToken(ctx, tokenHash, func(f *authd.RefreshFamily, g int) ([]byte, error) {
+		var err error
+		succ, err = fn(f, g)
+		return nil, err
+	})
+	if err == nil && succ != nil {
+		s.mu.Lock()
+		s.tokens[string(succ)] = token{f.ID, f.Generation}
+		s.mu.Unlock()
+	}
+	return f, err
+}
+
+type revokeOverwrites struct{ *memory }
+
+func (s revokeOverwrites) RevokeFamily(ctx context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.families[id]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	f.RevokedAt = at
+	s.families[id] = f
+	return nil
+}
+
+type revokeEveryone struct{ *memory }
+
+func (s revokeEveryone) RevokeUserFamilies(ctx context.Context, userID string, at time.Time) ([]*authd.RefreshFamily, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []*authd.RefreshFamily{}
+	for id, f := range s.families {
+		if f.RevokedAt.IsZero() {
+			f.RevokedAt = at
+			s.families[id] = f
+			if f.UserID == userID {
+				out = append(out, cloneFamily(f))
+			}
+		}
+	}
+	return out, nil
+}
+
+type keepHashes struct{ *memory }
+
+func (s keepHashes) DeleteFamiliesBefore(ctx context.Context, t time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, f := range s.families {
+		if f.ExpiresAt.Before(t) || (!f.RevokedAt.IsZero() && f.RevokedAt.Before(t)) {
+			delete(s.families, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// racyEnsure checks for a current key, lets go, then inserts.
+type racyEnsure struct{ *memory }
+
+func (s racyEnsure) EnsureKey(ctx context.Context, k *authd.Key) (*authd.Key, error) {
+	ks, _ := s.memory.Keys(ctx, time.Now().Add(1000*time.Hour))
+	if len(ks) > 0 {
+		return ks[0], nil
+	}
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys[k.ID] = *k
+	return k, nil
+}
+
+type noRetire struct{ *memory }
+
+func (s noRetire) RotateKey(ctx context.Context, k *authd.Key) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.keys[k.ID]; ok {
+		return authd.ErrConflict
+	}
+	s.keys[k.ID] = *k
+	return nil
+}
+
+type newestOnly struct{ *memory }
+
+func (s newestOnly) Keys(ctx context.Context, retiredAfter time.Time) ([]*authd.Key, error) {
+	ks, err := s.memory.Keys(ctx, retiredAfter)
+	slices.SortFunc(ks, func(a, b *authd.Key) int { return b.CreatedAt.Compare(a.CreatedAt) })
+	return ks, err
+}
+
+type keepFirstExpiry struct{ *memory }
+
+func (s keepFirstExpiry) Revoke(ctx context.Context, r authd.Revocation) error {
+	s.mu.Lock()
+	for _, x := range s.revs {
+		if x.r.Kind == r.Kind && x.r.ID == r.ID {
+			s.mu.Unlock()
+			return nil
+		}
+	}
+	s.mu.Unlock()
+	return s.memory.Revoke(ctx, r)
+}
+
+type laxCursor struct{ *memory }
+
+func (s laxCursor) RevokedSince(ctx context.Context, cursor string, now time.Time) ([]authd.Revocation, string, error) {
+	if _, err := parseCursor(cursor); err != nil {
+		cursor = ""
+	}
+	return s.memory.RevokedSince(ctx, cursor, now)
+}
+
+// positionalCursor uses the index in the list as the cursor, which pruning
+// shifts.
+type positionalCursor struct{ *memory }
+
+func (s *positionalCursor) RevokedSince(ctx context.Context, cursor string, now time.Time) ([]authd.Revocation, string, error) {
+	from, err := parseCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []authd.Revocation
+	for i, x := range s.revs {
+		if i >= from && x.r.ExpiresAt.After(now) {
+			out = append(out, x.r)
+		}
+	}
+	return out, "m" + strconv.Itoa(len(s.revs)), nil
+}
+
+// lateCursor reads the entries, then takes the cursor a moment later.
+type lateCursor struct{ *memory }
+
+func (s lateCursor) RevokedSince(ctx context.Context, cursor string, now time.Time) ([]authd.Revocation, string, error) {
+	out, _, err := s.memory.RevokedSince(ctx, cursor, now)
+	if err != nil {
+		return nil, "", err
+	}
+	time.Sleep(200 * time.Microsecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return out, "m" + strconv.Itoa(s.seq), nil
+}
+
+type racyLimiter struct{ *memory }
+
+func (s racyLimiter) AddFailure(ctx context.Context, key string, length time.Duration, now time.Time) (int, time.Time, error) {
+	n, reset, _ := s.memory.Failures(ctx, key, now)
+	time.Sleep(time.Millisecond)
+	if n == 0 {
+		reset = now.Add(length)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[key] = window{n + 1, reset}
+	return n + 1, reset, nil
+}
+
+type endlessWindow struct{ *memory }
+
+func (s endlessWindow) Failures(ctx context.Context, key string, now time.Time) (int, time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.failures[key]
+	return w.count, w.resetAt, nil
+}
+
+type overwriteClient struct{ *memory }
+
+func (s overwriteClient) CreateClient(ctx context.Context, c *authd.Client) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clients[c.ID] = *c
+	return nil
+}
+
+type dedupAudit struct{ *memory }
+
+func (s dedupAudit) RecordEvent(ctx context.Context, e authd.AuditEvent) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.Contains(s.events, e) {
+		return nil
+	}
+	s.events = append(s.events, e)
+	return nil
+}

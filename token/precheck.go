@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"strings"
 
 	"github.com/authd/authd"
@@ -53,9 +52,18 @@ type precheckedHeader struct {
 	alg, kid string
 }
 
+// prechecked is a token that passed the pre-checks, decoded once.
+type prechecked struct {
+	precheckedHeader
+	signingInput string // header "." payload, as signed
+	payload      []byte
+	sig          []byte
+}
+
 // knownClaims are the claim names Verify reads. A payload member that differs
 // from one of them only by case is refused (SECURITY J7).
-var knownClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "email", "roles"}
+var knownClaims = [][]byte{[]byte("iss"), []byte("sub"), []byte("aud"), []byte("exp"), []byte("nbf"),
+	[]byte("iat"), []byte("jti"), []byte("sid"), []byte("email"), []byte("roles")}
 
 // Precheck runs the structural checks Verify makes before any signature
 // or claim processing, and returns the kid and alg of the header. It never
@@ -79,18 +87,18 @@ var knownClaims = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid
 //     claim authd reads (iss, sub, aud, exp, nbf, iat, jti, sid, email,
 //     roles) only by case.
 func Precheck(raw string) (kid, alg string, err error) {
-	h, _, err := precheck(raw)
-	return h.kid, h.alg, err
+	var p prechecked
+	err = precheck(raw, &p)
+	return p.kid, p.alg, err
 }
 
-// precheck is Precheck, also returning the decoded payload.
-func precheck(raw string) (precheckedHeader, []byte, error) {
-	var h precheckedHeader
+// precheck is Precheck, filling p with the decoded token.
+func precheck(raw string, p *prechecked) error {
 	if len(raw) == 0 {
-		return h, nil, invalid("empty token")
+		return invalid("empty token")
 	}
 	if len(raw) > MaxTokenSize {
-		return h, nil, invalid("token larger than 8 KiB")
+		return invalid("token larger than 8 KiB")
 	}
 	dot1, dot2 := -1, -1
 	for i := 0; i < len(raw); i++ {
@@ -104,37 +112,42 @@ func precheck(raw string) (precheckedHeader, []byte, error) {
 			case dot2 < 0:
 				dot2 = i
 			default:
-				return h, nil, invalid("more than three segments (JWE or garbage)")
+				return invalid("more than three segments (JWE or garbage)")
 			}
 		default:
-			return h, nil, invalid("not a compact serialization of base64url segments")
+			return invalid("not a compact serialization of base64url segments")
 		}
 	}
 	if dot2 < 0 {
-		return h, nil, invalid("fewer than three segments")
+		return invalid("fewer than three segments")
 	}
 	hseg, pseg, sseg := raw[:dot1], raw[dot1+1:dot2], raw[dot2+1:]
 	if len(hseg) == 0 || len(pseg) == 0 || len(sseg) == 0 {
-		return h, nil, invalid("empty segment")
+		return invalid("empty segment")
 	}
-	if len(sseg) > maxSigLen || !strictB64Tail(sseg) {
-		return h, nil, invalid("signature is not strict base64url")
+	if len(sseg) > maxSigLen {
+		return invalid("signature too long")
 	}
 	hb, err := strictB64.DecodeString(hseg)
 	if err != nil {
-		return h, nil, invalid("header is not strict base64url")
+		return invalid("header is not strict base64url")
 	}
 	pb, err := strictB64.DecodeString(pseg)
 	if err != nil {
-		return h, nil, invalid("payload is not strict base64url")
+		return invalid("payload is not strict base64url")
 	}
-	if h, err = checkHeader(hb); err != nil {
-		return h, nil, err
+	sig, err := strictB64.DecodeString(sseg)
+	if err != nil {
+		return invalid("signature is not strict base64url")
+	}
+	if p.precheckedHeader, err = checkHeader(hb); err != nil {
+		return err
 	}
 	if err := checkPayload(pb); err != nil {
-		return h, nil, err
+		return err
 	}
-	return h, pb, nil
+	p.signingInput, p.payload, p.sig = raw[:dot2], pb, sig
+	return nil
 }
 
 // strictB64Tail reports whether s, already known to hold base64url
@@ -158,32 +171,32 @@ const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456
 // checkHeader checks the decoded JOSE header.
 func checkHeader(b []byte) (precheckedHeader, error) {
 	var h precheckedHeader
-	members, err := scanObject(b, true)
+	members, err := scanObject(b)
 	if err != nil {
 		return h, err
 	}
 	var typ string
 	var haveAlg, haveKID, haveTyp bool
 	for _, m := range members {
-		switch m.key {
+		switch string(m.key) {
 		case "alg", "kid", "typ":
 			if !m.isString {
-				return h, invalid("header " + m.key + " is not a string")
+				return h, invalid("header " + string(m.key) + " is not a string")
 			}
 		case "jwk", "jku", "x5u", "x5c":
-			return h, invalid("embedded or remote key header " + m.key)
+			return h, invalid("embedded or remote key header " + string(m.key))
 		case "crit":
 			return h, invalid("crit header (no extension is understood)")
 		default:
 			return h, invalid("unexpected header parameter")
 		}
-		switch m.key {
+		switch string(m.key) {
 		case "alg":
-			h.alg, haveAlg = m.str, true
+			h.alg, haveAlg = string(m.str), true
 		case "kid":
-			h.kid, haveKID = m.str, true
+			h.kid, haveKID = string(m.str), true
 		case "typ":
-			typ, haveTyp = m.str, true
+			typ, haveTyp = string(m.str), true
 		}
 	}
 	switch {
@@ -205,30 +218,30 @@ func checkHeader(b []byte) (precheckedHeader, error) {
 
 // checkPayload checks the decoded claims.
 func checkPayload(b []byte) error {
-	members, err := scanObject(b, false)
+	members, err := scanObject(b)
 	if err != nil {
 		return err
 	}
 	for _, m := range members {
-		switch m.key {
+		switch string(m.key) {
 		case "exp", "nbf", "iat":
 			// NOTE: golang-jwt would also take "exp":"123" (a string
 			// holding a number); RFC 7519 wants a JSON number.
 			if !m.isNumber {
-				return invalid(m.key + " is not a JSON number")
+				return invalid(string(m.key) + " is not a JSON number")
 			}
 			continue
 		case "iss", "sub", "jti", "sid", "email":
 			if !m.isString {
-				return invalid(m.key + " is not a string")
+				return invalid(string(m.key) + " is not a string")
 			}
 			continue
 		case "aud", "roles":
 			continue // types checked by the claims decoder
 		}
 		for _, k := range knownClaims {
-			if strings.EqualFold(m.key, k) {
-				return invalid("claim name differs from " + k + " only by case")
+			if bytes.EqualFold(m.key, k) {
+				return invalid("claim name differs from " + string(k) + " only by case")
 			}
 		}
 	}
@@ -237,112 +250,184 @@ func checkPayload(b []byte) error {
 
 // member is one top-level member of a JSON object.
 type member struct {
-	key      string
-	str      string // the value, when it is a string
+	key      []byte // the name, unescaped
+	str      []byte // the value, unescaped, when it is a string
 	isString bool
 	isNumber bool
 }
 
-var errDuplicate = invalid("duplicate JSON member name")
+var (
+	errDuplicate = invalid("duplicate JSON member name")
+	errNotObject = invalid("not a JSON object")
+	errTooDeep   = invalid("JSON nested too deep")
+)
 
-// scanObject reads b as exactly one JSON object with encoding/json's token
-// stream and returns its top-level members. It refuses invalid JSON, any
-// value that is not an object, trailing data, nesting deeper than
-// maxJSONDepth, and duplicate member names in any object at any depth
-// (compared after unescaping, as encoding/json would see them).
+// scanObject reads b as exactly one JSON object and returns its top-level
+// members. It refuses invalid JSON (encoding/json's own json.Valid decides),
+// any value that is not an object, nesting deeper than maxJSONDepth, and
+// duplicate member names in any object at any depth, compared after
+// unescaping as encoding/json would see them ("e\u0078p" is "exp").
 //
 // NOTE: encoding/json alone keeps the last of duplicate members and matches
 // names case-insensitively, so a payload {"sub":"a","sub":"b"} could mean
 // different things to different parsers (SECURITY J7). This walk makes such
-// a token invalid before anyone reads it.
-func scanObject(b []byte, wantStrings bool) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	t, err := dec.Token()
-	if err != nil || t != json.Delim('{') {
-		return nil, invalid("not a JSON object")
+// a token invalid before anyone reads it. It is a walk over input that
+// json.Valid has accepted, so it only has to find where strings, objects
+// and arrays begin and end; that keeps the pre-checks allocation-light.
+func scanObject(b []byte) ([]member, error) {
+	if !json.Valid(b) {
+		return nil, invalid("malformed JSON")
 	}
-	var top []member
-	// stack of the key sets of the open objects; nil entries are arrays.
-	type frame struct {
-		keys    []string
-		many    map[string]bool // replaces keys past 16 members
-		isArray bool
+	w := walker{b: b, top: make([]member, 0, 12)}
+	w.skipSpace()
+	if w.i >= len(b) || b[w.i] != '{' {
+		return nil, errNotObject
 	}
-	stack := make([]frame, 1, maxJSONDepth)
-	expectKey := true // inside an object, the next token is a key or '}'
-	for len(stack) > 0 {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, invalid("malformed JSON")
+	if err := w.value(0); err != nil {
+		return nil, err
+	}
+	return w.top, nil
+}
+
+// walker walks JSON that json.Valid has accepted.
+type walker struct {
+	b   []byte
+	i   int
+	top []member
+}
+
+func (w *walker) skipSpace() {
+	for w.i < len(w.b) {
+		switch w.b[w.i] {
+		case ' ', '\t', '\r', '\n':
+			w.i++
+		default:
+			return
 		}
-		f := &stack[len(stack)-1]
-		if !f.isArray && expectKey {
-			if t == json.Delim('}') {
-				stack = stack[:len(stack)-1]
-				expectKey = len(stack) > 0 && !stack[len(stack)-1].isArray
-				continue
+	}
+}
+
+// str reads the string at w.i (its opening quote) and returns its content,
+// unescaped (escapes and non-ASCII go through encoding/json, so invalid
+// UTF-8 becomes U+FFFD exactly as the claims decoder will see it).
+func (w *walker) str() []byte {
+	start := w.i
+	j := w.i + 1
+	plain := true
+	for ; w.b[j] != '"'; j++ {
+		switch c := w.b[j]; {
+		case c == '\\':
+			plain = false
+			j++
+		case c >= 0x80:
+			plain = false
+		}
+	}
+	w.i = j + 1
+	if plain {
+		return w.b[start+1 : j]
+	}
+	var s string
+	_ = json.Unmarshal(w.b[start:w.i], &s) // valid JSON: cannot fail
+	return []byte(s)
+}
+
+// value walks the value at w.i; depth is the number of enclosing
+// containers.
+func (w *walker) value(depth int) error {
+	switch w.b[w.i] {
+	case '{':
+		if depth >= maxJSONDepth {
+			return errTooDeep
+		}
+		w.i++
+		var keys [][]byte
+		var many map[string]bool // replaces keys past 16 members
+		for {
+			w.skipSpace()
+			if w.b[w.i] == '}' {
+				w.i++
+				return nil
 			}
-			key, ok := t.(string)
-			if !ok {
-				return nil, invalid("malformed JSON")
-			}
-			if f.many != nil {
-				if f.many[key] {
-					return nil, errDuplicate
+			key := w.str()
+			if many != nil {
+				if many[string(key)] {
+					return errDuplicate
 				}
-				f.many[key] = true
+				many[string(key)] = true
 			} else {
-				for _, k := range f.keys {
-					if k == key {
-						return nil, errDuplicate
+				for _, k := range keys {
+					if bytes.Equal(k, key) {
+						return errDuplicate
 					}
 				}
-				f.keys = append(f.keys, key)
-				if len(f.keys) > 16 {
-					f.many = make(map[string]bool, 32)
-					for _, k := range f.keys {
-						f.many[k] = true
+				keys = append(keys, key)
+				if len(keys) > 16 {
+					many = make(map[string]bool, 64)
+					for _, k := range keys {
+						many[string(k)] = true
 					}
 				}
 			}
-			if len(stack) == 1 {
-				top = append(top, member{key: key})
-			}
-			expectKey = false
-			continue
-		}
-		// a value (or the end of an array)
-		switch t {
-		case json.Delim('{'), json.Delim('['):
-			if len(stack) >= maxJSONDepth {
-				return nil, invalid("JSON nested too deep")
-			}
-			stack = append(stack, frame{isArray: t == json.Delim('[')})
-			expectKey = t == json.Delim('{')
-			continue
-		case json.Delim(']'):
-			stack = stack[:len(stack)-1]
-			expectKey = len(stack) > 0 && !stack[len(stack)-1].isArray
-			continue
-		}
-		if len(stack) == 1 {
-			m := &top[len(top)-1]
-			switch v := t.(type) {
-			case string:
-				m.isString = true
-				if wantStrings {
-					m.str = v
+			w.skipSpace()
+			w.i++ // ':'
+			w.skipSpace()
+			if depth == 0 {
+				w.top = append(w.top, member{key: key})
+				m := &w.top[len(w.top)-1]
+				switch c := w.b[w.i]; {
+				case c == '"':
+					m.isString = true
+					m.str = w.str()
+				case c == '-' || '0' <= c && c <= '9':
+					m.isNumber = true
+					if err := w.value(depth + 1); err != nil {
+						return err
+					}
+				default:
+					if err := w.value(depth + 1); err != nil {
+						return err
+					}
 				}
-			case float64:
-				m.isNumber = true
+			} else if err := w.value(depth + 1); err != nil {
+				return err
+			}
+			w.skipSpace()
+			if w.b[w.i] == ',' {
+				w.i++
 			}
 		}
-		expectKey = !f.isArray
+	case '[':
+		if depth >= maxJSONDepth {
+			return errTooDeep
+		}
+		w.i++
+		for {
+			w.skipSpace()
+			if w.b[w.i] == ']' {
+				w.i++
+				return nil
+			}
+			if err := w.value(depth + 1); err != nil {
+				return err
+			}
+			w.skipSpace()
+			if w.b[w.i] == ',' {
+				w.i++
+			}
+		}
+	case '"':
+		w.str()
+	default: // number, true, false, null
+		for w.i < len(w.b) {
+			switch w.b[w.i] {
+			case ',', ']', '}', ' ', '\t', '\r', '\n':
+				return nil
+			}
+			w.i++
+		}
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, invalid("trailing data after JSON object")
-	}
-	return top, nil
+	return nil
 }
 
 // isInvalidToken reports whether err is a refusal of the token (as opposed

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,13 +23,13 @@ var ErrInvalidTarget = errors.New("token: invalid target")
 // New, keep Run running, and share it: every method is safe for concurrent
 // use.
 type Service struct {
-	cfg     Config
-	st      Stores
-	log     *slog.Logger
-	ring    *ring
-	revs    *Revocations
-	cache   *verifyCache // nil when disabled
-	parsers map[string]*jwt.Parser
+	cfg       Config
+	st        Stores
+	log       *slog.Logger
+	ring      *ring
+	revs      *Revocations
+	cache     *verifyCache // nil when disabled
+	validator *jwt.Validator
 }
 
 // Pair is the result of a grant: what an RFC 6749 §5.1 token response
@@ -61,26 +62,23 @@ func New(ctx context.Context, cfg Config, st Stores) (*Service, error) {
 		return nil, errors.New("token: Stores.Keys, Refresh, Revocations and Users are required")
 	}
 	cfg = cfg.withDefaults()
-	s := &Service{cfg: cfg, st: st, log: cfg.Logger, parsers: map[string]*jwt.Parser{}}
+	s := &Service{cfg: cfg, st: st, log: cfg.Logger}
 	if cfg.CacheSize > 0 {
 		s.cache = newVerifyCache(cfg.CacheSize)
 	}
-	// NOTE: one parser per algorithm, each accepting that algorithm only.
-	// Verify picks the parser of the key named by kid, so the algorithm is
-	// pinned to the key before the signature is checked (RFC 8725 §3.1):
-	// a token cannot choose how it is verified.
-	for _, alg := range Algorithms {
-		s.parsers[alg] = jwt.NewParser(
-			jwt.WithValidMethods([]string{alg}),
-			jwt.WithIssuer(cfg.Issuer),
-			jwt.WithAudience(cfg.Audiences...),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithLeeway(cfg.Leeway),
-			jwt.WithTimeFunc(cfg.Now),
-			jwt.WithStrictDecoding(),
-		)
-	}
+	// NOTE: golang-jwt's Validator checks the standard claims with every
+	// hardening option: exp required, iss exact, aud must name one of ours,
+	// nbf and iat (not in the future) with at most 30 s leeway, on the
+	// injected clock. Verify feeds it claims it decoded once, after the
+	// pre-checks and the signature (see verify).
+	s.validator = jwt.NewValidator(
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audiences...),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithTimeFunc(cfg.Now),
+	)
 	s.ring = &ring{ks: st.Keys, accessTTL: cfg.AccessTTL, alg: cfg.Alg, now: cfg.Now, log: cfg.Logger}
 	if s.cache != nil {
 		s.ring.onChange = s.cache.flush
@@ -246,24 +244,34 @@ func (s *Service) verify(ctx context.Context, raw string) (*authd.Claims, error)
 			}
 		}
 	}
-	h, _, err := precheck(raw)
-	if err != nil {
+	var p prechecked
+	if err := precheck(raw, &p); err != nil {
 		return nil, err
 	}
 	// NOTE: kid only selects among keys held in memory; it is never used
 	// in a path, a query or a URL (SECURITY J2).
-	k := s.ring.lookup(ctx, h.kid)
+	k := s.ring.lookup(ctx, p.kid)
 	switch {
 	case k == nil:
 		return nil, invalid("unknown kid")
 	case !k.usable(now):
 		return nil, invalid("kid of a retired key past its last token's expiry")
-	case h.alg != k.alg:
+	case p.alg != k.alg:
 		return nil, invalid("alg does not match the key's algorithm")
 	}
+	// NOTE: the signature is checked with the key's own golang-jwt method
+	// (k.method, chosen by kid; the token's alg only has to agree with it):
+	// each key has exactly one algorithm and a token cannot choose another
+	// (RFC 8725 §3.1). It is checked before any claim is read (SECURITY J1).
+	if err := k.method.Verify(p.signingInput, p.sig, k.verifier); err != nil {
+		return nil, &InvalidTokenError{Reason: "signature", Err: errors.Join(jwt.ErrTokenSignatureInvalid, err)}
+	}
 	var ac accessClaims
-	if _, err := s.parsers[k.alg].ParseWithClaims(raw, &ac, k.keyFunc); err != nil {
-		return nil, &InvalidTokenError{Reason: "jwt", Err: err}
+	if err := json.Unmarshal(p.payload, &ac); err != nil {
+		return nil, &InvalidTokenError{Reason: "claims", Err: errors.Join(jwt.ErrTokenMalformed, err)}
+	}
+	if err := s.validator.Validate(&ac); err != nil {
+		return nil, &InvalidTokenError{Reason: "claims", Err: errors.Join(jwt.ErrTokenInvalidClaims, err)}
 	}
 	switch {
 	case ac.Subject == "":

@@ -1,0 +1,343 @@
+// Package account holds the rules of accounts: registration, password
+// authentication with per-account and per-IP throttling, password changes
+// and locking. It is shared by the login form, the JSON API, the OAuth
+// password grant and the command line, so those rules hold the same
+// everywhere.
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/authd/authd"
+	"github.com/authd/authd/password"
+)
+
+// SessionRevoker ends a user's sessions; *session.Manager is one.
+type SessionRevoker interface {
+	RevokeAll(ctx context.Context, userID, except string) ([]string, error)
+}
+
+// TokenRevoker ends a user's refresh token families and their access tokens.
+type TokenRevoker interface {
+	RevokeUser(ctx context.Context, userID string) error
+}
+
+// Config configures a Service.
+type Config struct {
+	MaxFailures   int           // per account within Window
+	MaxFailuresIP int           // per client IP within Window
+	Window        time.Duration // the throttle window
+	Now           func() time.Time
+	Logger        *slog.Logger
+}
+
+// Service applies the account rules.
+type Service struct {
+	users    authd.UserStore
+	limiter  authd.Limiter
+	audit    authd.AuditLog
+	hasher   *password.Hasher
+	sessions SessionRevoker
+	tokens   TokenRevoker // may be nil
+	cfg      Config
+}
+
+// NewService returns a Service. tokens may be nil.
+func NewService(users authd.UserStore, limiter authd.Limiter, audit authd.AuditLog, hasher *password.Hasher,
+	sessions SessionRevoker, tokens TokenRevoker, cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{users: users, limiter: limiter, audit: audit, hasher: hasher, sessions: sessions, tokens: tokens, cfg: cfg}
+}
+
+// SetTokenRevoker sets the TokenRevoker after construction (the token
+// service is built from stores the account service also uses).
+func (s *Service) SetTokenRevoker(t TokenRevoker) { s.tokens = t }
+
+// Meta is what is known of the client making a request, for throttling and
+// the audit log.
+type Meta struct {
+	IP        string
+	UserAgent string
+}
+
+// MaxEmailLen bounds an email address (RFC 5321's path limit).
+const MaxEmailLen = 254
+
+// NormalizeEmail trims and lower-cases an email address.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// ValidateEmail checks that email (normalised) is one plain address.
+func ValidateEmail(email string) error {
+	if email == "" {
+		return authd.Invalidf("email", "email is required")
+	}
+	if len(email) > MaxEmailLen {
+		return authd.Invalidf("email", "email is longer than %d characters", MaxEmailLen)
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || a.Name != "" {
+		return authd.Invalidf("email", "email must be a plain address like name@example.com")
+	}
+	return nil
+}
+
+// Register creates a user with email and password and no roles. A weak
+// password or a malformed email is an *authd.InvalidError; a taken email is
+// authd.ErrConflict.
+func (s *Service) Register(ctx context.Context, email, pw string) (*authd.User, error) {
+	return s.Create(ctx, email, pw, nil)
+}
+
+// Create is Register with roles, for the command line.
+func (s *Service) Create(ctx context.Context, email, pw string, roles []string) (*authd.User, error) {
+	email = NormalizeEmail(email)
+	if err := ValidateEmail(email); err != nil {
+		return nil, err
+	}
+	if err := password.Check(pw); err != nil {
+		return nil, err
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return nil, fmt.Errorf("account: hash password: %w", err)
+	}
+	now := s.cfg.Now()
+	if roles == nil {
+		roles = []string{}
+	}
+	u := &authd.User{ID: authd.NewID(), Email: email, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now}
+	if err := s.users.CreateUser(ctx, u); err != nil {
+		return nil, fmt.Errorf("account: create user: %w", err)
+	}
+	return u, nil
+}
+
+// Authenticate checks email and password. Unknown email, wrong password and
+// locked account all return authd.ErrInvalidCredentials after the same work
+// (one argon2id verification). While the account or ip has reached its
+// failure limit it returns *authd.ThrottledError without checking the
+// password, the right one included. A store failure is authd.ErrUnavailable.
+func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta) (*authd.User, error) {
+	email = NormalizeEmail(email)
+	now := s.cfg.Now()
+	acctKey, ipKey := "acct:"+email, "ip:"+meta.IP
+	if err := s.throttled(ctx, acctKey, s.cfg.MaxFailures, now); err != nil {
+		return nil, err
+	}
+	if meta.IP != "" {
+		if err := s.throttled(ctx, ipKey, s.cfg.MaxFailuresIP, now); err != nil {
+			return nil, err
+		}
+	}
+	// NOTE: an oversized password is refused before hashing would cost
+	// anything, but with the same answer as a wrong one: the login form
+	// tells nothing about the policy.
+	var u *authd.User
+	var err error
+	if len(email) <= MaxEmailLen && len(pw) <= password.MaxBytes {
+		u, err = s.users.UserByEmail(ctx, email)
+		if err != nil && !errors.Is(err, authd.ErrNotFound) {
+			return nil, fmt.Errorf("account: find user: %w", err)
+		}
+	}
+	ok, rehash := false, false
+	switch {
+	case u == nil:
+		// NOTE: an unknown email costs one argon2id verification like a
+		// wrong password, so timing does not reveal which emails exist (P4).
+		s.hasher.VerifyDummy(ctx, pw)
+	default:
+		ok, rehash, err = s.hasher.Verify(ctx, u.PasswordHash, pw)
+		if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			s.cfg.Logger.ErrorContext(ctx, "stored password hash unusable", "user_id", u.ID, "err", err)
+			ok = false
+		}
+	}
+	if !ok || u.Locked {
+		if err := s.fail(ctx, acctKey, ipKey, meta, u, now); err != nil {
+			return nil, err
+		}
+		return nil, authd.ErrInvalidCredentials
+	}
+	if err := s.limiter.ResetFailures(ctx, acctKey); err != nil {
+		return nil, fmt.Errorf("account: reset failures: %w", err)
+	}
+	if rehash {
+		// Parameters have risen since this hash was made: upgrade it now
+		// that the password is at hand. A failure here is not the user's.
+		if h, err := s.hasher.Hash(ctx, pw); err == nil {
+			if err := s.users.SetPasswordHash(ctx, u.ID, h, now); err != nil {
+				s.cfg.Logger.WarnContext(ctx, "password rehash not saved", "user_id", u.ID, "err", err)
+			} else {
+				u.PasswordHash = h
+			}
+		}
+	}
+	return u, nil
+}
+
+func (s *Service) throttled(ctx context.Context, key string, limit int, now time.Time) error {
+	n, reset, err := s.limiter.Failures(ctx, key, now)
+	if err != nil {
+		return fmt.Errorf("account: read failures: %w", err)
+	}
+	if limit > 0 && n >= limit {
+		return &authd.ThrottledError{RetryAfter: max(reset.Sub(now), time.Second)}
+	}
+	return nil
+}
+
+func (s *Service) fail(ctx context.Context, acctKey, ipKey string, meta Meta, u *authd.User, now time.Time) error {
+	if _, _, err := s.limiter.AddFailure(ctx, acctKey, s.cfg.Window, now); err != nil {
+		return fmt.Errorf("account: count failure: %w", err)
+	}
+	if meta.IP != "" {
+		if _, _, err := s.limiter.AddFailure(ctx, ipKey, s.cfg.Window, now); err != nil {
+			return fmt.Errorf("account: count failure: %w", err)
+		}
+	}
+	ev := authd.AuditEvent{At: now, Event: authd.EventLoginFailed, IP: meta.IP, UserAgent: meta.UserAgent}
+	if u != nil {
+		ev.UserID = u.ID
+		if u.Locked {
+			ev.Detail = "account locked"
+		} else {
+			ev.Detail = "wrong password"
+		}
+	} else {
+		ev.Detail = "unknown email"
+	}
+	s.Record(ctx, ev)
+	return nil
+}
+
+// Record writes an audit event to the audit table and the structured log.
+// NOTE: events carry ids, addresses and user agents, never a password,
+// cookie value, token or hash (P6).
+func (s *Service) Record(ctx context.Context, ev authd.AuditEvent) {
+	if ev.At.IsZero() {
+		ev.At = s.cfg.Now()
+	}
+	s.cfg.Logger.InfoContext(ctx, "audit", "event", ev.Event, "user_id", ev.UserID, "session_id", ev.SessionID,
+		"ip", ev.IP, "user_agent", ev.UserAgent, "detail", ev.Detail)
+	if s.audit == nil {
+		return
+	}
+	if err := s.audit.RecordEvent(ctx, ev); err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "audit event not stored", "event", ev.Event, "err", err)
+	}
+}
+
+// ChangePassword sets a new password for the user after checking the
+// current one, then ends every other session (keep is the current one) and
+// every refresh token family of the user. A wrong current password is
+// authd.ErrForbidden; a weak new one an *authd.InvalidError.
+func (s *Service) ChangePassword(ctx context.Context, userID, current, next, keep string, meta Meta) error {
+	u, err := s.users.UserByID(ctx, userID)
+	if err != nil {
+		if errors.Is(err, authd.ErrNotFound) {
+			return authd.ErrUnauthenticated
+		}
+		return fmt.Errorf("account: find user: %w", err)
+	}
+	if len(current) > password.MaxBytes {
+		return authd.ErrForbidden
+	}
+	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if !ok {
+		return fmt.Errorf("%w: current password is wrong", authd.ErrForbidden)
+	}
+	if err := password.Check(next); err != nil {
+		var inv *authd.InvalidError
+		if errors.As(err, &inv) {
+			inv.Field = "new_password"
+		}
+		return err
+	}
+	if err := s.setPassword(ctx, u, next, keep); err != nil {
+		return err
+	}
+	s.Record(ctx, authd.AuditEvent{Event: authd.EventPasswordChanged, UserID: u.ID, SessionID: keep, IP: meta.IP, UserAgent: meta.UserAgent})
+	return nil
+}
+
+// SetPassword sets the user's password without the current one (the
+// command line's `user passwd`) and ends all the user's sessions and
+// refresh token families.
+func (s *Service) SetPassword(ctx context.Context, email, pw string) error {
+	u, err := s.users.UserByEmail(ctx, NormalizeEmail(email))
+	if err != nil {
+		return fmt.Errorf("account: find user: %w", err)
+	}
+	if err := password.Check(pw); err != nil {
+		return err
+	}
+	if err := s.setPassword(ctx, u, pw, ""); err != nil {
+		return err
+	}
+	s.Record(ctx, authd.AuditEvent{Event: authd.EventPasswordChanged, UserID: u.ID, Detail: "set by administrator"})
+	return nil
+}
+
+func (s *Service) setPassword(ctx context.Context, u *authd.User, pw, keep string) error {
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return fmt.Errorf("account: hash password: %w", err)
+	}
+	if err := s.users.SetPasswordHash(ctx, u.ID, hash, s.cfg.Now()); err != nil {
+		return fmt.Errorf("account: set password: %w", err)
+	}
+	return s.revokeAll(ctx, u.ID, keep)
+}
+
+func (s *Service) revokeAll(ctx context.Context, userID, keep string) error {
+	if _, err := s.sessions.RevokeAll(ctx, userID, keep); err != nil {
+		return err
+	}
+	if s.tokens != nil {
+		if err := s.tokens.RevokeUser(ctx, userID); err != nil {
+			return fmt.Errorf("account: revoke tokens: %w", err)
+		}
+	}
+	return nil
+}
+
+// Lock locks or unlocks the account with this email. Locking ends every
+// session and refresh token family of the user.
+func (s *Service) Lock(ctx context.Context, email string, locked bool) error {
+	u, err := s.users.UserByEmail(ctx, NormalizeEmail(email))
+	if err != nil {
+		return fmt.Errorf("account: find user: %w", err)
+	}
+	if err := s.users.SetLocked(ctx, u.ID, locked, s.cfg.Now()); err != nil {
+		return fmt.Errorf("account: lock: %w", err)
+	}
+	ev := authd.EventUserUnlocked
+	if locked {
+		ev = authd.EventUserLocked
+		if err := s.revokeAll(ctx, u.ID, ""); err != nil {
+			return err
+		}
+	}
+	s.Record(ctx, authd.AuditEvent{Event: ev, UserID: u.ID})
+	return nil
+}

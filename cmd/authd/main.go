@@ -1,0 +1,98 @@
+// Command authd is the authd authentication service: `authd serve` runs it;
+// the other subcommands manage its users, keys and clients on the same
+// stores. See `authd --help`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `authd — session and JWT authentication over one user base
+
+Usage:
+  authd serve    [flags]        run the server
+  authd migrate  [flags]        create or upgrade the schema, then exit
+  authd user add --email E [--role R]... [--password-stdin]
+                                create a user; prints its id
+  authd user passwd --email E [--password-stdin]
+                                set a password; ends the user's sessions and refresh tokens
+  authd user lock|unlock --email E
+  authd keys list | keys rotate [--alg ALG]
+                                signing keys
+  authd client add --id ID [--secret-stdin]
+                                a service allowed to call /oauth2/introspect
+  authd version
+
+Every command takes the store flags (--db, --redis) and every flag has an
+environment variable: --session-idle is AUTHD_SESSION_IDLE; a flag wins over
+its variable. Run 'authd COMMAND --help' for a command's flags.
+`
+
+// run is main without the process: tests call it directly.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "-h", "--help", "-help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "version", "--version":
+		err = runVersion(stdout)
+	case "serve":
+		err = runServe(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		err = runMigrate(ctx, args[1:], getenv, stdout)
+	case "user":
+		err = runUser(ctx, args[1:], getenv, stdin, stdout)
+	case "keys":
+		err = runKeys(ctx, args[1:], getenv, stdout)
+	case "client":
+		err = runClient(ctx, args[1:], getenv, stdin, stdout)
+	default:
+		err = fmt.Errorf("unknown command %q; run 'authd --help' for the list", args[0])
+	}
+	return exit(err, stderr)
+}
+
+// errHelp means --help was asked for and printed: exit 0.
+type errHelp struct{}
+
+func (errHelp) Error() string { return "help" }
+
+// exit prints err as the one line the contract allows and returns the exit status.
+func exit(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	if _, ok := err.(errHelp); ok {
+		return 0
+	}
+	fmt.Fprintf(stderr, "authd: %s\n", oneLine(err.Error()))
+	return 1
+}
+
+func oneLine(s string) string {
+	out := make([]rune, 0, len(s))
+	for _, r := range s {
+		if r == '\n' || r == '\r' {
+			r = ' '
+		}
+		out = append(out, r)
+	}
+	return string(out)
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/authd/authd/account"
+	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/password"
+	"github.com/authd/authd/session"
+)
+
+// app is authd wired together over opened stores.
+type app struct {
+	cfg      *Config
+	log      *slog.Logger
+	stores   *stores
+	sessions *session.Manager
+	accounts *account.Service
+}
+
+func newLogger(c *Config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.LogLevel))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
+}
+
+// newApp wires the business services over st.
+func newApp(c *Config, st *stores, log *slog.Logger) *app {
+	a := &app{cfg: c, log: log, stores: st}
+	a.sessions = session.NewManager(st.sessions, st.revocations, session.Config{
+		Idle: c.SessionIdle, Max: c.SessionMax, AccessTTL: c.AccessTTL, Logger: log,
+	})
+	hasher := password.NewHasher(password.DefaultParams, 0)
+	a.accounts = account.NewService(st.users, st.limiter, st.audit, hasher, a.sessions, nil, account.Config{
+		MaxFailures: c.LoginMaxFailures, MaxFailuresIP: c.LoginMaxFailuresIP, Window: c.LoginWindow, Logger: log,
+	})
+	return a
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c := &Config{}
+	fs := flagSet("serve")
+	serveFlags(fs, c)
+	if err := parse(fs, args, getenv, stdout, "serve [flags]"); err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+	st, err := openStores(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a := newApp(c, st, log)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := httpapi.New(httpapi.Config{
+		Dev: c.Dev, Signup: c.Signup, CORSOrigins: c.CORSOrigins.vals, TrustedProxies: c.trustedPrefixes,
+		TLS: c.TLSCert != "", Logger: log, Registry: reg,
+	}, httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users, Ready: st.checks})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on --addr %s: %v", c.Addr, errors.Unwrap(err))
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		// Long enough for the revocation feed's 30 s long-poll.
+		WriteTimeout:   60 * time.Second,
+		IdleTimeout:    120 * time.Second,
+		MaxHeaderBytes: 32 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if c.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("cannot load --tls-cert/--tls-key: %v", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	fmt.Fprintf(stdout, "authd listening on %s\n", ln.Addr())
+	log.Info("serving", "addr", ln.Addr().String(), "db", redactURL(c.DB), "dev", c.Dev)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server stopped: %v", err)
+	case <-ctx.Done():
+	}
+	// In-flight requests finish; long-polls are told to return by the
+	// base context ending.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		log.Warn("shutdown incomplete", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	c := &Config{}
+	fs := flagSet("migrate")
+	storeFlags(fs, c)
+	if err := parse(fs, args, getenv, stdout, "migrate [--db URL] [--redis URL]"); err != nil {
+		return err
+	}
+	if err := validateStores(c); err != nil {
+		return err
+	}
+	st, err := openStores(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "schema of %s is up to date\n", redactURL(c.DB))
+	return nil
+}

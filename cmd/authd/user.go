@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/authd/authd"
+	"github.com/authd/authd/account"
+	"github.com/authd/authd/password"
+)
+
+const userUsage = `user add --email E [--role R]... [--password-stdin]
+       authd user passwd --email E [--password-stdin]
+       authd user lock|unlock --email E`
+
+func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("user: missing subcommand: add, passwd, lock or unlock; run 'authd user --help'")
+	}
+	sub := args[0]
+	if sub == "-h" || sub == "--help" || sub == "help" {
+		fmt.Fprintf(stdout, "Usage: authd %s\n", userUsage)
+		return errHelp{}
+	}
+	if !oneOf(sub, "add", "passwd", "lock", "unlock") {
+		return fmt.Errorf("user: unknown subcommand %q: use add, passwd, lock or unlock", sub)
+	}
+	c := &Config{}
+	fs := flagSet("user " + sub)
+	serveFlags(fs, c)
+	var email string
+	var roles list
+	var pwStdin bool
+	fs.StringVar(&email, "email", "", "the user's `email`")
+	if sub == "add" {
+		fs.Var(&roles, "role", "a `role` of the user (repeatable)")
+	}
+	if sub == "add" || sub == "passwd" {
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input instead of prompting")
+	}
+	if err := parse(fs, args[1:], getenv, stdout, userUsage); err != nil {
+		return err
+	}
+	if email == "" {
+		return fmt.Errorf("user %s: --email is required", sub)
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	st, err := openStores(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a := newApp(c, st, slog.New(slog.DiscardHandler))
+	switch sub {
+	case "add":
+		pw, err := readSecret(stdin, pwStdin, "Password for "+email+": ")
+		if err != nil {
+			return err
+		}
+		u, err := a.accounts.Create(ctx, email, pw, roles.vals)
+		if err != nil {
+			return userErr(err, email)
+		}
+		fmt.Fprintln(stdout, u.ID)
+	case "passwd":
+		pw, err := readSecret(stdin, pwStdin, "New password for "+email+": ")
+		if err != nil {
+			return err
+		}
+		if err := a.accounts.SetPassword(ctx, email, pw); err != nil {
+			return userErr(err, email)
+		}
+		fmt.Fprintf(stdout, "password of %s changed; its sessions and refresh tokens are revoked\n", account.NormalizeEmail(email))
+	case "lock", "unlock":
+		if err := a.accounts.Lock(ctx, email, sub == "lock"); err != nil {
+			return userErr(err, email)
+		}
+		fmt.Fprintf(stdout, "%s is %sed\n", account.NormalizeEmail(email), sub)
+	}
+	return nil
+}
+
+func userErr(err error, email string) error {
+	var inv *authd.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		return fmt.Errorf("%s: %s", inv.Field, inv.Message)
+	case errors.Is(err, authd.ErrConflict):
+		return fmt.Errorf("a user with email %s already exists", email)
+	case errors.Is(err, authd.ErrNotFound):
+		return fmt.Errorf("no user with email %s", email)
+	}
+	return err
+}
+
+// readSecret reads a password from the first line of stdin (fromStdin) or
+// prompts for it twice on the terminal without echo.
+func readSecret(stdin io.Reader, fromStdin bool, prompt string) (string, error) {
+	if fromStdin {
+		line, err := bufio.NewReaderSize(stdin, password.MaxBytes+2).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("cannot read the secret from standard input: %v", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			return "", errors.New("standard input held no secret: pipe it in, e.g. printf '%s\\n' \"$PW\" | authd …")
+		}
+		return line, nil
+	}
+	f, ok := stdin.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return "", errors.New("no terminal to ask for the secret: pass --password-stdin (or --secret-stdin) and pipe it in")
+	}
+	fmt.Fprint(os.Stderr, prompt)
+	a, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(os.Stderr, "Again: ")
+	b, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	if string(a) != string(b) {
+		return "", errors.New("the two entries differ; nothing changed")
+	}
+	return string(a), nil
+}
+
+func runVersion(stdout io.Writer) error {
+	fmt.Fprintf(stdout, "authd %s\n", authd.Version)
+	return nil
+}

@@ -1,0 +1,81 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/authd/authd"
+)
+
+// MaxBearerLen bounds an Authorization header before anything parses it.
+const MaxBearerLen = 8 << 10
+
+// errBadAuthorization is an Authorization header that is not a bearer token.
+var errBadAuthorization = errors.New("authorization header is not a bearer token")
+
+// bearer returns the token of an "Authorization: Bearer" header. NOTE:
+// tokens are read from this header only, never from the URL or a cookie
+// (J13).
+func bearer(r *http.Request) (tok string, present bool, err error) {
+	h := r.Header.Values("Authorization")
+	if len(h) == 0 {
+		return "", false, nil
+	}
+	if len(h) > 1 || len(h[0]) > MaxBearerLen {
+		return "", true, errBadAuthorization
+	}
+	scheme, tok, ok := strings.Cut(h[0], " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", true, errBadAuthorization
+	}
+	return tok, true, nil
+}
+
+// fromSession authenticates r by its session cookie alone.
+func (s *Server) fromSession(ctx context.Context, r *http.Request) (*authd.Principal, *authd.Session, error) {
+	v, ok := s.sessionCookie(r)
+	if !ok {
+		return nil, nil, authd.ErrUnauthenticated
+	}
+	sess, err := s.deps.Sessions.Lookup(ctx, v)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &authd.Principal{UserID: sess.UserID, Email: sess.Email, Roles: sess.Roles, Auth: authd.AuthSession, SessionID: sess.ID}, sess, nil
+}
+
+// principal authenticates r by a bearer token when it carries an
+// Authorization header, else by its session cookie.
+func (s *Server) principal(r *http.Request) (*authd.Principal, error) {
+	tok, present, err := bearer(r)
+	if !present {
+		p, _, err := s.fromSession(r.Context(), r)
+		return p, err
+	}
+	if err != nil || s.deps.Verifier == nil {
+		return nil, authd.ErrUnauthenticated
+	}
+	c, err := s.deps.Verifier.Verify(r.Context(), tok)
+	if err != nil {
+		return nil, err
+	}
+	return &authd.Principal{UserID: c.Subject, Email: c.Email, Roles: c.Roles, Auth: authd.AuthToken, SessionID: c.SessionID, Token: c}, nil
+}
+
+// failAuth answers an authentication failure: 401 with the bearer
+// challenge of RFC 6750 and no internal detail (J13), or the error's own
+// status for anything else (503 when a store is down).
+func (s *Server) failAuth(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, authd.ErrUnauthenticated) {
+		if _, present, _ := bearer(r); present {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer`)
+		}
+		writeProblem(w, r, http.StatusUnauthorized, "sign in first: no valid session or token came with the request")
+		return
+	}
+	s.fail(w, r, err)
+}

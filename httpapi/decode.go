@@ -1,0 +1,87 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+)
+
+// errBody is a request body the server cannot take; status says why.
+type errBody struct {
+	status int
+	detail string
+}
+
+func (e *errBody) Error() string { return e.detail }
+
+// decodeBody reads r's body, JSON always and an HTML form when form is
+// true, into fields: a map from the body's member names to the string each
+// must hold. Unknown members are ignored; a non-string value is 400.
+//
+// NOTE: the size bound comes first (413 over MaxBodyBytes), then the media
+// type (415), then the syntax (400): nothing is parsed that was not bounded.
+func decodeBody(w http.ResponseWriter, r *http.Request, form bool, fields map[string]*string) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		mt = ""
+	}
+	if r.ContentLength > MaxBodyBytes {
+		return &errBody{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &errBody{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
+	}
+	if err != nil {
+		return &errBody{http.StatusBadRequest, "request body could not be read"}
+	}
+	switch {
+	case mt == "application/json":
+		return decodeJSON(body, fields)
+	case form && mt == "application/x-www-form-urlencoded":
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return &errBody{http.StatusBadRequest, "malformed form body"}
+		}
+		for k, p := range fields {
+			if v := vals[k]; len(v) > 1 {
+				return &errBody{http.StatusBadRequest, fmt.Sprintf("field %q is given more than once", k)}
+			}
+			*p = vals.Get(k)
+		}
+		return nil
+	}
+	want := "application/json"
+	if form {
+		want += " or application/x-www-form-urlencoded"
+	}
+	return &errBody{http.StatusUnsupportedMediaType, "Content-Type must be " + want}
+}
+
+func decodeJSON(body []byte, fields map[string]*string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return &errBody{http.StatusBadRequest, "request body must be a JSON object"}
+	}
+	for k, p := range fields {
+		raw, ok := m[k]
+		if !ok {
+			continue
+		}
+		if err := json.Unmarshal(raw, p); err != nil {
+			return &errBody{http.StatusBadRequest, fmt.Sprintf("field %q must be a string", k)}
+		}
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,218 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authd/authd"
+	"github.com/authd/authd/account"
+	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/password"
+	"github.com/authd/authd/session"
+	"github.com/authd/authd/sqlite"
+)
+
+// testParams keep argon2id cheap in tests; the parameters themselves are
+// the password package's concern.
+var testParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+const goodPassword = "correct horse battery staple"
+
+// clock is an injectable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// harness is a real server over a real SQLite file.
+type harness struct {
+	t      *testing.T
+	db     *sqlite.DB
+	dbPath string
+	srv    *httptest.Server
+	clock  *clock
+	logs   *syncBuffer
+	cfg    httpapi.Config
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+type option func(*httpapi.Config, *account.Config, *session.Config)
+
+func newHarness(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	ctx := context.Background()
+	h := &harness{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, logs: &syncBuffer{}}
+	h.dbPath = filepath.Join(t.TempDir(), "authd.db")
+	db, err := sqlite.Open(ctx, h.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h.db = db
+	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	hc := httpapi.Config{Dev: true, Signup: true, Logger: log, Now: h.clock.Now}
+	ac := account.Config{MaxFailures: 5, MaxFailuresIP: 100, Window: 15 * time.Minute, Now: h.clock.Now, Logger: log}
+	sc := session.Config{Idle: time.Hour, Max: 24 * time.Hour, AccessTTL: 15 * time.Minute, Now: h.clock.Now, Logger: log}
+	for _, o := range opts {
+		o(&hc, &ac, &sc)
+	}
+	h.cfg = hc
+	sessions := session.NewManager(db, db, sc)
+	accounts := account.NewService(db, db, db, password.NewHasher(testParams, 4), sessions, nil, ac)
+	srv, err := httpapi.New(hc, httpapi.Deps{Accounts: accounts, Sessions: sessions, Users: db,
+		Ready: []httpapi.Check{{Name: "db", Pinger: db}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv = httptest.NewServer(srv)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func secure() option {
+	return func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.Dev = false }
+}
+
+// client is a browser-like client with its own cookie jar.
+func (h *harness) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type resp struct {
+	*http.Response
+	body []byte
+}
+
+func (r resp) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// do sends a request; body may be a string (sent as JSON) or url.Values (a form).
+func (h *harness) do(c *http.Client, method, path string, body any, hdr ...string) resp {
+	h.t.Helper()
+	var rd io.Reader
+	ct := ""
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd, ct = strings.NewReader(b), "application/json"
+	case url.Values:
+		rd, ct = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	case []byte:
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, h.srv.URL+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	if c == nil {
+		c = http.DefaultClient
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return resp{res, b}
+}
+
+func creds(email, pw string) string {
+	b, _ := json.Marshal(map[string]string{"email": email, "password": pw})
+	return string(b)
+}
+
+func (h *harness) register(email string) {
+	h.t.Helper()
+	r := h.do(nil, "POST", "/v1/register", creds(email, goodPassword))
+	if r.StatusCode != http.StatusCreated {
+		h.t.Fatalf("register %s: %d %s", email, r.StatusCode, r.body)
+	}
+}
+
+// login registers email and returns a client holding its session.
+func (h *harness) login(email string) *http.Client {
+	h.t.Helper()
+	h.register(email)
+	c := h.client()
+	if r := h.do(c, "POST", "/v1/login", creds(email, goodPassword)); r.StatusCode != http.StatusOK {
+		h.t.Fatalf("login %s: %d %s", email, r.StatusCode, r.body)
+	}
+	return c
+}
+
+// cookie returns the session cookie value c holds.
+func (h *harness) cookie(c *http.Client) string {
+	u, _ := url.Parse(h.srv.URL)
+	for _, k := range c.Jar.Cookies(u) {
+		if k.Name == httpapi.CookieName(h.cfg.Dev) {
+			return k.Value
+		}
+	}
+	return ""
+}
+
+// assertProblem checks an RFC 9457 body with status.
+func assertProblem(t *testing.T, r resp, status int) map[string]any {
+	t.Helper()
+	if r.StatusCode != status {
+		t.Fatalf("status %d, want %d: %s", r.StatusCode, status, r.body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %q, want application/problem+json", ct)
+	}
+	m := r.json(t)
+	for _, k := range []string{"type", "title", "status", "detail"} {
+		if _, ok := m[k]; !ok {
+			t.Fatalf("problem lacks %q: %s", k, r.body)
+		}
+	}
+	if int(m["status"].(float64)) != status {
+		t.Fatalf("problem status %v, want %d", m["status"], status)
+	}
+	return m
+}
+
+var _ = authd.ErrNotFound

@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/authd/authd"
+)
+
+// problem is an RFC 9457 problem details body.
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Field     string `json:"field,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// writeProblem writes an RFC 9457 response. detail must be safe to show.
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	writeProblemField(w, r, status, detail, "")
+}
+
+func writeProblemField(w http.ResponseWriter, r *http.Request, status int, detail, field string) {
+	p := problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Field: field}
+	if r != nil {
+		p.RequestID = requestID(r.Context())
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Del("Content-Length")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// errorStatus is the one place where errors become HTTP statuses.
+func errorStatus(err error) (int, string) {
+	var inv *authd.InvalidError
+	var thr *authd.ThrottledError
+	switch {
+	case errors.As(err, &inv):
+		return http.StatusBadRequest, inv.Message
+	case errors.As(err, &thr):
+		return http.StatusTooManyRequests, "too many failed sign-in attempts; try again later"
+	case errors.Is(err, authd.ErrInvalidCredentials):
+		return http.StatusUnauthorized, "the email or password is wrong"
+	case errors.Is(err, authd.ErrUnauthenticated):
+		return http.StatusUnauthorized, "sign in first: no valid session or token came with the request"
+	case errors.Is(err, authd.ErrForbidden):
+		return http.StatusForbidden, "not allowed"
+	case errors.Is(err, authd.ErrNotFound):
+		return http.StatusNotFound, "not found"
+	case errors.Is(err, authd.ErrConflict):
+		return http.StatusConflict, "already exists"
+	case errors.Is(err, authd.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, "a store is unavailable; try again shortly"
+	case errors.Is(err, context.Canceled):
+		return 499, "request canceled"
+	}
+	return http.StatusInternalServerError, "internal error"
+}
+
+// fail answers err as a problem; unexpected errors are logged.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, detail := errorStatus(err)
+	var thr *authd.ThrottledError
+	if errors.As(err, &thr) {
+		w.Header().Set("Retry-After", retryAfter(thr.RetryAfter))
+	}
+	field := ""
+	var inv *authd.InvalidError
+	if errors.As(err, &inv) {
+		field = inv.Field
+	}
+	switch {
+	case status >= 500:
+		s.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "status", status, "err", err)
+	case status == http.StatusForbidden:
+		// The business rules wrap ErrForbidden with a reason meant for the user.
+		if d, ok := strings.CutPrefix(err.Error(), authd.ErrForbidden.Error()+": "); ok {
+			detail = d
+		}
+	}
+	writeProblemField(w, r, status, detail, field)
+}
+
+func retryAfter(d time.Duration) string {
+	secs := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(secs, 1), 10)
+}

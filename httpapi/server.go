@@ -1,0 +1,246 @@
+// Package httpapi is authd's HTTP interface: the JSON API, the OAuth 2
+// endpoints, problem responses, cookies, cross-origin protection and
+// metrics. routes.go lists every route. It receives the business services
+// (session, account, token) and store interfaces, and never imports a store.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/authd/authd"
+	"github.com/authd/authd/account"
+	"github.com/authd/authd/session"
+)
+
+// MaxBodyBytes bounds every request body; a larger one is 413.
+const MaxBodyBytes = 64 << 10
+
+// Config is the part of authd's configuration the HTTP layer needs.
+type Config struct {
+	// Dev allows plain-HTTP cookies without Secure and the __Host- prefix.
+	Dev            bool
+	Signup         bool
+	CORSOrigins    []string
+	TrustedProxies []netip.Prefix
+	// TLS is true when the server terminates TLS itself (HSTS is sent).
+	TLS    bool
+	Logger *slog.Logger
+	// Registry receives the metrics; nil means a new registry of its own.
+	Registry *prometheus.Registry
+	Now      func() time.Time
+}
+
+// Check is one dependency /readyz asks.
+type Check struct {
+	Name string
+	authd.Pinger
+}
+
+// Deps are the services the HTTP layer serves.
+type Deps struct {
+	Accounts *account.Service
+	Sessions *session.Manager
+	Users    authd.UserStore
+	// Verifier checks bearer tokens; nil refuses every bearer token.
+	Verifier Verifier
+	Ready    []Check
+}
+
+// Verifier verifies access tokens (*token.Verifier is one).
+type Verifier interface {
+	Verify(ctx context.Context, raw string) (*authd.Claims, error)
+}
+
+// Server serves authd's HTTP interface.
+type Server struct {
+	cfg      Config
+	deps     Deps
+	log      *slog.Logger
+	metrics  *metrics
+	registry *prometheus.Registry
+	cookie   string
+	handler  http.Handler
+}
+
+// New returns the Server; its Handler is ready to serve.
+func New(cfg Config, deps Deps) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, registry: cfg.Registry}
+	s.cookie = CookieName(cfg.Dev)
+	m, err := newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	mux := http.NewServeMux()
+	s.routes(mux)
+	cop := http.NewCrossOriginProtection()
+	for _, o := range cfg.CORSOrigins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, err
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, r, http.StatusForbidden, "cross-origin request refused: state-changing requests must come from authd's own pages or an allowed origin")
+	}))
+	s.handler = s.observe(s.cors(cop.Handler(mux)))
+	return s, nil
+}
+
+// Handler returns the root handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// ServeHTTP serves r.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// recorder tracks the status of a response, and turns the router's own
+// plain-text 404 and 405 answers into problem responses.
+type recorder struct {
+	http.ResponseWriter
+	r       *http.Request
+	status  int
+	written bool
+	swallow bool
+}
+
+func (rec *recorder) WriteHeader(code int) {
+	if rec.written {
+		return
+	}
+	rec.written = true
+	rec.status = code
+	if rec.r.Pattern == "" && (code == http.StatusNotFound || code == http.StatusMethodNotAllowed) {
+		// The router found no route: answer in the API's error format.
+		rec.swallow = true
+		detail := "no such endpoint: " + rec.r.URL.Path
+		if code == http.StatusMethodNotAllowed {
+			detail = "method " + rec.r.Method + " is not allowed on " + rec.r.URL.Path
+		}
+		h := rec.ResponseWriter.Header()
+		h.Del("X-Content-Type-Options")
+		writeProblem(rec.ResponseWriter, rec.r, code, detail)
+		return
+	}
+	rec.ResponseWriter.WriteHeader(code)
+}
+
+func (rec *recorder) Write(b []byte) (int, error) {
+	if !rec.written {
+		rec.WriteHeader(http.StatusOK)
+	}
+	if rec.swallow {
+		return len(b), nil
+	}
+	return rec.ResponseWriter.Write(b)
+}
+
+func (rec *recorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// Flush lets the long-polling revocation feed push its answer.
+func (rec *recorder) Flush() {
+	if f, ok := rec.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// observe gives each request an id, recovers panics as 500 problems (no
+// stack trace ever reaches the client), and records metrics and a log line.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newRequestID()
+		r = r.WithContext(context.WithValue(r.Context(), keyRequestID, id))
+		w.Header().Set("X-Request-Id", id)
+		// NOTE: nothing authd answers may be cached by default: responses
+		// set sessions, carry tokens or show the user (S8). The JWKS and
+		// discovery documents set their own Cache-Control.
+		w.Header().Set("Cache-Control", "no-store")
+		rec := &recorder{ResponseWriter: w, r: r}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.ErrorContext(r.Context(), "panic serving request", "route", r.Pattern, "panic", p, "request_id", id)
+				if !rec.written {
+					writeProblem(rec, r, http.StatusInternalServerError, "internal error")
+				}
+			}
+			if !rec.written {
+				rec.status = http.StatusOK
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			s.metrics.observe(route, rec.status, time.Since(start))
+			s.log.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", rec.status,
+				"duration", time.Since(start), "request_id", id)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// cors answers browsers from the --cors-origin allowlist. NOTE: an origin
+// is echoed only when it is on the list, never reflected blindly, because
+// the answer allows credentials (C3).
+func (s *Server) cors(next http.Handler) http.Handler {
+	allowed := make(map[string]bool, len(s.cfg.CORSOrigins))
+	for _, o := range s.cfg.CORSOrigins {
+		allowed[o] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin != "" {
+			w.Header().Add("Vary", "Origin")
+		}
+		if origin == "" || !allowed[origin] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Allow-Credentials", "true")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

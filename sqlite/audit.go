@@ -1,0 +1,25 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/authd/authd"
+)
+
+// RecordEvent implements authd.AuditLog. An event without a time is stamped
+// with the current time; empty strings are stored as NULL. Any string is
+// stored as given (TEXT keeps every byte).
+//
+// NOTE: the audit log never receives a secret: callers pass ids, addresses
+// and event names, never passwords, cookie values, tokens or hashes.
+func (db *DB) RecordEvent(ctx context.Context, e authd.AuditEvent) error {
+	at := e.At
+	if at.IsZero() {
+		at = time.Now()
+	}
+	_, err := db.exec(ctx, "record event",
+		`INSERT INTO audit_events (at, event, user_id, session_id, ip, user_agent, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		micros(at), e.Event, nullString(e.UserID), nullString(e.SessionID), nullString(e.IP), nullString(e.UserAgent), nullString(e.Detail))
+	return err
+}

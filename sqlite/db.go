@@ -1,0 +1,300 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/authd/authd"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// BusyTimeout is how long a write waits for another process's write lock on
+// the same file before it fails with ErrUnavailable.
+const BusyTimeout = 5 * time.Second
+
+// DB is an authd database in one SQLite file. It implements every store
+// interface of the root package: UserStore, SessionStore, RefreshStore,
+// KeyStore, RevocationList, Limiter, ClientStore, AuditLog and Pinger. It is
+// safe for concurrent use, and several DBs (in one process or several) may
+// share one file.
+type DB struct {
+	path   string
+	write  *sql.DB // one connection; transactions BEGIN IMMEDIATE
+	read   *sql.DB // several connections; query_only
+	closed atomic.Bool
+
+	// Counts of writes, for housekeeping (see prune).
+	sessionWrites, failureWrites atomic.Uint64
+
+	// Prepared statements of the hot paths.
+	sessionByHash *sql.Stmt
+	touchSession  *sql.Stmt
+	failures      *sql.Stmt
+	addFailure    *sql.Stmt
+}
+
+var (
+	_ authd.UserStore      = (*DB)(nil)
+	_ authd.SessionStore   = (*DB)(nil)
+	_ authd.RefreshStore   = (*DB)(nil)
+	_ authd.KeyStore       = (*DB)(nil)
+	_ authd.RevocationList = (*DB)(nil)
+	_ authd.Limiter        = (*DB)(nil)
+	_ authd.ClientStore    = (*DB)(nil)
+	_ authd.AuditLog       = (*DB)(nil)
+	_ authd.Pinger         = (*DB)(nil)
+)
+
+// Open opens the database file at path, creating it if needed, and brings
+// its schema up to date (see Migrate). Errors opening the file (a missing
+// directory, a file that is not a database, no permission) wrap
+// authd.ErrUnavailable and name the path.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" || path == ":memory:" {
+		return nil, fmt.Errorf("sqlite: open %q: a file path is required (an in-memory database cannot be shared between connections)", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db := &DB{path: abs}
+	fail := func(err error) (*DB, error) {
+		db.Close()
+		return nil, err
+	}
+
+	// NOTE: every write goes through one connection. Writers of this
+	// process queue in database/sql instead of spinning in SQLite's busy
+	// handler, and only other processes ever contend for the file's write
+	// lock, through busy_timeout. Transactions begin IMMEDIATE (take the
+	// write lock at BEGIN), so a transaction never has to upgrade a read
+	// lock, which in WAL mode fails at once with SQLITE_BUSY_SNAPSHOT when
+	// another process wrote in between.
+	if db.write, err = sql.Open("sqlite", dsn(abs, true)); err != nil {
+		return fail(fmt.Errorf("sqlite: open %s: %w", abs, err))
+	}
+	db.write.SetMaxOpenConns(1)
+	db.write.SetMaxIdleConns(1)
+	db.write.SetConnMaxLifetime(0)
+	db.write.SetConnMaxIdleTime(0)
+	if err := db.write.PingContext(ctx); err != nil {
+		if _, serr := os.Stat(filepath.Dir(abs)); serr != nil {
+			// SQLite says only "unable to open database file".
+			err = fmt.Errorf("%w (%w)", err, serr)
+		}
+		return fail(db.wrap(ctx, "open "+abs, err))
+	}
+	if err := db.Migrate(ctx); err != nil {
+		return fail(err)
+	}
+
+	// Readers use their own connections: in WAL mode they never block the
+	// writer nor each other, and each query sees the last committed state.
+	if db.read, err = sql.Open("sqlite", dsn(abs, false)); err != nil {
+		return fail(fmt.Errorf("sqlite: open %s: %w", abs, err))
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.read.SetMaxOpenConns(n)
+	db.read.SetMaxIdleConns(n)
+	db.read.SetConnMaxLifetime(0)
+	db.read.SetConnMaxIdleTime(0)
+	if err := db.read.PingContext(ctx); err != nil {
+		return fail(db.wrap(ctx, "open "+abs, err))
+	}
+	if err := db.prepare(ctx); err != nil {
+		return fail(err)
+	}
+	return db, nil
+}
+
+// dsn returns the data source name of the file at abs for the write pool or
+// the read pool. Pragmas go in the DSN so that every connection the pool
+// opens gets them, not only the first.
+func dsn(abs string, write bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)") // durable across crashes of the process; WAL keeps the file consistent
+	q.Add("_pragma", "foreign_keys(ON)")
+	if write {
+		q.Set("_txlock", "immediate")
+	} else {
+		q.Add("_pragma", "query_only(1)")
+	}
+	// A file: URI, with the path escaped, so that any path (with '?', '#'
+	// or '%' in it) names the file it says.
+	return "file:" + (&url.URL{Path: filepath.ToSlash(abs)}).EscapedPath() + "?" + q.Encode()
+}
+
+func (db *DB) prepare(ctx context.Context) error {
+	var err error
+	prep := func(p *sql.DB, query string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var s *sql.Stmt
+		s, err = p.PrepareContext(ctx, query)
+		return s
+	}
+	db.sessionByHash = prep(db.read, `SELECT `+sessionColumns+` FROM sessions WHERE hash = ?`)
+	db.touchSession = prep(db.write, `UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?`)
+	db.failures = prep(db.read, `SELECT count, reset_at FROM login_failures WHERE key = ? AND reset_at > ?`)
+	db.addFailure = prep(db.write, addFailureSQL)
+	if err != nil {
+		return db.wrap(ctx, "prepare statements", err)
+	}
+	return nil
+}
+
+// Path returns the absolute path of the database file.
+func (db *DB) Path() string { return db.path }
+
+// Ping reports whether the database answers: nil, or an error wrapping
+// authd.ErrUnavailable. It reads the file (not only a cached connection), so
+// a file that was removed or became unreadable is noticed.
+func (db *DB) Ping(ctx context.Context) error {
+	if db.closed.Load() {
+		return fmt.Errorf("sqlite: ping: %w: database closed", authd.ErrUnavailable)
+	}
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n)
+	if err != nil {
+		err = db.wrap(ctx, "ping", err)
+		if !errors.Is(err, authd.ErrUnavailable) && ctx.Err() == nil {
+			err = fmt.Errorf("%w: %w", authd.ErrUnavailable, err)
+		}
+		return err
+	}
+	return nil
+}
+
+// Close closes the database. Calls after Close fail with ErrUnavailable.
+func (db *DB) Close() error {
+	db.closed.Store(true)
+	var errs []error
+	for _, s := range []*sql.Stmt{db.sessionByHash, db.touchSession, db.failures, db.addFailure} {
+		if s != nil {
+			errs = append(errs, s.Close())
+		}
+	}
+	for _, p := range []*sql.DB{db.read, db.write} {
+		if p != nil {
+			errs = append(errs, p.Close())
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// wrap maps a driver error onto the authd sentinels, by result code, never
+// by message text, and names the operation:
+//
+//   - sql.ErrNoRows → authd.ErrNotFound;
+//   - a UNIQUE or PRIMARY KEY constraint → authd.ErrConflict;
+//   - a cancelled context → the context's error; a deadline → also
+//     authd.ErrUnavailable (the store did not answer in time);
+//   - busy, locked, I/O, cannot open, not a database, full, read-only,
+//     corrupt, out of memory, permission, a closed DB → authd.ErrUnavailable;
+//   - anything else wrapped as it is.
+func (db *DB) wrap(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlite: %s: %w", op, authd.ErrNotFound)
+	}
+	var se *sqlite.Error
+	isSQLite := errors.As(err, &se)
+	if isSQLite {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return fmt.Errorf("sqlite: %s: %w: %w", op, authd.ErrConflict, err)
+		}
+	}
+	if cerr := ctx.Err(); cerr != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if cerr == nil {
+			cerr = err
+		}
+		if errors.Is(cerr, context.DeadlineExceeded) {
+			return fmt.Errorf("sqlite: %s: %w: %w", op, authd.ErrUnavailable, cerr)
+		}
+		return fmt.Errorf("sqlite: %s: %w", op, cerr)
+	}
+	if isSQLite {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+			sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CORRUPT,
+			sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_PERM, sqlite3.SQLITE_PROTOCOL, sqlite3.SQLITE_INTERRUPT,
+			sqlite3.SQLITE_NOLFS, sqlite3.SQLITE_AUTH:
+			return fmt.Errorf("sqlite: %s: %w: %w", op, authd.ErrUnavailable, err)
+		}
+	}
+	if db.closed.Load() || errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn) {
+		return fmt.Errorf("sqlite: %s: %w: %w", op, authd.ErrUnavailable, err)
+	}
+	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// tx runs f in a write transaction (BEGIN IMMEDIATE), committing when f
+// returns nil and rolling back otherwise (or when f panics). f's error is
+// returned as it is; driver errors are wrapped with op.
+func (db *DB) tx(ctx context.Context, op string, f func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	defer tx.Rollback()
+	if err := f(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	return nil
+}
+
+// exec runs one write statement and returns the rows it changed.
+func (db *DB) exec(ctx context.Context, op, query string, args ...any) (int64, error) {
+	res, err := db.write.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, db.wrap(ctx, op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, db.wrap(ctx, op, err)
+	}
+	return n, nil
+}
+
+// pruneEvery is how many CreateSession (or AddFailure) calls of a process
+// pass between two purges of expired sessions (or failure windows).
+const pruneEvery = 256
+
+// pruneMargin is how long past its expiry a row is kept before a purge
+// deletes it, so that clocks a little apart never race a purge.
+const pruneMargin = time.Hour
+
+// prune runs query with the wall clock minus pruneMargin every pruneEvery-th
+// time counter is bumped. It is housekeeping: its errors are dropped, the
+// next purge retries.
+func (db *DB) prune(ctx context.Context, counter *atomic.Uint64, query string) {
+	if counter.Add(1)%pruneEvery != 0 {
+		return
+	}
+	db.write.ExecContext(ctx, query, micros(time.Now().Add(-pruneMargin)))
+}
+
+// notFound is ErrNotFound named for op.
+func notFound(op string) error { return fmt.Errorf("sqlite: %s: %w", op, authd.ErrNotFound) }

@@ -1,0 +1,142 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/authd/authd"
+)
+
+const sessionColumns = `id, hash, user_id, email, roles, created_at, last_seen_at, expires_at, absolute_expires_at, ip, user_agent`
+
+// CreateSession implements authd.SessionStore.
+//
+// NOTE: only s.Hash, the SHA-256 of the cookie value, is stored: a leaked
+// database file gives no live session.
+func (db *DB) CreateSession(ctx context.Context, s *authd.Session) error {
+	hash := s.Hash
+	if hash == nil {
+		hash = []byte{}
+	}
+	_, err := db.exec(ctx, "create session",
+		`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		s.ID, hash, s.UserID, s.Email, encodeList(s.Roles),
+		micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), micros(s.AbsoluteExpiresAt),
+		s.IP, s.UserAgent)
+	if err == nil {
+		db.prune(ctx, &db.sessionWrites, `DELETE FROM sessions WHERE expires_at < ?`)
+	}
+	return err
+}
+
+// SessionByHash implements authd.SessionStore. It is the lookup of every
+// request that carries a cookie: one prepared statement on the read pool,
+// served from the UNIQUE index on hash. Expired sessions are returned as
+// stored; the caller checks expiry.
+func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*authd.Session, error) {
+	const op = "find session"
+	if len(hash) == 0 {
+		return nil, notFound(op)
+	}
+	s, err := scanSession(db.sessionByHash.QueryRowContext(ctx, hash))
+	if err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return s, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanSession(row scanner) (*authd.Session, error) {
+	var (
+		s                                  authd.Session
+		roles                              string
+		created, seen, expires, absExpires int64
+	)
+	if err := row.Scan(&s.ID, &s.Hash, &s.UserID, &s.Email, &roles, &created, &seen, &expires, &absExpires, &s.IP, &s.UserAgent); err != nil {
+		return nil, err
+	}
+	var err error
+	if s.Roles, err = decodeList(roles); err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.AbsoluteExpiresAt = fromMicros(created), fromMicros(seen), fromMicros(expires), fromMicros(absExpires)
+	return &s, nil
+}
+
+// TouchSession implements authd.SessionStore.
+func (db *DB) TouchSession(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
+	const op = "touch session"
+	res, err := db.touchSession.ExecContext(ctx, micros(lastSeen), micros(expiresAt), id)
+	if err != nil {
+		return db.wrap(ctx, op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return db.wrap(ctx, op, err)
+	} else if n == 0 {
+		return notFound(op)
+	}
+	return nil
+}
+
+// ListSessions implements authd.SessionStore.
+func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([]*authd.Session, error) {
+	const op = "list sessions"
+	rows, err := db.read.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+		WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC, id DESC`, userID, micros(now))
+	if err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return collectSessions(ctx, db, op, rows)
+}
+
+func collectSessions(ctx context.Context, db *DB, op string, rows *sql.Rows) ([]*authd.Session, error) {
+	defer rows.Close()
+	out := []*authd.Session{}
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, db.wrap(ctx, op, err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return out, nil
+}
+
+// DeleteSession implements authd.SessionStore. Another user's session is
+// not found: the WHERE clause names both the user and the id.
+func (db *DB) DeleteSession(ctx context.Context, userID, id string) error {
+	const op = "delete session"
+	n, err := db.exec(ctx, op, `DELETE FROM sessions WHERE user_id = ? AND id = ?`, userID, id)
+	if err == nil && n == 0 {
+		err = notFound(op)
+	}
+	return err
+}
+
+// DeleteUserSessions implements authd.SessionStore. One DELETE … RETURNING
+// statement: atomic, and it reports exactly the rows it deleted.
+func (db *DB) DeleteUserSessions(ctx context.Context, userID, except string) ([]string, error) {
+	const op = "delete user sessions"
+	rows, err := db.write.QueryContext(ctx, `DELETE FROM sessions WHERE user_id = ? AND id <> ? RETURNING id`, userID, except)
+	if err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, db.wrap(ctx, op, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return ids, nil
+}

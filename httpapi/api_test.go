@@ -55,7 +55,7 @@ func TestRegister(t *testing.T) {
 		})
 	}
 	t.Run("signup closed", func(t *testing.T) {
-		h := newHarness(t, func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.Signup = false })
+		h := newHarness(t, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.Signup = false }))
 		assertProblem(t, h.do(nil, "POST", "/v1/register", creds("d@example.com", goodPassword)), http.StatusForbidden)
 	})
 }
@@ -317,7 +317,7 @@ func TestThrottle(t *testing.T) {
 		}
 	})
 	t.Run("ip", func(t *testing.T) {
-		h := newHarness(t, func(_ *httpapi.Config, a *account.Config, _ *session.Config) { a.MaxFailuresIP = 3 })
+		h := newHarness(t, with(func(_ *httpapi.Config, a *account.Config, _ *session.Config) { a.MaxFailuresIP = 3 }))
 		h.register("ann@example.com")
 		for i := 0; i < 3; i++ {
 			h.do(nil, "POST", "/v1/login", creds(fmt.Sprintf("u%d@example.com", i), goodPassword))
@@ -329,7 +329,7 @@ func TestThrottle(t *testing.T) {
 		}
 	})
 	t.Run("forwarded for from untrusted peer is ignored", func(t *testing.T) {
-		h := newHarness(t, func(_ *httpapi.Config, a *account.Config, _ *session.Config) { a.MaxFailuresIP = 2 })
+		h := newHarness(t, with(func(_ *httpapi.Config, a *account.Config, _ *session.Config) { a.MaxFailuresIP = 2 }))
 		for i := 0; i < 2; i++ {
 			h.do(nil, "POST", "/v1/login", creds("x@example.com", goodPassword), "X-Forwarded-For", fmt.Sprintf("10.0.0.%d", i))
 		}
@@ -390,9 +390,9 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestCrossOrigin(t *testing.T) {
-	h := newHarness(t, func(c *httpapi.Config, _ *account.Config, _ *session.Config) {
+	h := newHarness(t, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) {
 		c.CORSOrigins = []string{"https://app.example.com"}
-	})
+	}))
 	a := h.login("ann@example.com")
 	tests := []struct {
 		name   string

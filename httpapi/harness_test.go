@@ -45,7 +45,7 @@ func (c *clock) Add(d time.Duration) {
 
 // harness is a real server over a real SQLite file.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	db     *sqlite.DB
 	dbPath string
 	srv    *httptest.Server
@@ -66,9 +66,22 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-type option func(*httpapi.Config, *account.Config, *session.Config)
+// options are what a test may change before the server is built.
+type options struct {
+	http    *httpapi.Config
+	account *account.Config
+	session *session.Config
+	params  password.Params
+}
 
-func newHarness(t *testing.T, opts ...option) *harness {
+type option func(*options)
+
+// with adapts a function of the three configs to an option.
+func with(f func(*httpapi.Config, *account.Config, *session.Config)) option {
+	return func(o *options) { f(o.http, o.account, o.session) }
+}
+
+func newHarness(t testing.TB, opts ...option) *harness {
 	t.Helper()
 	ctx := context.Background()
 	h := &harness{t: t, clock: &clock{t: time.Now().UTC().Truncate(time.Second)}, logs: &syncBuffer{}}
@@ -83,12 +96,13 @@ func newHarness(t *testing.T, opts ...option) *harness {
 	hc := httpapi.Config{Dev: true, Signup: true, Logger: log, Now: h.clock.Now}
 	ac := account.Config{MaxFailures: 5, MaxFailuresIP: 100, Window: 15 * time.Minute, Now: h.clock.Now, Logger: log}
 	sc := session.Config{Idle: time.Hour, Max: 24 * time.Hour, AccessTTL: 15 * time.Minute, Now: h.clock.Now, Logger: log}
-	for _, o := range opts {
-		o(&hc, &ac, &sc)
+	o := options{http: &hc, account: &ac, session: &sc, params: testParams}
+	for _, f := range opts {
+		f(&o)
 	}
 	h.cfg = hc
 	sessions := session.NewManager(db, db, sc)
-	accounts := account.NewService(db, db, db, password.NewHasher(testParams, 4), sessions, nil, ac)
+	accounts := account.NewService(db, db, db, password.NewHasher(o.params, 4), sessions, nil, ac)
 	srv, err := httpapi.New(hc, httpapi.Deps{Accounts: accounts, Sessions: sessions, Users: db,
 		Ready: []httpapi.Check{{Name: "db", Pinger: db}}})
 	if err != nil {
@@ -100,7 +114,7 @@ func newHarness(t *testing.T, opts ...option) *harness {
 }
 
 func secure() option {
-	return func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.Dev = false }
+	return func(o *options) { o.http.Dev = false }
 }
 
 // client is a browser-like client with its own cookie jar.

@@ -67,6 +67,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// NOTE: the file holds the signing keys: create it readable by this
+	// user only (SQLite gives its -wal and -shm files the same mode). An
+	// existing file keeps its mode; errors are left for SQLite to report.
+	if f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	}
 	db := &DB{path: abs}
 	fail := func(err error) (*DB, error) {
 		db.Close()

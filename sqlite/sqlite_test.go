@@ -119,6 +119,11 @@ func TestOpenErrors(t *testing.T) {
 		"a directory":                   dir,
 		"a file that is not a database": notDB,
 	}
+	loop := filepath.Join(dir, "loop.db")
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	unavailable["a symlink loop"] = loop
 	if os.Geteuid() != 0 { // root reads any file
 		unreadable := filepath.Join(dir, "unreadable.db")
 		db := openAt(t, unreadable)

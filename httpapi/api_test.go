@@ -17,6 +17,7 @@ import (
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/httpapi"
 	"github.com/authd/authd/session"
+	"github.com/authd/authd/token"
 )
 
 func TestRegister(t *testing.T) {
@@ -265,10 +266,19 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 	}
 }
 
+// lock locks a user the way `authd user lock` does: from another process
+// with its own services over the same database.
 func (h *harness) lock(email string) error {
-	sessions := session.NewManager(h.db, h.db, session.Config{Idle: time.Hour, Max: time.Hour, Now: h.clock.Now})
-	acc := account.NewService(h.db, h.db, h.db, nil, sessions, nil, account.Config{Now: h.clock.Now})
-	return acc.Lock(context.Background(), email, true)
+	ctx := context.Background()
+	tc := token.DefaultConfig("http://authd.test", "authd", "orders")
+	tc.Now = h.clock.Now
+	tokens, err := token.New(ctx, tc, token.Stores{Keys: h.db, Refresh: h.db, Revocations: h.db, Users: h.db, Audit: h.db})
+	if err != nil {
+		return err
+	}
+	sessions := session.NewManager(h.db, tokens.Revocations(), session.Config{Idle: time.Hour, Max: time.Hour, AccessTTL: 15 * time.Minute, Now: h.clock.Now})
+	acc := account.NewService(h.db, h.db, h.db, nil, sessions, tokens, account.Config{Now: h.clock.Now})
+	return acc.Lock(ctx, email, true)
 }
 
 func TestLockRevokesSessions(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"github.com/authd/authd/password"
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/sqlite"
+	"github.com/authd/authd/token"
 )
 
 // testParams keep argon2id cheap in tests; the parameters themselves are
@@ -45,13 +46,15 @@ func (c *clock) Add(d time.Duration) {
 
 // harness is a real server over a real SQLite file.
 type harness struct {
-	t      testing.TB
-	db     *sqlite.DB
-	dbPath string
-	srv    *httptest.Server
-	clock  *clock
-	logs   *syncBuffer
-	cfg    httpapi.Config
+	t       testing.TB
+	db      *sqlite.DB
+	dbPath  string
+	srv     *httptest.Server
+	clock   *clock
+	logs    *syncBuffer
+	cfg     httpapi.Config
+	tokens  *token.Service
+	clients *account.Clients
 }
 
 type syncBuffer struct {
@@ -101,9 +104,25 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		f(&o)
 	}
 	h.cfg = hc
-	sessions := session.NewManager(db, db, sc)
-	accounts := account.NewService(db, db, db, password.NewHasher(o.params, 4), sessions, nil, ac)
+	tc := token.DefaultConfig("http://authd.test", "authd", "orders")
+	tc.Now = h.clock.Now
+	tc.Logger = log
+	tc.PollInterval = 10 * time.Millisecond
+	tokens, err := token.New(ctx, tc, token.Stores{Keys: db, Refresh: db, Revocations: db, Users: db, Audit: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go tokens.Run(runCtx)
+	h.tokens = tokens
+	hasher := password.NewHasher(o.params, 4)
+	sessions := session.NewManager(db, tokens.Revocations(), sc)
+	accounts := account.NewService(db, db, db, hasher, sessions, tokens, ac)
+	h.clients = account.NewClients(db, hasher)
+	hc.Issuer = "http://authd.test"
 	srv, err := httpapi.New(hc, httpapi.Deps{Accounts: accounts, Sessions: sessions, Users: db,
+		Verifier: tokens, Tokens: tokens, Clients: h.clients,
 		Ready: []httpapi.Check{{Name: "db", Pinger: db}}})
 	if err != nil {
 		t.Fatal(err)

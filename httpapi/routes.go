@@ -14,6 +14,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/password", s.withSession(s.handlePassword))
 	mux.HandleFunc("GET /v1/authz", s.handleAuthz)
 
+	if s.deps.Tokens != nil {
+		mux.HandleFunc("POST /v1/session/token", s.withSession(s.handleSessionToken))
+		mux.HandleFunc("GET /v1/revocations", s.handleRevocations)
+		mux.HandleFunc("POST /oauth2/token", s.handleToken)
+		mux.HandleFunc("POST /oauth2/revoke", s.handleRevoke)
+		mux.HandleFunc("POST /oauth2/introspect", s.handleIntrospect)
+		mux.HandleFunc("GET /.well-known/jwks.json", s.handleJWKS)
+		mux.HandleFunc("GET /.well-known/openid-configuration", s.handleMetadata)
+		mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
+	}
+
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /metrics", s.metrics.handler)

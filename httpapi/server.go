@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ import (
 	"github.com/authd/authd"
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/session"
+	"github.com/authd/authd/token"
 )
 
 // MaxBodyBytes bounds every request body; a larger one is 413.
@@ -26,7 +28,9 @@ const MaxBodyBytes = 64 << 10
 // Config is the part of authd's configuration the HTTP layer needs.
 type Config struct {
 	// Dev allows plain-HTTP cookies without Secure and the __Host- prefix.
-	Dev            bool
+	Dev bool
+	// Issuer is the base URL of the discovery documents.
+	Issuer         string
 	Signup         bool
 	CORSOrigins    []string
 	TrustedProxies []netip.Prefix
@@ -51,7 +55,18 @@ type Deps struct {
 	Users    authd.UserStore
 	// Verifier checks bearer tokens; nil refuses every bearer token.
 	Verifier Verifier
-	Ready    []Check
+	// Tokens serves the OAuth endpoints, the JWKS and the revocation feed;
+	// nil leaves those routes out.
+	Tokens *token.Service
+	// Clients authenticates the callers of /oauth2/introspect.
+	Clients ClientAuthenticator
+	Ready   []Check
+}
+
+// ClientAuthenticator checks a client's id and secret; a wrong pair is
+// authd.ErrInvalidCredentials.
+type ClientAuthenticator interface {
+	Authenticate(ctx context.Context, id, secret string) error
 }
 
 // Verifier verifies access tokens (*token.Verifier is one).
@@ -151,6 +166,10 @@ func (rec *recorder) WriteHeader(code int) {
 		}
 		h := rec.ResponseWriter.Header()
 		h.Del("X-Content-Type-Options")
+		if strings.HasPrefix(rec.r.URL.Path, "/oauth2/") {
+			writeOAuthError(rec.ResponseWriter, code, "invalid_request", detail)
+			return
+		}
 		writeProblem(rec.ResponseWriter, rec.r, code, detail)
 		return
 	}

@@ -21,10 +21,16 @@ import (
 // TokenLen is the length of a cookie value: 32 random bytes, base64url without padding.
 const TokenLen = 43
 
+// Revoker puts entries on the revocation list. authd.RevocationList is one;
+// so is *token.Revocations, which also updates the node's own copy at once.
+type Revoker interface {
+	Revoke(ctx context.Context, r authd.Revocation) error
+}
+
 // Manager applies the session rules over a SessionStore.
 type Manager struct {
 	store       authd.SessionStore
-	revocations authd.RevocationList
+	revocations Revoker
 	idle        time.Duration
 	max         time.Duration
 	touchEvery  time.Duration
@@ -49,7 +55,7 @@ type Config struct {
 
 // NewManager returns a Manager. revocations may be nil when no tokens are
 // ever exchanged from sessions.
-func NewManager(store authd.SessionStore, revocations authd.RevocationList, cfg Config) *Manager {
+func NewManager(store authd.SessionStore, revocations Revoker, cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

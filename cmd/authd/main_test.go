@@ -195,6 +195,7 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"migrate", "-h"}, {"user", "--help"}, {"user", "add", "--help"},
 		{"user", "passwd", "--help"}, {"user", "lock", "--help"}, {"version"},
+		{"keys", "--help"}, {"keys", "rotate", "--help"}, {"client", "--help"}, {"client", "add", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, out, errOut := runCmd(t, "", env(nil), args...)
@@ -224,5 +225,57 @@ func TestFlagWinsOverEnv(t *testing.T) {
 	}
 	if strings.Join(c.Audiences.vals, "|") != "a|b" || strings.Join(c.CORSOrigins.vals, "|") != "https://y.example" {
 		t.Fatalf("audiences %v origins %v", c.Audiences.vals, c.CORSOrigins.vals)
+	}
+}
+
+func TestKeysAndClients(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "authd.db")
+	base, _, _ := startServer(t, env(nil), "--db", db, "--dev")
+	jwks := func() string {
+		res, err := http.Get(base + "/.well-known/jwks.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	code, out, errOut := runCmd(t, "", env(nil), "keys", "list", "--db", db)
+	if code != 0 || !strings.Contains(out, "EdDSA") || !strings.Contains(out, "current") {
+		t.Fatalf("keys list: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runCmd(t, "", env(nil), "keys", "rotate", "--alg", "none", "--db", db); code == 0 || !strings.Contains(errOut, "--alg") {
+		t.Fatalf("bad alg accepted: %q", errOut)
+	}
+	code, out, errOut = runCmd(t, "", env(nil), "keys", "rotate", "--alg", "ES256", "--db", db)
+	if code != 0 {
+		t.Fatalf("rotate: %s", errOut)
+	}
+	kid := strings.Fields(out)[3]
+	// The running server publishes (and signs with) the new key within 5 s.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(jwks(), kid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("new kid %s not published within 5 s: %s", kid, jwks())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if j := jwks(); !strings.Contains(j, "EdDSA") || !strings.Contains(j, "ES256") {
+		t.Fatalf("old key not kept: %s", j)
+	}
+	_, out, _ = runCmd(t, "", env(nil), "keys", "list", "--db", db)
+	if !strings.Contains(out, "retired") {
+		t.Fatalf("keys list after rotate: %s", out)
+	}
+
+	code, out, errOut = runCmd(t, "", env(nil), "client", "add", "--id", "orders", "--db", db)
+	if code != 0 || !strings.Contains(out, "client_id=orders") || !strings.Contains(out, "client_secret=") {
+		t.Fatalf("client add: %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := runCmd(t, "", env(nil), "client", "add", "--id", "orders", "--db", db); code == 0 || !strings.Contains(errOut, "exists") {
+		t.Fatalf("duplicate client: %q", errOut)
+	}
+	if code, _, errOut := runCmd(t, "short\n", env(nil), "client", "add", "--id", "x", "--secret-stdin", "--db", db); code == 0 || !strings.Contains(errOut, "secret") {
+		t.Fatalf("short secret: %q", errOut)
 	}
 }

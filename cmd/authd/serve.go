@@ -18,6 +18,7 @@ import (
 	"github.com/authd/authd/httpapi"
 	"github.com/authd/authd/password"
 	"github.com/authd/authd/session"
+	"github.com/authd/authd/token"
 )
 
 // app is authd wired together over opened stores.
@@ -25,8 +26,11 @@ type app struct {
 	cfg      *Config
 	log      *slog.Logger
 	stores   *stores
+	hasher   *password.Hasher
+	tokens   *token.Service
 	sessions *session.Manager
 	accounts *account.Service
+	clients  *account.Clients
 }
 
 func newLogger(c *Config, w io.Writer) *slog.Logger {
@@ -35,17 +39,33 @@ func newLogger(c *Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl}))
 }
 
-// newApp wires the business services over st.
-func newApp(c *Config, st *stores, log *slog.Logger) *app {
+// newApp wires the business services over st. It generates the first
+// signing key when the key store has none.
+func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app, error) {
 	a := &app{cfg: c, log: log, stores: st}
-	a.sessions = session.NewManager(st.sessions, st.revocations, session.Config{
+	tc := token.DefaultConfig(c.Issuer, c.Audiences.vals...)
+	tc.Alg = c.JWTAlg
+	tc.AccessTTL = c.AccessTTL
+	tc.RefreshTTL = c.RefreshTTL
+	tc.RefreshGrace = c.RefreshGrace
+	tc.MaxStaleness = c.RevocationMaxStaleness
+	tc.Logger = log
+	tokens, err := token.New(ctx, tc, token.Stores{Keys: st.keys, Refresh: st.refresh, Revocations: st.revocations, Users: st.users, Audit: st.audit})
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the token service: %v", err)
+	}
+	a.tokens = tokens
+	// Sessions put the ids they end on the revocation list through the
+	// token service's set, so this node refuses their tokens at once.
+	a.sessions = session.NewManager(st.sessions, tokens.Revocations(), session.Config{
 		Idle: c.SessionIdle, Max: c.SessionMax, AccessTTL: c.AccessTTL, Logger: log,
 	})
-	hasher := password.NewHasher(password.DefaultParams, 0)
-	a.accounts = account.NewService(st.users, st.limiter, st.audit, hasher, a.sessions, nil, account.Config{
+	a.hasher = password.NewHasher(password.DefaultParams, 0)
+	a.accounts = account.NewService(st.users, st.limiter, st.audit, a.hasher, a.sessions, tokens, account.Config{
 		MaxFailures: c.LoginMaxFailures, MaxFailuresIP: c.LoginMaxFailuresIP, Window: c.LoginWindow, Logger: log,
 	})
-	return a
+	a.clients = account.NewClients(st.clients, a.hasher)
+	return a, nil
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -64,14 +84,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
-	a := newApp(c, st, log)
+	a, err := newApp(ctx, c, st, log)
+	if err != nil {
+		return err
+	}
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	go a.tokens.Run(runCtx)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Config{
-		Dev: c.Dev, Signup: c.Signup, CORSOrigins: c.CORSOrigins.vals, TrustedProxies: c.trustedPrefixes,
+		Dev: c.Dev, Issuer: c.Issuer, Signup: c.Signup, CORSOrigins: c.CORSOrigins.vals, TrustedProxies: c.trustedPrefixes,
 		TLS: c.TLSCert != "", Logger: log, Registry: reg,
-	}, httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users, Ready: st.checks})
+	}, httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users,
+		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, Ready: st.checks})
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,10 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer st.Close()
-	a := newApp(c, st, slog.New(slog.DiscardHandler))
+	a, err := newApp(ctx, c, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
 	switch sub {
 	case "add":
 		pw, err := readSecret(stdin, pwStdin, "Password for "+email+": ")

@@ -1,0 +1,299 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/authd/authd"
+	"github.com/authd/authd/token"
+)
+
+// oauthError is an RFC 6749 §5.2 error body.
+type oauthError struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, code, desc string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(oauthError{code, desc})
+}
+
+// failOAuth answers an error of the business rules in RFC 6749 form.
+func (s *Server) failOAuth(w http.ResponseWriter, r *http.Request, err error) {
+	var thr *authd.ThrottledError
+	var inv *authd.InvalidError
+	switch {
+	case errors.As(err, &thr):
+		w.Header().Set("Retry-After", retryAfter(thr.RetryAfter))
+		writeOAuthError(w, http.StatusTooManyRequests, "temporarily_unavailable", "too many failed sign-in attempts; retry after the Retry-After delay")
+	case errors.Is(err, authd.ErrInvalidCredentials):
+		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "the username or password is wrong")
+	case errors.Is(err, authd.ErrInvalidGrant):
+		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "the refresh token is invalid, expired, revoked or already used")
+	case errors.Is(err, token.ErrInvalidTarget):
+		writeOAuthError(w, http.StatusBadRequest, "invalid_target", "a resource is not one of this server's audiences")
+	case errors.As(err, &inv):
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", inv.Message)
+	default:
+		status, _ := errorStatus(err)
+		if status >= 500 {
+			s.log.ErrorContext(r.Context(), "token request failed", "route", r.Pattern, "err", err)
+		}
+		if status == http.StatusServiceUnavailable {
+			writeOAuthError(w, status, "temporarily_unavailable", "a store is unavailable; try again shortly")
+			return
+		}
+		writeOAuthError(w, http.StatusInternalServerError, "server_error", "internal error")
+	}
+}
+
+// oauthForm reads an application/x-www-form-urlencoded body (RFC 6749 §3.2)
+// bounded like every body. Parameters other than resource must not repeat.
+func oauthForm(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" {
+		writeOAuthError(w, http.StatusUnsupportedMediaType, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
+		return nil, false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeOAuthError(w, http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes))
+		} else {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "malformed form body")
+		}
+		return nil, false
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 && k != "resource" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", fmt.Sprintf("parameter %q is given more than once", k))
+			return nil, false
+		}
+	}
+	return r.PostForm, true
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+}
+
+func writeTokenResponse(w http.ResponseWriter, p token.Pair) {
+	// NOTE: token responses are never cached (RFC 6749 §5.1, S8).
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+	writeJSON(w, http.StatusOK, tokenResponse{p.AccessToken, p.TokenType, p.ExpiresIn, p.RefreshToken})
+}
+
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	form, ok := oauthForm(w, r)
+	if !ok {
+		return
+	}
+	switch gt := form.Get("grant_type"); gt {
+	case "password":
+		user, pw := form.Get("username"), form.Get("password")
+		if user == "" || pw == "" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "username and password are required")
+			return
+		}
+		meta := s.meta(r)
+		// NOTE: the password grant shares the login throttle and its
+		// counters: it is the same guess at the same password.
+		u, err := s.deps.Accounts.Authenticate(r.Context(), user, pw, meta)
+		if err != nil {
+			s.countLogin(err)
+			s.failOAuth(w, r, err)
+			return
+		}
+		p, err := s.deps.Tokens.IssuePair(r.Context(), u, form["resource"])
+		if err != nil {
+			s.failOAuth(w, r, err)
+			return
+		}
+		s.metrics.logins.WithLabelValues("ok").Inc()
+		s.deps.Accounts.Record(r.Context(), authd.AuditEvent{Event: authd.EventLoginSucceeded, UserID: u.ID, SessionID: p.Claims.SessionID,
+			IP: meta.IP, UserAgent: meta.UserAgent, Detail: "password grant"})
+		writeTokenResponse(w, p)
+	case "refresh_token":
+		rt := form.Get("refresh_token")
+		if rt == "" {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "refresh_token is required")
+			return
+		}
+		if len(form["resource"]) > 0 {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_target", "a refresh keeps the audience of its grant; resource is not accepted here")
+			return
+		}
+		m := s.meta(r)
+		p, err := s.deps.Tokens.Refresh(token.WithClient(r.Context(), m.IP, m.UserAgent), rt)
+		if err != nil {
+			s.failOAuth(w, r, err)
+			return
+		}
+		writeTokenResponse(w, p)
+	case "":
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
+	default:
+		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "supported grant types: password, refresh_token")
+	}
+}
+
+// countLogin counts a failed or throttled login.
+func (s *Server) countLogin(err error) {
+	var thr *authd.ThrottledError
+	switch {
+	case errors.As(err, &thr):
+		s.metrics.logins.WithLabelValues("throttled").Inc()
+	case errors.Is(err, authd.ErrInvalidCredentials):
+		s.metrics.logins.WithLabelValues("failed").Inc()
+	}
+}
+
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	form, ok := oauthForm(w, r)
+	if !ok {
+		return
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "token is required")
+		return
+	}
+	m := s.meta(r)
+	// RFC 7009 §2.2: an unknown or invalid token is 200 too.
+	if err := s.deps.Tokens.Revoke(token.WithClient(r.Context(), m.IP, m.UserAgent), tok); err != nil {
+		s.failOAuth(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	id, secret, ok := r.BasicAuth()
+	if !ok || s.deps.Clients == nil {
+		w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication (HTTP Basic) is required")
+		return
+	}
+	if err := s.deps.Clients.Authenticate(r.Context(), id, secret); err != nil {
+		if errors.Is(err, authd.ErrInvalidCredentials) {
+			w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
+			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+			return
+		}
+		s.failOAuth(w, r, err)
+		return
+	}
+	form, ok := oauthForm(w, r)
+	if !ok {
+		return
+	}
+	tok := form.Get("token")
+	if tok == "" {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "token is required")
+		return
+	}
+	res, err := s.deps.Tokens.Introspect(r.Context(), tok)
+	if err != nil {
+		s.failOAuth(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) handleSessionToken(w http.ResponseWriter, r *http.Request, sess *authd.Session) {
+	p, err := s.deps.Tokens.IssueForSession(r.Context(), sess)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeTokenResponse(w, p)
+}
+
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	// Verifiers refetch on an unknown kid, so a short max-age is enough to
+	// spread a rotation; a retired key stays published past its last token.
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	_, _ = w.Write(s.deps.Tokens.JWKS())
+}
+
+func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
+	iss := strings.TrimRight(s.cfg.Issuer, "/")
+	md := map[string]any{
+		"issuer":                                        iss,
+		"jwks_uri":                                      iss + "/.well-known/jwks.json",
+		"token_endpoint":                                iss + "/oauth2/token",
+		"revocation_endpoint":                           iss + "/oauth2/revoke",
+		"introspection_endpoint":                        iss + "/oauth2/introspect",
+		"revocation_feed_endpoint":                      iss + "/v1/revocations",
+		"grant_types_supported":                         []string{"password", "refresh_token"},
+		"response_types_supported":                      []string{},
+		"token_endpoint_auth_methods_supported":         []string{"none"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic"},
+		"revocation_endpoint_auth_methods_supported":    []string{"none"},
+		"id_token_signing_alg_values_supported":         s.deps.Tokens.SigningAlgs(),
+		"access_token_signing_alg_values_supported":     s.deps.Tokens.SigningAlgs(),
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	writeJSON(w, http.StatusOK, md)
+}
+
+// MaxFeedWait bounds the long-poll of the revocation feed.
+const MaxFeedWait = 30 * time.Second
+
+type feedEntry struct {
+	SID string    `json:"sid,omitempty"`
+	JTI string    `json:"jti,omitempty"`
+	Exp time.Time `json:"exp"`
+}
+
+func (s *Server) handleRevocations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var wait time.Duration
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			writeProblem(w, r, http.StatusBadRequest, "wait must be a duration like 30s")
+			return
+		}
+		wait = min(d, MaxFeedWait)
+	}
+	entries, cursor, err := s.deps.Tokens.Revocations().Feed(r.Context(), q.Get("since"), wait)
+	if err != nil {
+		var inv *authd.InvalidError
+		if errors.As(err, &inv) {
+			writeProblem(w, r, http.StatusBadRequest, "since is not a cursor this server issued")
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]feedEntry, 0, len(entries))
+	for _, e := range entries {
+		fe := feedEntry{Exp: e.ExpiresAt.UTC()}
+		if e.Kind == authd.RevokeJTI {
+			fe.JTI = e.ID
+		} else {
+			fe.SID = e.ID
+		}
+		out = append(out, fe)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cursor": cursor, "revoked": out})
+}

@@ -1,0 +1,7 @@
+package postgres
+
+import "github.com/jackc/pgx/v5/pgxpool"
+
+// PoolOf exposes the pool of db to the black-box tests and benchmarks
+// (reading audit_events back, the raw-query benchmark).
+func PoolOf(db *DB) *pgxpool.Pool { return db.pool }

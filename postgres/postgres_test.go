@@ -1,0 +1,487 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/authd/authd"
+	"github.com/authd/authd/postgres"
+	"github.com/authd/authd/storetest"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// testPoolSize bounds each test DB's pool: many subtests each open a DB on
+// a fresh schema, and PostgreSQL's default max_connections is 100.
+const testPoolSize = 4
+
+// testDSN returns the DSN of AUTHD_TEST_POSTGRES, or skips t when it is
+// unset (fails it under CI=true, where the database must be there).
+func testDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("AUTHD_TEST_POSTGRES")
+	if dsn == "" {
+		const msg = "AUTHD_TEST_POSTGRES not set: set it to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL store tests"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return dsn
+}
+
+// withParams returns dsn with extra connection parameters, in its own
+// syntax (URL or key=value).
+func withParams(t testing.TB, dsn string, params map[string]string) string {
+	t.Helper()
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("AUTHD_TEST_POSTGRES: %v", err)
+		}
+		q := u.Query()
+		for k, v := range params {
+			q.Set(k, v)
+		}
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	for k, v := range params {
+		dsn += fmt.Sprintf(" %s='%s'", k, v)
+	}
+	return dsn
+}
+
+// newSchema creates an empty schema, dropped in t.Cleanup, and returns a
+// DSN whose search_path is that schema.
+func newSchema(t testing.TB) string {
+	t.Helper()
+	dsn := testDSN(t)
+	var b [8]byte
+	rand.Read(b[:])
+	schema := "authd_test_" + hex.EncodeToString(b[:])
+	admin(t, dsn, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
+	t.Cleanup(func() {
+		admin(t, dsn, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+	})
+	return withParams(t, dsn, map[string]string{
+		"search_path":    schema,
+		"pool_max_conns": fmt.Sprint(testPoolSize),
+	})
+}
+
+// admin runs one statement on a connection of its own.
+func admin(t testing.TB, dsn, sql string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connecting to AUTHD_TEST_POSTGRES: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// openDB opens a DB on dsn, closed in t.Cleanup.
+func openDB(t testing.TB, dsn string) *postgres.DB {
+	t.Helper()
+	db, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openFresh opens a DB on a fresh, empty schema.
+func openFresh(t testing.TB) *postgres.DB {
+	t.Helper()
+	return openDB(t, newSchema(t))
+}
+
+func TestUserStore(t *testing.T) {
+	testDSN(t)
+	storetest.RunUserStore(t, func(t *testing.T) authd.UserStore { return openFresh(t) })
+}
+
+func TestSessionStore(t *testing.T) {
+	testDSN(t)
+	storetest.RunSessionStore(t, func(t *testing.T) authd.SessionStore { return openFresh(t) })
+}
+
+func TestRefreshStore(t *testing.T) {
+	testDSN(t)
+	storetest.RunRefreshStore(t, func(t *testing.T) authd.RefreshStore { return openFresh(t) })
+}
+
+func TestKeyStore(t *testing.T) {
+	testDSN(t)
+	storetest.RunKeyStore(t, func(t *testing.T) authd.KeyStore { return openFresh(t) })
+}
+
+func TestRevocationList(t *testing.T) {
+	testDSN(t)
+	storetest.RunRevocationList(t, func(t *testing.T) authd.RevocationList { return openFresh(t) })
+}
+
+func TestLimiter(t *testing.T) {
+	testDSN(t)
+	storetest.RunLimiter(t, func(t *testing.T) authd.Limiter { return openFresh(t) })
+}
+
+func TestClientStore(t *testing.T) {
+	testDSN(t)
+	storetest.RunClientStore(t, func(t *testing.T) authd.ClientStore { return openFresh(t) })
+}
+
+func TestAuditLog(t *testing.T) {
+	testDSN(t)
+	storetest.RunAuditLog(t, func(t *testing.T) (authd.AuditLog, storetest.AuditReader) {
+		db := openFresh(t)
+		return db, func(ctx context.Context) ([]authd.AuditEvent, error) {
+			rows, err := postgres.PoolOf(db).Query(ctx, `SELECT at, event, coalesce(user_id, ''), coalesce(session_id, ''),
+				coalesce(ip, ''), coalesce(user_agent, ''), coalesce(detail, '') FROM audit_events ORDER BY id`)
+			if err != nil {
+				return nil, err
+			}
+			return pgx.CollectRows(rows, func(r pgx.CollectableRow) (authd.AuditEvent, error) {
+				var e authd.AuditEvent
+				err := r.Scan(&e.At, &e.Event, &e.UserID, &e.SessionID, &e.IP, &e.UserAgent, &e.Detail)
+				return e, err
+			})
+		}
+	})
+}
+
+func TestAuditEventsColumns(t *testing.T) {
+	// API.md names the columns of audit_events: exactly these, in order.
+	db := openFresh(t)
+	rows, err := postgres.PoolOf(db).Query(t.Context(), `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'audit_events' ORDER BY ordinal_position`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"id", "at", "event", "user_id", "session_id", "ip", "user_agent", "detail"}
+	if strings.Join(cols, ",") != strings.Join(want, ",") {
+		t.Fatalf("audit_events columns: got %q, want %q", cols, want)
+	}
+}
+
+func TestOpenUnreachableFailsFast(t *testing.T) {
+	// No database needed: nothing listens on port 1.
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	db, err := postgres.Open(ctx, "postgres://authd@127.0.0.1:1/authd?sslmode=disable")
+	if err == nil {
+		db.Close()
+		t.Fatal("Open of a closed port succeeded")
+	}
+	if !errors.Is(err, authd.ErrUnavailable) {
+		t.Fatalf("Open of a closed port: got %v, want an error wrapping authd.ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > postgres.ConnectTimeout {
+		t.Fatalf("Open of a closed port took %s, want under %s", d, postgres.ConnectTimeout)
+	}
+	if !strings.HasPrefix(err.Error(), "postgres: ") {
+		t.Errorf("error %q does not name the package", err)
+	}
+}
+
+func TestOpenMalformedURL(t *testing.T) {
+	_, err := postgres.Open(t.Context(), "postgres://user:s3cret@[::1/db?pool_max_conns=x")
+	if err == nil {
+		t.Fatal("Open of a malformed URL succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("the error repeats the password: %v", err)
+	}
+}
+
+func TestOpenHonoursDeadline(t *testing.T) {
+	// A TCP listener that never answers: the connect_timeout of the URL or
+	// ctx's deadline ends the attempt, as authd.ErrUnavailable.
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	l := listenSilently(t)
+	start := time.Now()
+	_, err := postgres.Open(ctx, "postgres://authd@"+l+"/authd?sslmode=disable")
+	if !errors.Is(err, authd.ErrUnavailable) {
+		t.Fatalf("Open of a silent server: got %v, want authd.ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("Open of a silent server took %s", d)
+	}
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	dsn := newSchema(t)
+	a := openDB(t, dsn)
+	u := &authd.User{ID: authd.NewID(), Email: "a@example.com", PasswordHash: "$argon2id$x", CreatedAt: storetest.Now(), UpdatedAt: storetest.Now()}
+	if err := a.CreateUser(t.Context(), u); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	b := openDB(t, dsn) // migrations again: nothing to do, nothing lost
+	if _, err := b.UserByID(t.Context(), u.ID); err != nil {
+		t.Fatalf("UserByID after reopening: %v", err)
+	}
+	if err := b.Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+	var n int
+	if err := postgres.PoolOf(b).QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("schema_migrations has %d rows, want 1", n)
+	}
+}
+
+func TestMigrationsConcurrentOpen(t *testing.T) {
+	// Nodes starting at once on an empty schema: every Open succeeds and
+	// each migration is recorded once.
+	dsn := withParams(t, newSchema(t), map[string]string{"pool_max_conns": "2"})
+	const n = 6
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			db, err := postgres.Open(t.Context(), dsn)
+			if err == nil {
+				db.Close()
+			}
+			errs[i] = err
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open %d: %v", i, err)
+		}
+	}
+	db := openDB(t, dsn)
+	var rows, current int
+	if err := postgres.PoolOf(db).QueryRow(t.Context(), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&rows, &current); err != nil {
+		t.Fatal(err)
+	}
+	if rows != current {
+		t.Fatalf("schema_migrations: %d rows for version %d", rows, current)
+	}
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	dsn := newSchema(t)
+	db := openDB(t, dsn)
+	if _, err := postgres.PoolOf(db).Exec(t.Context(), `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', now())`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := postgres.Open(t.Context(), dsn); err == nil || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("Open of a newer schema: got %v, want a refusal", err)
+	}
+}
+
+func TestTwoDBsShareOneSchema(t *testing.T) {
+	dsn := newSchema(t)
+	a, b := openDB(t, dsn), openDB(t, dsn)
+	ctx := t.Context()
+	now := storetest.Now()
+	s := &authd.Session{
+		ID: authd.NewID(), Hash: storetest.NewHash(), UserID: "u1", Email: "u1@example.com",
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(24 * time.Hour),
+	}
+	if err := a.CreateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.SessionByHash(ctx, s.Hash)
+	if err != nil || got.ID != s.ID {
+		t.Fatalf("the other DB's SessionByHash: %v, %v", got, err)
+	}
+	if err := b.DeleteSession(ctx, s.UserID, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SessionByHash(ctx, s.Hash); !errors.Is(err, authd.ErrNotFound) {
+		t.Fatalf("SessionByHash after the other DB deleted it: %v, want ErrNotFound", err)
+	}
+
+	// Limiter counters and the revocation feed are shared too.
+	for i, db := range []*postgres.DB{a, b, a} {
+		n, _, err := db.AddFailure(ctx, "acct:x", time.Minute, now)
+		if err != nil || n != i+1 {
+			t.Fatalf("AddFailure %d: %d, %v", i, n, err)
+		}
+	}
+	r := authd.Revocation{Kind: authd.RevokeJTI, ID: "j1", ExpiresAt: now.Add(time.Hour)}
+	if err := a.Revoke(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	rs, _, err := b.RevokedSince(ctx, "", now)
+	if err != nil || len(rs) != 1 || rs[0].ID != "j1" {
+		t.Fatalf("the other DB's RevokedSince: %v, %v", rs, err)
+	}
+
+	// Keys: both DBs agree on the current key.
+	k1 := &authd.Key{ID: "k1", Alg: authd.AlgHS256, Private: []byte("secret"), CreatedAt: now}
+	k2 := &authd.Key{ID: "k2", Alg: authd.AlgHS256, Private: []byte("other"), CreatedAt: now}
+	if _, err := a.EnsureKey(ctx, k1); err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := b.EnsureKey(ctx, k2); err != nil || cur.ID != "k1" {
+		t.Fatalf("the other DB's EnsureKey: %v, %v; want k1", cur, err)
+	}
+}
+
+func TestErrorsAfterClose(t *testing.T) {
+	db := openFresh(t)
+	db.Close()
+	if err := db.Ping(t.Context()); !errors.Is(err, authd.ErrUnavailable) {
+		t.Fatalf("Ping after Close: %v, want ErrUnavailable", err)
+	}
+	if _, err := db.UserByID(t.Context(), "x"); !errors.Is(err, authd.ErrUnavailable) {
+		t.Fatalf("UserByID after Close: %v, want ErrUnavailable", err)
+	}
+	if _, err := db.SessionByHash(t.Context(), storetest.NewHash()); !errors.Is(err, authd.ErrUnavailable) {
+		t.Fatalf("SessionByHash after Close: %v, want ErrUnavailable", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestServerGoneIsUnavailable(t *testing.T) {
+	// The server ends every connection of the DB (as a restart or a
+	// failover does): calls fail with ErrUnavailable, or succeed on a new
+	// connection, and never fail otherwise.
+	db := openFresh(t)
+	ctx := t.Context()
+	if err := db.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var pids []string
+	var conns []*pgxpool.Conn
+	for range testPoolSize {
+		c, err := postgres.PoolOf(db).Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		pids = append(pids, fmt.Sprint(c.Conn().PgConn().PID()))
+	}
+	for _, c := range conns {
+		c.Release()
+	}
+	admin(t, testDSN(t), "SELECT pg_terminate_backend(pid) FROM unnest('{"+strings.Join(pids, ",")+"}'::int[]) AS pid")
+	for i := range 3 {
+		_, err := db.UserByID(ctx, "nobody")
+		if err != nil && !errors.Is(err, authd.ErrNotFound) && !errors.Is(err, authd.ErrUnavailable) {
+			t.Fatalf("call %d after the server ended the connections: %v, want ErrNotFound or ErrUnavailable", i, err)
+		}
+	}
+}
+
+func TestUnstorableKeysAreNotFound(t *testing.T) {
+	// Keys come from clients (an email, a session id in a URL, Basic
+	// credentials): bytes PostgreSQL's text cannot hold are not found,
+	// never a server error.
+	db := openFresh(t)
+	ctx := t.Context()
+	for _, bad := range []string{"nul\x00byte", "bad \xff utf-8"} {
+		if _, err := db.UserByEmail(ctx, bad); !errors.Is(err, authd.ErrNotFound) {
+			t.Errorf("UserByEmail(%q): %v", bad, err)
+		}
+		if _, err := db.UserByID(ctx, bad); !errors.Is(err, authd.ErrNotFound) {
+			t.Errorf("UserByID(%q): %v", bad, err)
+		}
+		if err := db.DeleteSession(ctx, "u", bad); !errors.Is(err, authd.ErrNotFound) {
+			t.Errorf("DeleteSession(%q): %v", bad, err)
+		}
+		if err := db.TouchSession(ctx, bad, time.Now(), time.Now()); !errors.Is(err, authd.ErrNotFound) {
+			t.Errorf("TouchSession(%q): %v", bad, err)
+		}
+		if _, err := db.ClientByID(ctx, bad); !errors.Is(err, authd.ErrNotFound) {
+			t.Errorf("ClientByID(%q): %v", bad, err)
+		}
+		if _, err := db.FamilyByID(ctx, bad); !errors.Is(err, authd.ErrNotFound) {
+			t.Errorf("FamilyByID(%q): %v", bad, err)
+		}
+		if ss, err := db.ListSessions(ctx, bad, time.Now()); err != nil || ss == nil || len(ss) != 0 {
+			t.Errorf("ListSessions(%q): %v, %v", bad, ss, err)
+		}
+		// The limiter counts them (sanitized) rather than fail.
+		if n, _, err := db.AddFailure(ctx, "acct:"+bad, time.Minute, time.Now()); err != nil || n != 1 {
+			t.Errorf("AddFailure(%q): %d, %v", bad, n, err)
+		}
+	}
+}
+
+func TestRevocationCursorAcrossDBs(t *testing.T) {
+	// Writers on two DBs (two nodes) and a reader on a third: the reader,
+	// following its cursor, sees every entry exactly once.
+	dsn := newSchema(t)
+	w1, w2, r := openDB(t, dsn), openDB(t, dsn), openDB(t, dsn)
+	ctx := t.Context()
+	now := storetest.Now()
+	const each = 100
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*each)
+	for w, db := range []*postgres.DB{w1, w2} {
+		wg.Go(func() {
+			for i := range each {
+				rv := authd.Revocation{Kind: authd.RevokeSID, ID: fmt.Sprintf("w%d-%d", w, i), ExpiresAt: now.Add(time.Hour)}
+				if err := db.Revoke(ctx, rv); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	seen := map[string]int{}
+	cursor := ""
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for last := false; !last; {
+		select {
+		case <-done:
+			last = true
+		default:
+		}
+		rs, next, err := r.RevokedSince(ctx, cursor, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range rs {
+			seen[x.ID]++
+		}
+		cursor = next
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(seen) != 2*each {
+		t.Fatalf("the reader saw %d entries, want %d", len(seen), 2*each)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("entry %s seen %d times", id, n)
+		}
+	}
+}

@@ -90,3 +90,53 @@ func BenchmarkRawPrimaryKeySelect(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkSessionByHashVsRaw interleaves the two lookups above, a store
+// call and a raw SELECT of the same hash, so that both see the same machine load, and
+// reports each one's time per lookup and their ratio (store/raw).
+func BenchmarkSessionByHashVsRaw(b *testing.B) {
+	db, hashes := benchDB(b)
+	ctx := b.Context()
+	stmt, err := db.read.PrepareContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE hash = ?`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stmt.Close()
+	var (
+		id, user, email, roles, ip, agent  string
+		hash                               []byte
+		created, seen, expires, absExpires int64
+		storeTime, rawTime                 time.Duration
+		n                                  int
+	)
+	store := func(h []byte) time.Duration {
+		t0 := time.Now()
+		if _, err := db.SessionByHash(ctx, h); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	raw := func(h []byte) time.Duration {
+		t0 := time.Now()
+		if err := stmt.QueryRowContext(ctx, h).Scan(&id, &hash, &user, &email, &roles, &created, &seen, &expires, &absExpires, &ip, &agent); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	for b.Loop() {
+		h := hashes[n%len(hashes)]
+		// Alternate which goes first, so neither always finds the other's
+		// pages freshly cached.
+		if n%2 == 0 {
+			storeTime += store(h)
+			rawTime += raw(h)
+		} else {
+			rawTime += raw(h)
+			storeTime += store(h)
+		}
+		n++
+	}
+	b.ReportMetric(float64(storeTime.Nanoseconds())/float64(n), "store-ns/lookup")
+	b.ReportMetric(float64(rawTime.Nanoseconds())/float64(n), "raw-ns/lookup")
+	b.ReportMetric(float64(storeTime)/float64(rawTime), "store/raw")
+}

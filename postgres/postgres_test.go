@@ -66,12 +66,18 @@ func withParams(t testing.TB, dsn string, params map[string]string) string {
 func newSchema(t testing.TB) string {
 	t.Helper()
 	dsn := testDSN(t)
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "authd_test_" + hex.EncodeToString(b[:])
-	admin(t, dsn, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	schema, err := createSchema(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
-		admin(t, dsn, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := execAdmin(ctx, dsn, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			t.Error(err)
+		}
 	})
 	return withParams(t, dsn, map[string]string{
 		"search_path":    schema,
@@ -79,18 +85,34 @@ func newSchema(t testing.TB) string {
 	})
 }
 
-// admin runs one statement on a connection of its own.
+// createSchema creates a schema with a random name and returns the name.
+func createSchema(ctx context.Context, dsn string) (string, error) {
+	var b [8]byte
+	rand.Read(b[:])
+	schema := "authd_test_" + hex.EncodeToString(b[:])
+	return schema, execAdmin(ctx, dsn, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
+}
+
+// execAdmin runs one statement on a connection of its own.
+func execAdmin(ctx context.Context, dsn, sql string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("connecting to AUTHD_TEST_POSTGRES: %w", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("%s: %w", sql, err)
+	}
+	return nil
+}
+
+// admin runs one statement on a connection of its own, or fails t.
 func admin(t testing.TB, dsn, sql string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connecting to AUTHD_TEST_POSTGRES: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
+	if err := execAdmin(ctx, dsn, sql); err != nil {
+		t.Fatal(err)
 	}
 }
 

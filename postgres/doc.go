@@ -1,0 +1,120 @@
+// Package postgres keeps authd's data in PostgreSQL, through pgx/v5 and
+// its pgxpool. It is the store of `authd serve --db postgres://…`, for
+// several authd nodes sharing one database.
+//
+// It owns the PostgreSQL schema (migrations/*.sql, embedded, tracked in
+// schema_migrations and applied by Open and Migrate) and one type, DB,
+// which implements every store interface of the root package: UserStore,
+// SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
+// ClientStore, AuditLog and Pinger. It holds no business rules: expiry,
+// rotation and reuse detection live in the session and token packages; the
+// store keeps the contracts written in store.go, which storetest checks.
+//
+// # Schema
+//
+// users, sessions (keyed by id, unique on hash), refresh_families and
+// refresh_tokens (hash → family, generation; deleted with their family),
+// keys (+ key_ring_lock, one row), revocations (+ revocation_seq, one
+// row), login_failures, clients and audit_events (exactly the columns
+// API.md names: id, at, event, user_id, session_id, ip, user_agent,
+// detail). Times are timestamptz (microseconds, returned in UTC); a
+// nullable time is NULL for the zero time. Roles and audiences are text[];
+// hashes, secrets and keys bytea. The tables go into the first schema of
+// the connection's search_path, which the URL may set
+// (…?search_path=authd).
+//
+// # Concurrency across nodes
+//
+// Every read-modify-write is one statement or one short transaction, safe
+// however many nodes run it at once:
+//
+//   - AddFailure is one INSERT … ON CONFLICT DO UPDATE … RETURNING: n
+//     concurrent calls add exactly n.
+//   - UpdateFamilyByToken locks the family row (SELECT … FOR UPDATE, found
+//     through refresh_tokens by hash): two rotations of one family run one
+//     after the other, the second seeing the first's changes.
+//   - EnsureKey and RotateKey serialise on the one row of key_ring_lock,
+//     and a partial unique index (keys_one_current: one row WHERE
+//     retired_at IS NULL) refuses a second current key whatever happens.
+//     The current key's own row could not serve as the lock: a rotation
+//     replaces it, and a waiter would find no current key left to retire.
+//   - Revoke takes its seq from the one row of revocation_seq in the same
+//     statement, which orders revocations' commits by seq, so a reader
+//     following its cursor never skips an entry (revocations.go explains).
+//   - DeleteUserSessions and RevokeUserFamilies are single
+//     DELETE/UPDATE … RETURNING statements: each row is reported by exactly
+//     one call.
+//   - Migrations: each runs in a transaction that first inserts its
+//     schema_migrations row; a node that finds the row taken waits for the
+//     taker's commit, then skips it (Migrate explains).
+//
+// A transaction that fails with a serialization failure (40001) or a
+// deadlock (40P01) is run again from the start, a few times, with jittered
+// backoff: PostgreSQL at READ COMMITTED seldom reports them, CockroachDB
+// reports 40001 for every conflict and expects the client to retry.
+//
+// # Portability
+//
+// The SQL is the plain subset that PostgreSQL, CockroachDB and YugabyteDB
+// accept, so that authd can run on either of the latter without another
+// package. It avoids, on purpose: extensions (no pgcrypto, uuid-ossp,
+// citext), functions, triggers and procedural code, advisory locks
+// (pg_advisory_lock), LOCK TABLE, LISTEN/NOTIFY, SKIP LOCKED, sequences
+// whose order the code relies on (the revocation feed orders itself
+// through a counter row), ctid, system catalogs and PostgreSQL-only types
+// (inet, citext, range types). It uses: text, bytea, bigint, boolean,
+// timestamptz, text[], IDENTITY, partial and expression indexes,
+// ON CONFLICT, data-modifying WITH, RETURNING and SELECT … FOR UPDATE [OF].
+// Every migration statement is idempotent (IF NOT EXISTS, ON CONFLICT DO
+// NOTHING), for databases whose DDL is not transactional. The tests run
+// against PostgreSQL only.
+//
+// # Connections and performance
+//
+// Open parses the URL with pgxpool (pool_max_conns, pool_min_conns, … and
+// any run-time parameter such as statement_timeout are accepted) and
+// bounds each connection attempt with ConnectTimeout unless the URL sets
+// connect_timeout. Queries go through pgx's statement cache: each is
+// prepared once per connection and then costs one round trip. Reads run
+// outside transactions (no BEGIN), so SessionByHash, the lookup of every
+// cookie-authenticated request, is one Bind/Execute on the unique index of
+// sessions.hash: within a few percent of a bare pgx query of the same row
+// (BenchmarkSessionByHashVsRaw). Behind a transaction-mode pooler
+// (PgBouncer), add default_query_exec_mode=exec to the URL.
+//
+// # Errors
+//
+// Driver errors are mapped by SQLSTATE and by error type, never by
+// message text: 23505 is authd.ErrConflict; pgx.ErrNoRows is
+// authd.ErrNotFound; connection failures, network errors, timeouts, class
+// 08, 53 and 58 errors, 57P01–57P05 (server shut down, starting,
+// terminated the session), 57014 and 25006 (a standby) are
+// authd.ErrUnavailable, as is every call after Close and a context
+// deadline. Every error names the operation: "postgres: find session: …".
+//
+// Keys that come from clients (an email, a session id from a URL, a client
+// id from Basic credentials) may hold bytes PostgreSQL's text cannot (NUL,
+// invalid UTF-8): lookups by such a key answer ErrNotFound without asking
+// the server; limiter keys and audit events are stored with those bytes
+// replaced by U+FFFD.
+//
+// # Housekeeping
+//
+// The interfaces have no method to purge expired sessions or ended
+// login-failure windows, so every 256th CreateSession (AddFailure) of a DB
+// starts a background delete of at most 1,000 rows that expired more than
+// an hour ago on the wall clock; store.go allows a store to delete a
+// session once its ExpiresAt has passed. Close waits for it.
+//
+// # Security
+//
+// NOTE: the database holds no secret a client presents. Sessions are keyed
+// by the SHA-256 of the cookie value and refresh tokens are stored only as
+// hashes, so a copy of the database gives no live session or token.
+// Passwords and client secrets are argon2id PHC strings. The signing keys,
+// however, are stored as they are (the private keys sign tokens): the
+// database is as sensitive as a key file; give authd its own role, and
+// use TLS (sslmode=verify-full) to a server on another machine.
+//
+// NOTE: errors never quote the database URL, which may hold a password.
+package postgres

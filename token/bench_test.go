@@ -225,3 +225,64 @@ func TestTokenSize(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRatio measures the full Verify (cache off) and its baseline
+// interleaved in small batches, so that both see the same machine load:
+// the baseline is BenchmarkRawPrimitivePlusDecode for EdDSA, ES256 and
+// RS256 and BenchmarkGolangJWTBareParse for HS256. It reports both costs and
+// verify/baseline as "ratio".
+func BenchmarkRatio(b *testing.B) {
+	for _, p := range primitives {
+		b.Run(p.alg, func(b *testing.B) {
+			e := benchEnv(b, p.alg, false)
+			raw, _ := e.issue()
+			key := publicOf(b, e.key)
+			verify := func() {
+				if _, err := e.svc.Verify(e.ctx, raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+			baseline := func() {
+				i := strings.IndexByte(raw, '.')
+				j := strings.LastIndexByte(raw, '.')
+				hb, _ := base64.RawURLEncoding.DecodeString(raw[:i])
+				pb, _ := base64.RawURLEncoding.DecodeString(raw[i+1 : j])
+				sig, _ := base64.RawURLEncoding.DecodeString(raw[j+1:])
+				var h, c map[string]any
+				_ = json.Unmarshal(hb, &h)
+				_ = json.Unmarshal(pb, &c)
+				if !p.verify(key, []byte(raw[:j]), sig) {
+					b.Fatal("refused")
+				}
+			}
+			if p.alg == authd.AlgHS256 {
+				kf := func(*jwt.Token) (any, error) { return key, nil }
+				parser := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(e.clock.Now))
+				baseline = func() {
+					if _, err := parser.ParseWithClaims(raw, &jwt.RegisteredClaims{}, kf); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			const batch = 20
+			var tv, tb time.Duration
+			n := 0
+			for b.Loop() {
+				t0 := time.Now()
+				for range batch {
+					verify()
+				}
+				t1 := time.Now()
+				for range batch {
+					baseline()
+				}
+				tv += t1.Sub(t0)
+				tb += time.Since(t1)
+				n += batch
+			}
+			b.ReportMetric(float64(tv.Nanoseconds())/float64(n), "verify-ns/op")
+			b.ReportMetric(float64(tb.Nanoseconds())/float64(n), "baseline-ns/op")
+			b.ReportMetric(float64(tv)/float64(tb), "ratio")
+		})
+	}
+}

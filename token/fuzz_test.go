@@ -33,7 +33,7 @@ func fuzzSeeds(f *testing.F, e *env) {
 
 // FuzzVerify: random strings never panic and never verify.
 func FuzzVerify(f *testing.F) {
-	fuzzEnvOnce.Do(func() { fuzzEnv = newEnv(f, authd.AlgEdDSA) })
+	fuzzEnvOnce.Do(func() { fuzzEnv = newEnv(f, authd.AlgEdDSA, func(c *token.Config) { c.MaxStaleness = time.Hour }) })
 	e := fuzzEnv
 	fuzzSeeds(f, e)
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -54,7 +54,7 @@ func FuzzVerify(f *testing.F) {
 // FuzzPrecheck: the structural pre-checks never panic, and whatever passes
 // them has the shape they promise.
 func FuzzPrecheck(f *testing.F) {
-	fuzzEnvOnce.Do(func() { fuzzEnv = newEnv(f, authd.AlgEdDSA) })
+	fuzzEnvOnce.Do(func() { fuzzEnv = newEnv(f, authd.AlgEdDSA, func(c *token.Config) { c.MaxStaleness = time.Hour }) })
 	fuzzSeeds(f, fuzzEnv)
 	f.Fuzz(func(t *testing.T, raw string) {
 		kid, alg, err := token.Precheck(raw)

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"time"
 
@@ -142,6 +143,11 @@ type ringKey struct {
 
 func (k *ringKey) String() string   { return fmt.Sprintf("key(kid=%s alg=%s)", k.kid, k.alg) }
 func (k *ringKey) GoString() string { return k.String() }
+
+// LogValue makes slog print the kid and alg only.
+func (k *ringKey) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kid", k.kid), slog.String("alg", k.alg))
+}
 
 // usable reports whether the key may verify a token at now (SECURITY J12).
 func (k *ringKey) usable(now time.Time) bool {

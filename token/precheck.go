@@ -47,17 +47,17 @@ const maxJSONDepth = 8
 // signature (512 bytes) is 683 characters.
 const maxSigLen = 683
 
-// precheckedHeader is what the pre-checks learned from the JOSE header.
-type precheckedHeader struct {
-	alg, kid string
-}
+// maxTopMembers is the number of top-level members the pre-checks keep
+// without allocating; more are fine, just slower.
+const maxTopMembers = 16
 
 // prechecked is a token that passed the pre-checks, decoded once.
 type prechecked struct {
-	precheckedHeader
+	alg, kid     []byte // from the header
 	signingInput string // header "." payload, as signed
 	payload      []byte
 	sig          []byte
+	members      [maxTopMembers]member // scratch space of the walks
 }
 
 // knownClaims are the claim names Verify reads. A payload member that differs
@@ -83,17 +83,23 @@ var knownClaims = [][]byte{[]byte("iss"), []byte("sub"), []byte("aud"), []byte("
 //     refused; alg "none" in any casing is refused; typ is exactly "at+jwt";
 //     kid is present and at most 128 bytes;
 //   - the payload is one JSON object, no duplicate member names at any depth,
-//     nesting at most 8 deep, and no top-level member that differs from a
-//     claim authd reads (iss, sub, aud, exp, nbf, iat, jti, sid, email,
-//     roles) only by case.
+//     nesting at most 8 deep; exp, nbf and iat, when present, are JSON
+//     numbers and iss, sub, jti, sid and email strings; and no top-level
+//     member differs from a claim authd reads (iss, sub, aud, exp, nbf, iat,
+//     jti, sid, email, roles) only by case.
 func Precheck(raw string) (kid, alg string, err error) {
 	var p prechecked
-	err = precheck(raw, &p)
-	return p.kid, p.alg, err
+	if err := precheck(raw, &p, true); err != nil {
+		return "", "", err
+	}
+	return string(p.kid), string(p.alg), nil
 }
 
-// precheck is Precheck, filling p with the decoded token.
-func precheck(raw string, p *prechecked) error {
+// precheck is Precheck, filling p with the decoded token. validPayload
+// makes it check that the payload is valid JSON; Verify skips that because
+// the claims decoder (encoding/json) checks it anyway, and the walk below
+// refuses, without reading past the end, anything it cannot follow.
+func precheck(raw string, p *prechecked, validPayload bool) error {
 	if len(raw) == 0 {
 		return invalid("empty token")
 	}
@@ -140,10 +146,13 @@ func precheck(raw string, p *prechecked) error {
 	if err != nil {
 		return invalid("signature is not strict base64url")
 	}
-	if p.precheckedHeader, err = checkHeader(hb); err != nil {
+	if err := p.checkHeader(hb); err != nil {
 		return err
 	}
-	if err := checkPayload(pb); err != nil {
+	if validPayload && !json.Valid(pb) {
+		return invalid("payload is not valid JSON")
+	}
+	if err := p.checkPayload(pb); err != nil {
 		return err
 	}
 	p.signingInput, p.payload, p.sig = raw[:dot2], pb, sig
@@ -168,57 +177,61 @@ func strictB64Tail(s string) bool {
 
 const b64Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
-// checkHeader checks the decoded JOSE header.
-func checkHeader(b []byte) (precheckedHeader, error) {
-	var h precheckedHeader
-	members, err := scanObject(b)
-	if err != nil {
-		return h, err
+// checkHeader checks the decoded JOSE header and keeps its alg and kid.
+func (p *prechecked) checkHeader(b []byte) error {
+	// The header's values are used as they are (no other decoder sees the
+	// header), so it must be valid JSON first.
+	if !json.Valid(b) {
+		return invalid("header is not valid JSON")
 	}
-	var typ string
+	members, err := scanObject(b, p.members[:0])
+	if err != nil {
+		return err
+	}
+	var typ []byte
 	var haveAlg, haveKID, haveTyp bool
 	for _, m := range members {
 		switch string(m.key) {
 		case "alg", "kid", "typ":
 			if !m.isString {
-				return h, invalid("header " + string(m.key) + " is not a string")
+				return invalid("header " + string(m.key) + " is not a string")
 			}
 		case "jwk", "jku", "x5u", "x5c":
-			return h, invalid("embedded or remote key header " + string(m.key))
+			return invalid("embedded or remote key header " + string(m.key))
 		case "crit":
-			return h, invalid("crit header (no extension is understood)")
+			return invalid("crit header (no extension is understood)")
 		default:
-			return h, invalid("unexpected header parameter")
+			return invalid("unexpected header parameter")
 		}
 		switch string(m.key) {
 		case "alg":
-			h.alg, haveAlg = string(m.str), true
+			p.alg, haveAlg = m.str, true
 		case "kid":
-			h.kid, haveKID = string(m.str), true
+			p.kid, haveKID = m.str, true
 		case "typ":
-			typ, haveTyp = string(m.str), true
+			typ, haveTyp = m.str, true
 		}
 	}
 	switch {
 	case !haveAlg:
-		return h, invalid("no alg")
-	case strings.EqualFold(h.alg, "none"):
-		return h, invalid("alg none")
+		return invalid("no alg")
+	case bytes.EqualFold(p.alg, []byte("none")):
+		return invalid("alg none")
 	case !haveTyp:
-		return h, invalid("no typ")
-	case typ != "at+jwt":
-		return h, invalid("typ is not at+jwt")
-	case !haveKID || h.kid == "":
-		return h, invalid("no kid")
-	case len(h.kid) > maxKIDLen:
-		return h, invalid("kid too long")
+		return invalid("no typ")
+	case string(typ) != "at+jwt":
+		return invalid("typ is not at+jwt")
+	case !haveKID || len(p.kid) == 0:
+		return invalid("no kid")
+	case len(p.kid) > maxKIDLen:
+		return invalid("kid too long")
 	}
-	return h, nil
+	return nil
 }
 
 // checkPayload checks the decoded claims.
-func checkPayload(b []byte) error {
-	members, err := scanObject(b)
+func (p *prechecked) checkPayload(b []byte) error {
+	members, err := scanObject(b, p.members[:0])
 	if err != nil {
 		return err
 	}
@@ -260,40 +273,54 @@ var (
 	errDuplicate = invalid("duplicate JSON member name")
 	errNotObject = invalid("not a JSON object")
 	errTooDeep   = invalid("JSON nested too deep")
+	errBadJSON   = invalid("malformed JSON")
 )
 
-// scanObject reads b as exactly one JSON object and returns its top-level
-// members. It refuses invalid JSON (encoding/json's own json.Valid decides),
-// any value that is not an object, nesting deeper than maxJSONDepth, and
-// duplicate member names in any object at any depth, compared after
-// unescaping as encoding/json would see them ("e\u0078p" is "exp").
+// scanObject walks b as one JSON object and returns its top-level members,
+// appended to top. It refuses any value that is not an object, trailing
+// data, nesting deeper than maxJSONDepth, and duplicate member names in any
+// object at any depth, compared after unescaping as encoding/json would see
+// them ("e\u0078p" is "exp").
+//
+// It is a walk, not a parser: it finds where strings, objects, arrays and
+// scalars begin and end, never reads past the end of b, and refuses what
+// it cannot follow. On JSON that json.Valid accepts it sees exactly what
+// encoding/json sees; input it accepts that is not valid JSON is refused
+// later by encoding/json (Verify decodes the claims with it) or by
+// json.Valid (the header, and Precheck).
 //
 // NOTE: encoding/json alone keeps the last of duplicate members and matches
 // names case-insensitively, so a payload {"sub":"a","sub":"b"} could mean
 // different things to different parsers (SECURITY J7). This walk makes such
-// a token invalid before anyone reads it. It is a walk over input that
-// json.Valid has accepted, so it only has to find where strings, objects
-// and arrays begin and end; that keeps the pre-checks allocation-light.
-func scanObject(b []byte) ([]member, error) {
-	if !json.Valid(b) {
-		return nil, invalid("malformed JSON")
-	}
-	w := walker{b: b, top: make([]member, 0, 12)}
+// a token invalid before anyone reads it.
+func scanObject(b []byte, top []member) ([]member, error) {
+	w := walker{b: b, top: top}
 	w.skipSpace()
-	if w.i >= len(b) || b[w.i] != '{' {
+	if w.peek() != '{' {
 		return nil, errNotObject
 	}
 	if err := w.value(0); err != nil {
 		return nil, err
 	}
+	w.skipSpace()
+	if w.i != len(b) {
+		return nil, invalid("trailing data after JSON object")
+	}
 	return w.top, nil
 }
 
-// walker walks JSON that json.Valid has accepted.
 type walker struct {
 	b   []byte
 	i   int
 	top []member
+}
+
+// peek returns the byte at w.i, or 0 at the end.
+func (w *walker) peek() byte {
+	if w.i < len(w.b) {
+		return w.b[w.i]
+	}
+	return 0
 }
 
 func (w *walker) skipSpace() {
@@ -308,13 +335,13 @@ func (w *walker) skipSpace() {
 }
 
 // str reads the string at w.i (its opening quote) and returns its content,
-// unescaped (escapes and non-ASCII go through encoding/json, so invalid
-// UTF-8 becomes U+FFFD exactly as the claims decoder will see it).
-func (w *walker) str() []byte {
+// unescaped. Escapes and non-ASCII go through encoding/json, so that invalid
+// UTF-8 becomes U+FFFD exactly as the claims decoder will see it.
+func (w *walker) str() ([]byte, error) {
 	start := w.i
-	j := w.i + 1
 	plain := true
-	for ; w.b[j] != '"'; j++ {
+	j := w.i + 1
+	for ; j < len(w.b) && w.b[j] != '"'; j++ {
 		switch c := w.b[j]; {
 		case c == '\\':
 			plain = false
@@ -323,33 +350,44 @@ func (w *walker) str() []byte {
 			plain = false
 		}
 	}
+	if j >= len(w.b) {
+		return nil, errBadJSON
+	}
 	w.i = j + 1
 	if plain {
-		return w.b[start+1 : j]
+		return w.b[start+1 : j], nil
 	}
 	var s string
-	_ = json.Unmarshal(w.b[start:w.i], &s) // valid JSON: cannot fail
-	return []byte(s)
+	if err := json.Unmarshal(w.b[start:w.i], &s); err != nil {
+		return nil, errBadJSON
+	}
+	return []byte(s), nil
 }
 
-// value walks the value at w.i; depth is the number of enclosing
-// containers.
+// value walks the value at w.i; depth counts the enclosing containers.
 func (w *walker) value(depth int) error {
-	switch w.b[w.i] {
+	switch w.peek() {
 	case '{':
 		if depth >= maxJSONDepth {
 			return errTooDeep
 		}
 		w.i++
-		var keys [][]byte
-		var many map[string]bool // replaces keys past 16 members
-		for {
+		var buf [maxTopMembers][]byte
+		keys := buf[:0]
+		var many map[string]bool // replaces keys past maxTopMembers
+		for first := true; ; first = false {
 			w.skipSpace()
-			if w.b[w.i] == '}' {
+			if w.peek() == '}' && first {
 				w.i++
 				return nil
 			}
-			key := w.str()
+			if w.peek() != '"' {
+				return errBadJSON
+			}
+			key, err := w.str()
+			if err != nil {
+				return err
+			}
 			if many != nil {
 				if many[string(key)] {
 					return errDuplicate
@@ -361,40 +399,52 @@ func (w *walker) value(depth int) error {
 						return errDuplicate
 					}
 				}
-				keys = append(keys, key)
-				if len(keys) > 16 {
-					many = make(map[string]bool, 64)
+				if len(keys) < cap(keys) {
+					keys = append(keys, key)
+				} else {
+					many = make(map[string]bool, 4*maxTopMembers)
 					for _, k := range keys {
 						many[string(k)] = true
 					}
+					many[string(key)] = true
 				}
 			}
 			w.skipSpace()
-			w.i++ // ':'
+			if w.peek() != ':' {
+				return errBadJSON
+			}
+			w.i++
 			w.skipSpace()
 			if depth == 0 {
-				w.top = append(w.top, member{key: key})
-				m := &w.top[len(w.top)-1]
-				switch c := w.b[w.i]; {
+				m := member{key: key}
+				switch c := w.peek(); {
 				case c == '"':
 					m.isString = true
-					m.str = w.str()
+					if m.str, err = w.str(); err != nil {
+						return err
+					}
 				case c == '-' || '0' <= c && c <= '9':
 					m.isNumber = true
-					if err := w.value(depth + 1); err != nil {
-						return err
-					}
+					err = w.value(depth + 1)
 				default:
-					if err := w.value(depth + 1); err != nil {
-						return err
-					}
+					err = w.value(depth + 1)
 				}
+				if err != nil {
+					return err
+				}
+				w.top = append(w.top, m)
 			} else if err := w.value(depth + 1); err != nil {
 				return err
 			}
 			w.skipSpace()
-			if w.b[w.i] == ',' {
+			switch w.peek() {
+			case ',':
 				w.i++
+			case '}':
+				w.i++
+				return nil
+			default:
+				return errBadJSON
 			}
 		}
 	case '[':
@@ -402,9 +452,9 @@ func (w *walker) value(depth int) error {
 			return errTooDeep
 		}
 		w.i++
-		for {
+		for first := true; ; first = false {
 			w.skipSpace()
-			if w.b[w.i] == ']' {
+			if w.peek() == ']' && first {
 				w.i++
 				return nil
 			}
@@ -412,22 +462,35 @@ func (w *walker) value(depth int) error {
 				return err
 			}
 			w.skipSpace()
-			if w.b[w.i] == ',' {
+			switch w.peek() {
+			case ',':
 				w.i++
+			case ']':
+				w.i++
+				return nil
+			default:
+				return errBadJSON
 			}
 		}
 	case '"':
-		w.str()
-	default: // number, true, false, null
+		_, err := w.str()
+		return err
+	case 0:
+		return errBadJSON
+	default: // number, true, false, null: up to the next delimiter
+		start := w.i
 		for w.i < len(w.b) {
 			switch w.b[w.i] {
-			case ',', ']', '}', ' ', '\t', '\r', '\n':
+			case ',', ']', '}', ':', '[', '{', '"', ' ', '\t', '\r', '\n':
+				if w.i == start {
+					return errBadJSON
+				}
 				return nil
 			}
 			w.i++
 		}
+		return nil
 	}
-	return nil
 }
 
 // isInvalidToken reports whether err is a refusal of the token (as opposed

@@ -61,10 +61,14 @@ func successor(secret []byte, tok string) string {
 
 // IssuePair runs after a successful password grant: it starts a new refresh
 // family for user and returns an access token and the family's first refresh
-// token. audience narrows aud (RFC 8707 resource); empty means
+// token (the user must not be locked: authd.ErrInvalidCredentials).
+// audience narrows aud (RFC 8707 resource); empty means
 // Config.Audiences; a value not in Config.Audiences gives an error wrapping
 // ErrInvalidTarget. The caller has authenticated the user.
 func (s *Service) IssuePair(ctx context.Context, user *authd.User, audience []string) (Pair, error) {
+	if user.Locked {
+		return Pair{}, authd.ErrInvalidCredentials // defence in depth: the caller checks too
+	}
 	aud, err := s.narrow(audience)
 	if err != nil {
 		return Pair{}, err

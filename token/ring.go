@@ -118,8 +118,8 @@ func (r *ring) load(ctx context.Context) error {
 // lookup returns the key named kid, reloading the ring once (rate-limited,
 // never concurrently) when the kid is unknown: a node that has not yet
 // seen a rotation done elsewhere accepts the new key's tokens at once.
-func (r *ring) lookup(ctx context.Context, kid string) *ringKey {
-	if k := r.state.Load().byKID[kid]; k != nil {
+func (r *ring) lookup(ctx context.Context, kid []byte) *ringKey {
+	if k := r.state.Load().byKID[string(kid)]; k != nil {
 		return k
 	}
 	last := r.lastReload.Load()
@@ -134,7 +134,7 @@ func (r *ring) lookup(ctx context.Context, kid string) *ringKey {
 	if err := r.load(ctx); err != nil {
 		r.log.Warn("token: key reload on unknown kid failed", "err", err)
 	}
-	return r.state.Load().byKID[kid]
+	return r.state.Load().byKID[string(kid)]
 }
 
 // run reloads the ring every interval until ctx is done.

@@ -2,8 +2,15 @@ package token_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,4 +145,45 @@ func mustKID(t *testing.T, raw string) (alg, kid string) {
 		t.Fatal(err)
 	}
 	return alg, kid
+}
+
+// Private key material never reaches the logs or fmt output.
+func TestKeysNeverLogged(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	e := newEnv(t, authd.AlgEdDSA, func(c *token.Config) {
+		c.KeyReload = 10 * time.Millisecond
+		c.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	run(t, e.svc)
+	k, err := token.RotateKey(e.ctx, e.db, authd.AlgHS256, e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "rotation", func() bool { return e.svc.CurrentKID() == k.ID })
+	out := fmt.Sprintf("%v %+v %#v", e.svc, e.svc, e.svc)
+	mu.Lock()
+	out += logs.String()
+	mu.Unlock()
+	for _, key := range []*authd.Key{e.key, k} {
+		for _, enc := range []string{b64(key.Private), hex.EncodeToString(key.Private), base64.StdEncoding.EncodeToString(key.Private), string(key.Private)} {
+			if strings.Contains(out, enc) {
+				t.Fatalf("private key of %s found in output", key.ID)
+			}
+		}
+	}
+	if !strings.Contains(out, k.ID) {
+		t.Errorf("the rotation was not logged: %s", out)
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -245,7 +245,7 @@ func (s *Service) verify(ctx context.Context, raw string) (*authd.Claims, error)
 		}
 	}
 	var p prechecked
-	if err := precheck(raw, &p); err != nil {
+	if err := precheck(raw, &p, false); err != nil {
 		return nil, err
 	}
 	// NOTE: kid only selects among keys held in memory; it is never used
@@ -256,7 +256,7 @@ func (s *Service) verify(ctx context.Context, raw string) (*authd.Claims, error)
 		return nil, invalid("unknown kid")
 	case !k.usable(now):
 		return nil, invalid("kid of a retired key past its last token's expiry")
-	case p.alg != k.alg:
+	case string(p.alg) != k.alg:
 		return nil, invalid("alg does not match the key's algorithm")
 	}
 	// NOTE: the signature is checked with the key's own golang-jwt method

@@ -130,7 +130,7 @@ func dsn(abs string, write bool) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)") // durable across crashes of the process; WAL keeps the file consistent
+	q.Add("_pragma", "synchronous(NORMAL)") // see doc.go: Durability
 	q.Add("_pragma", "foreign_keys(ON)")
 	if write {
 		q.Set("_txlock", "immediate")

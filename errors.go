@@ -9,7 +9,8 @@ import (
 // Store-level sentinels. Every store maps its driver's errors onto these by
 // error code (never by message text) and wraps everything else.
 var (
-	// ErrNotFound: the thing asked for does not exist, or is expired or revoked.
+	// ErrNotFound: the thing asked for does not exist (or, where a method
+	// says so, is expired or revoked).
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: a unique value (email, id, hash) is already taken.
 	ErrConflict = errors.New("conflict")

@@ -8,7 +8,9 @@ import (
 // The store interfaces. Each method's doc comment is its contract; the
 // storetest package turns those sentences into tests that every store runs.
 // Every method returns ErrUnavailable (wrapped) when the store cannot be
-// reached, and honours ctx cancellation.
+// reached, and honours ctx cancellation: a call with a cancelled context
+// returns an error wrapping ctx.Err() and changes nothing. Stores keep times
+// to the microsecond.
 
 // UserStore keeps accounts.
 type UserStore interface {
@@ -41,7 +43,7 @@ type SessionStore interface {
 	// public id. Returns ErrNotFound when it does not exist. Idempotent.
 	TouchSession(ctx context.Context, id string, lastSeen, expiresAt time.Time) error
 	// ListSessions returns the user's sessions whose ExpiresAt is after now,
-	// newest first; an empty slice when there are none.
+	// newest first; a non-nil empty slice when there are none.
 	ListSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
 	// DeleteSession deletes the user's session with this public id. Returns
 	// ErrNotFound when no such session belongs to userID (another user's id
@@ -69,8 +71,11 @@ type RefreshStore interface {
 	// made to f (Generation, RotatedAt, LastUsedAt, RevokedAt) are saved and,
 	// when successorHash is non-nil, it is recorded as the token of
 	// generation f.Generation. When fn returns an error nothing is saved and
-	// that error is returned. Returns ErrNotFound (and does not call fn) when
-	// no family issued tokenHash; otherwise the family as saved.
+	// that error is returned. A revoked or expired family is found: fn
+	// decides. Recording a successorHash already recorded for this family and
+	// generation is a no-op (a retry inside the grace window). fn must not
+	// call the store. Returns ErrNotFound (and does not call fn) when no
+	// family issued tokenHash; otherwise the family as saved.
 	UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func(f *RefreshFamily, generation int) (successorHash []byte, err error)) (*RefreshFamily, error)
 	// FamilyByID returns the family, or ErrNotFound.
 	FamilyByID(ctx context.Context, id string) (*RefreshFamily, error)
@@ -78,8 +83,10 @@ type RefreshStore interface {
 	// Returns ErrNotFound for an unknown id. Idempotent: revoking twice keeps
 	// the first RevokedAt.
 	RevokeFamily(ctx context.Context, id string, at time.Time) error
-	// RevokeUserFamilies revokes every live family of the user and returns
-	// the ones it revoked (an empty slice when none). Idempotent.
+	// RevokeUserFamilies revokes every family of the user not yet revoked
+	// (expired ones included: their access tokens may outlive them) and
+	// returns the ones it revoked (a non-nil empty slice when none).
+	// Idempotent.
 	RevokeUserFamilies(ctx context.Context, userID string, at time.Time) ([]*RefreshFamily, error)
 	// DeleteFamiliesBefore deletes families that expired or were revoked
 	// before t, with their token hashes, and returns how many it deleted.
@@ -124,7 +131,9 @@ type Limiter interface {
 	// when that window ends. A key with no live window has count 0.
 	Failures(ctx context.Context, key string, now time.Time) (count int, resetAt time.Time, err error)
 	// AddFailure counts one failure for key. The first failure opens a window
-	// of length window; later ones count in it until it ends. Returns the new
+	// [now, now+window); later ones count in it until it ends (a failure at
+	// its end opens a new one; a later call's window length does not move
+	// the end). Returns the new
 	// count and the window's end. Safe for concurrent use across nodes: n
 	// concurrent calls add exactly n.
 	AddFailure(ctx context.Context, key string, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
@@ -142,7 +151,8 @@ type ClientStore interface {
 
 // AuditLog records authentication events.
 type AuditLog interface {
-	// RecordEvent appends e. It never fails because of e's content.
+	// RecordEvent appends e. It never fails because of e's content; a zero
+	// At is stamped with the current time.
 	RecordEvent(ctx context.Context, e AuditEvent) error
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/postgres"
 	"github.com/authd/authd/sqlite"
 )
 
@@ -49,7 +50,14 @@ func openStores(ctx context.Context, c *Config) (*stores, error) {
 		st.checks = append(st.checks, httpapi.Check{Name: "db", Pinger: db})
 		st.closers = append(st.closers, db.Close)
 	default:
-		return nil, fmt.Errorf("--db %s: PostgreSQL is not supported by this build yet; use sqlite:PATH", redactURL(c.DB))
+		db, err := postgres.Open(ctx, c.DB)
+		if err != nil {
+			return nil, fmt.Errorf("cannot open --db %s: %v", redactURL(c.DB), err)
+		}
+		st.users, st.sessions, st.refresh, st.keys = db, db, db, db
+		st.revocations, st.limiter, st.clients, st.audit = db, db, db, db
+		st.checks = append(st.checks, httpapi.Check{Name: "db", Pinger: db})
+		st.closers = append(st.closers, db.Close)
 	}
 	if c.Redis != "" {
 		st.Close()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -188,14 +189,45 @@ func (db *DB) wrap(ctx context.Context, op string, err error) error {
 	}
 	if isPg {
 		if unavailableCode(pe.Code) {
+			if connectionLostCode(pe.Code) {
+				db.resetPool()
+			}
 			return fmt.Errorf("postgres: %s: %w: %w", op, authd.ErrUnavailable, err)
 		}
 		return fmt.Errorf("postgres: %s: %w", op, err)
 	}
-	if db.closed.Load() || unreachable(err) {
+	if db.closed.Load() {
+		return fmt.Errorf("postgres: %s: %w: %w", op, authd.ErrUnavailable, err)
+	}
+	if unreachable(err) {
+		db.resetPool()
 		return fmt.Errorf("postgres: %s: %w: %w", op, authd.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// resetPool closes every pooled connection (those in use when they come
+// back) after one of them was found dead: a server restart or failover
+// ends them all, and without this each would fail one more request before
+// the pool noticed. The pool opens new ones on demand.
+func (db *DB) resetPool() {
+	if db.pool != nil && !db.closed.Load() {
+		db.pool.Reset()
+	}
+}
+
+// connectionLostCode reports whether a server error means the session is
+// gone or is on a server that can no longer serve it (so every pooled
+// connection to it likely is): class 08, the shutdown codes, and a
+// standby's read-only refusal after a failover.
+func connectionLostCode(code string) bool {
+	switch {
+	case strings.HasPrefix(code, "08"):
+		return true
+	case code == "57P01", code == "57P02", code == "57P03", code == "57P04", code == "25006":
+		return true
+	}
+	return false
 }
 
 // unavailableCode reports whether a server error means the server cannot

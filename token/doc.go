@@ -148,7 +148,10 @@
 // one old token log a user out everywhere.
 //
 // Malformed, unknown, spent, revoked and expired tokens all give
-// authd.ErrInvalidGrant; only a store failure gives another error.
+// authd.ErrInvalidGrant; only a store failure gives another error. A client
+// whose response was lost (or whose refresh failed after the rotation was
+// saved, e.g. the user lookup timed out) retries with T inside the grace
+// window and gets S.
 //
 // # Revocation
 //
@@ -161,6 +164,9 @@
 // returns authd.ErrUnavailable (503): a node that cannot see revocations
 // accepts no token. Feed serves the public revocation feed with long
 // polling; Changed wakes waiters.
+//
+// Housekeep (run every minute by Run) prunes expired revocation entries
+// from the store and deletes refresh families dead for over a day.
 //
 // # Verify cache
 //

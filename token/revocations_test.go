@@ -156,3 +156,27 @@ func TestRevocationFollower(t *testing.T) {
 		}
 	})
 }
+
+func TestHousekeep(t *testing.T) {
+	e := newEnv(t, authd.AlgEdDSA)
+	p, _ := e.svc.IssuePair(e.ctx, e.user, nil)
+	if err := e.svc.RevokeRefreshToken(e.ctx, p.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Housekeep(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.FamilyByID(e.ctx, p.Claims.SessionID); err != nil {
+		t.Fatalf("family deleted too early: %v", err)
+	}
+	e.clock.Advance(25 * time.Hour)
+	if err := e.svc.Housekeep(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.FamilyByID(e.ctx, p.Claims.SessionID); !errors.Is(err, authd.ErrNotFound) {
+		t.Fatalf("dead family kept: %v", err)
+	}
+	if entries, _, err := e.db.RevokedSince(e.ctx, "", time.Time{}); err != nil || len(entries) != 0 {
+		t.Fatalf("expired revocations kept: %v %v", entries, err)
+	}
+}

@@ -96,16 +96,51 @@ func New(ctx context.Context, cfg Config, st Stores) (*Service, error) {
 }
 
 // Run keeps the service current until ctx is done: it reloads the key ring
-// every KeyReload and syncs the revocation set every PollInterval. It
-// returns nil when ctx is done.
+// every KeyReload, syncs the revocation set every PollInterval, and runs
+// Housekeep every minute. It returns nil when ctx is done.
 func (s *Service) Run(ctx context.Context) error {
-	done := make(chan struct{})
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
+		defer func() { done <- struct{}{} }()
 		s.revs.Run(ctx)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		t := time.NewTicker(housekeepingEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.Housekeep(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("token: housekeeping failed", "err", err)
+				}
+			}
+		}
 	}()
 	s.ring.run(ctx, s.cfg.KeyReload)
 	<-done
+	<-done
+	return nil
+}
+
+// housekeepingEvery is how often Run calls Housekeep.
+const housekeepingEvery = time.Minute
+
+// familyRetention is how long a dead refresh family is kept after it
+// expired or was revoked (its tokens give invalid_grant either way).
+const familyRetention = 24 * time.Hour
+
+// Housekeep deletes revocation entries past their ExpiresAt and refresh
+// families dead for more than a day. Idempotent; every node may run it.
+func (s *Service) Housekeep(ctx context.Context) error {
+	now := s.cfg.Now()
+	err1 := s.st.Revocations.PruneRevocations(ctx, now)
+	_, err2 := s.st.Refresh.DeleteFamiliesBefore(ctx, now.Add(-familyRetention))
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("token: housekeeping: %w", err)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -47,6 +48,7 @@ func (c *verifyCache) put(raw string, e *cacheEntry) {
 	if _, ok := c.m[raw]; ok {
 		return
 	}
+	raw = strings.Clone(raw) // do not pin the caller's request buffer
 	if old := c.fifo[c.hand]; old != "" {
 		delete(c.m, old)
 	}

@@ -161,3 +161,21 @@ type AuditLog interface {
 type Pinger interface {
 	Ping(ctx context.Context) error
 }
+
+// SessionWatcher is implemented by session stores whose changes a local
+// cache can follow (the cache package). PostgreSQL uses LISTEN/NOTIFY,
+// SQLite a short poll of a change table.
+type SessionWatcher interface {
+	// WatchSessions calls h.Subscribed once it is following changes, then
+	// h.Invalidate with the hash of every session deleted or updated from
+	// then on, by any node. It returns nil when ctx ends and an error when
+	// it can no longer follow (connection lost): from that moment the caller
+	// must treat everything it cached as unknown.
+	WatchSessions(ctx context.Context, h SessionEvents) error
+}
+
+// SessionEvents receives a SessionWatcher's notifications.
+type SessionEvents interface {
+	Subscribed()
+	Invalidate(hash []byte)
+}

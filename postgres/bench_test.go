@@ -11,6 +11,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/postgres"
+	"github.com/authd/authd/postgres/pgtest"
 	"github.com/authd/authd/storetest"
 	"github.com/jackc/pgx/v5"
 )
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 	}
 	if bench.schema != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := execAdmin(ctx, bench.dsn, "DROP SCHEMA "+pgx.Identifier{bench.schema}.Sanitize()+" CASCADE"); err != nil {
+		if err := pgtest.Exec(ctx, bench.dsn, "DROP SCHEMA "+pgx.Identifier{bench.schema}.Sanitize()+" CASCADE"); err != nil {
 			fmt.Fprintf(os.Stderr, "dropping the benchmark schema: %v\n", err)
 		}
 		cancel()
@@ -49,16 +50,16 @@ func TestMain(m *testing.M) {
 // benchSessions sessions, and their hashes.
 func benchDB(b *testing.B) (*postgres.DB, [][]byte) {
 	b.Helper()
-	dsn := testDSN(b)
+	dsn := pgtest.DSN(b)
 	bench.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		bench.dsn = dsn
-		bench.schema, bench.err = createSchema(ctx, dsn)
+		bench.schema, bench.err = pgtest.CreateSchema(ctx, dsn)
 		if bench.err != nil {
 			return
 		}
-		bench.db, bench.err = postgres.Open(ctx, withParams(b, dsn, map[string]string{
+		bench.db, bench.err = postgres.Open(ctx, pgtest.WithParams(b, dsn, map[string]string{
 			"search_path":    bench.schema,
 			"pool_max_conns": "4",
 		}))

@@ -2,12 +2,8 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -15,103 +11,18 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/postgres"
+	"github.com/authd/authd/postgres/pgtest"
 	"github.com/authd/authd/storetest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// testPoolSize bounds each test DB's pool: many subtests each open a DB on
-// a fresh schema, and PostgreSQL's default max_connections is 100.
-const testPoolSize = 4
-
-// testDSN returns the DSN of AUTHD_TEST_POSTGRES, or skips t when it is
-// unset (fails it under CI=true, where the database must be there).
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("AUTHD_TEST_POSTGRES")
-	if dsn == "" {
-		const msg = "AUTHD_TEST_POSTGRES not set: set it to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL store tests"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dsn
-}
-
-// withParams returns dsn with extra connection parameters, in its own
-// syntax (URL or key=value).
-func withParams(t testing.TB, dsn string, params map[string]string) string {
-	t.Helper()
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("AUTHD_TEST_POSTGRES: %v", err)
-		}
-		q := u.Query()
-		for k, v := range params {
-			q.Set(k, v)
-		}
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	for k, v := range params {
-		dsn += fmt.Sprintf(" %s='%s'", k, v)
-	}
-	return dsn
-}
-
-// newSchema creates an empty schema, dropped in t.Cleanup, and returns a
-// DSN whose search_path is that schema.
-func newSchema(t testing.TB) string {
-	t.Helper()
-	dsn := testDSN(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	schema, err := createSchema(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := execAdmin(ctx, dsn, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	return withParams(t, dsn, map[string]string{
-		"search_path":    schema,
-		"pool_max_conns": fmt.Sprint(testPoolSize),
-	})
-}
-
-// createSchema creates a schema with a random name and returns the name.
-func createSchema(ctx context.Context, dsn string) (string, error) {
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "authd_test_" + hex.EncodeToString(b[:])
-	return schema, execAdmin(ctx, dsn, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
-}
-
-// execAdmin runs one statement on a connection of its own.
-func execAdmin(ctx context.Context, dsn, sql string) error {
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return fmt.Errorf("connecting to AUTHD_TEST_POSTGRES: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("%s: %w", sql, err)
-	}
-	return nil
-}
 
 // admin runs one statement on a connection of its own, or fails t.
 func admin(t testing.TB, dsn, sql string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := execAdmin(ctx, dsn, sql); err != nil {
+	if err := pgtest.Exec(ctx, dsn, sql); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -130,46 +41,46 @@ func openDB(t testing.TB, dsn string) *postgres.DB {
 // openFresh opens a DB on a fresh, empty schema.
 func openFresh(t testing.TB) *postgres.DB {
 	t.Helper()
-	return openDB(t, newSchema(t))
+	return openDB(t, pgtest.Schema(t))
 }
 
 func TestUserStore(t *testing.T) {
-	testDSN(t)
+	pgtest.DSN(t)
 	storetest.RunUserStore(t, func(t *testing.T) authd.UserStore { return openFresh(t) })
 }
 
 func TestSessionStore(t *testing.T) {
-	testDSN(t)
+	pgtest.DSN(t)
 	storetest.RunSessionStore(t, func(t *testing.T) authd.SessionStore { return openFresh(t) })
 }
 
 func TestRefreshStore(t *testing.T) {
-	testDSN(t)
+	pgtest.DSN(t)
 	storetest.RunRefreshStore(t, func(t *testing.T) authd.RefreshStore { return openFresh(t) })
 }
 
 func TestKeyStore(t *testing.T) {
-	testDSN(t)
+	pgtest.DSN(t)
 	storetest.RunKeyStore(t, func(t *testing.T) authd.KeyStore { return openFresh(t) })
 }
 
 func TestRevocationList(t *testing.T) {
-	testDSN(t)
+	pgtest.DSN(t)
 	storetest.RunRevocationList(t, func(t *testing.T) authd.RevocationList { return openFresh(t) })
 }
 
 func TestLimiter(t *testing.T) {
-	testDSN(t)
+	pgtest.DSN(t)
 	storetest.RunLimiter(t, func(t *testing.T) authd.Limiter { return openFresh(t) })
 }
 
 func TestClientStore(t *testing.T) {
-	testDSN(t)
+	pgtest.DSN(t)
 	storetest.RunClientStore(t, func(t *testing.T) authd.ClientStore { return openFresh(t) })
 }
 
 func TestAuditLog(t *testing.T) {
-	testDSN(t)
+	pgtest.DSN(t)
 	storetest.RunAuditLog(t, func(t *testing.T) (authd.AuditLog, storetest.AuditReader) {
 		db := openFresh(t)
 		return db, func(ctx context.Context) ([]authd.AuditEvent, error) {
@@ -253,7 +164,7 @@ func TestOpenHonoursDeadline(t *testing.T) {
 }
 
 func TestMigrationsIdempotent(t *testing.T) {
-	dsn := newSchema(t)
+	dsn := pgtest.Schema(t)
 	a := openDB(t, dsn)
 	u := &authd.User{ID: authd.NewID(), Email: "a@example.com", PasswordHash: "$argon2id$x", CreatedAt: storetest.Now(), UpdatedAt: storetest.Now()}
 	if err := a.CreateUser(t.Context(), u); err != nil {
@@ -271,15 +182,15 @@ func TestMigrationsIdempotent(t *testing.T) {
 	if err := postgres.PoolOf(b).QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 1 {
-		t.Fatalf("schema_migrations has %d rows, want 1", n)
+	if want := postgres.MigrationCount(); n != want {
+		t.Fatalf("schema_migrations has %d rows, want %d", n, want)
 	}
 }
 
 func TestMigrationsConcurrentOpen(t *testing.T) {
 	// Nodes starting at once on an empty schema: every Open succeeds and
 	// each migration is recorded once.
-	dsn := withParams(t, newSchema(t), map[string]string{"pool_max_conns": "2"})
+	dsn := pgtest.WithParams(t, pgtest.Schema(t), map[string]string{"pool_max_conns": "2"})
 	const n = 6
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -312,7 +223,7 @@ func TestMigrationsConcurrentOpen(t *testing.T) {
 }
 
 func TestMigrateRefusesNewerSchema(t *testing.T) {
-	dsn := newSchema(t)
+	dsn := pgtest.Schema(t)
 	db := openDB(t, dsn)
 	if _, err := postgres.PoolOf(db).Exec(t.Context(), `INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, '9999_future.sql', now())`); err != nil {
 		t.Fatal(err)
@@ -323,7 +234,7 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 }
 
 func TestTwoDBsShareOneSchema(t *testing.T) {
-	dsn := newSchema(t)
+	dsn := pgtest.Schema(t)
 	a, b := openDB(t, dsn), openDB(t, dsn)
 	ctx := t.Context()
 	now := storetest.Now()
@@ -400,7 +311,7 @@ func TestServerGoneIsUnavailable(t *testing.T) {
 	}
 	var pids []string
 	var conns []*pgxpool.Conn
-	for range testPoolSize {
+	for range pgtest.PoolSize {
 		c, err := postgres.PoolOf(db).Acquire(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -411,7 +322,7 @@ func TestServerGoneIsUnavailable(t *testing.T) {
 	for _, c := range conns {
 		c.Release()
 	}
-	admin(t, testDSN(t), "SELECT pg_terminate_backend(pid) FROM unnest('{"+strings.Join(pids, ",")+"}'::int[]) AS pid")
+	admin(t, pgtest.DSN(t), "SELECT pg_terminate_backend(pid) FROM unnest('{"+strings.Join(pids, ",")+"}'::int[]) AS pid")
 	// The first call meets a dead connection; the pool is reset then, so
 	// the next call runs on a new one.
 	_, err := db.UserByID(ctx, "nobody")
@@ -464,7 +375,7 @@ func TestUnstorableKeysAreNotFound(t *testing.T) {
 func TestRevocationCursorAcrossDBs(t *testing.T) {
 	// Writers on two DBs (two nodes) and a reader on a third: the reader,
 	// following its cursor, sees every entry exactly once.
-	dsn := newSchema(t)
+	dsn := pgtest.Schema(t)
 	w1, w2, r := openDB(t, dsn), openDB(t, dsn), openDB(t, dsn)
 	ctx := t.Context()
 	now := storetest.Now()

@@ -35,6 +35,7 @@ type Config struct {
 	CORSOrigins            list
 	TLSCert, TLSKey        string
 	Dev                    bool
+	SessionCache           bool
 	LogLevel               string
 
 	trustedPrefixes []netip.Prefix
@@ -95,6 +96,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.Var(&c.CORSOrigins, "cors-origin", "allowed browser `origin` for the JSON API (repeatable)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "certificate `file` (PEM): serve HTTPS")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "private key `file` (PEM) for --tls-cert")
+	fs.BoolVar(&c.SessionCache, "session-cache", true, "keep validated sessions in memory, kept true by the store's change feed (PostgreSQL LISTEN/NOTIFY, SQLite polling); turn off on databases without LISTEN (CockroachDB)")
 	fs.BoolVar(&c.Dev, "dev", false, "allow plain-HTTP cookies without Secure and the __Host- prefix (local development only)")
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/authd/authd/account"
+	"github.com/authd/authd/cache"
 	"github.com/authd/authd/httpapi"
 	"github.com/authd/authd/password"
 	"github.com/authd/authd/session"
@@ -49,6 +50,9 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 	tc.RefreshTTL = c.RefreshTTL
 	tc.RefreshGrace = c.RefreshGrace
 	tc.MaxStaleness = c.RevocationMaxStaleness
+	// Every node asks for new revocations this often: the bound on how long
+	// a revoked token is accepted elsewhere.
+	tc.PollInterval = 50 * time.Millisecond
 	tc.Logger = log
 	tokens, err := token.New(ctx, tc, token.Stores{Keys: st.keys, Refresh: st.refresh, Revocations: st.revocations, Users: st.users, Audit: st.audit})
 	if err != nil {
@@ -84,12 +88,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer st.Close()
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	if src, ok := st.sessions.(cache.Source); ok && c.SessionCache {
+		// NOTE: the cache serves from memory only while the store's change
+		// feed is followed; see package cache.
+		sc := cache.New(src, cache.Config{Logger: log})
+		go sc.Run(runCtx)
+		st.sessions = sc
+	}
 	a, err := newApp(ctx, c, st, log)
 	if err != nil {
 		return err
 	}
-	runCtx, stopRun := context.WithCancel(context.Background())
-	defer stopRun()
 	go a.tokens.Run(runCtx)
 
 	reg := prometheus.NewRegistry()

@@ -8,6 +8,7 @@
 package authd
 
 import (
+	"log/slog"
 	"time"
 )
 
@@ -175,3 +176,14 @@ const (
 	EventRefreshReuseDetected = "refresh_reuse_detected"
 	EventTokenRevoked         = "token_revoked"
 )
+
+// String names the key without its private part. NOTE: keys end up in
+// error messages and debug prints; the private bytes must never follow.
+func (k Key) String() string {
+	return "Key{ID:" + k.ID + " Alg:" + k.Alg + " Private:[redacted]}"
+}
+
+// LogValue keeps the private part out of structured logs.
+func (k Key) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kid", k.ID), slog.String("alg", k.Alg))
+}

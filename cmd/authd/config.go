@@ -36,6 +36,7 @@ type Config struct {
 	TLSCert, TLSKey        string
 	Dev                    bool
 	SessionCache           bool
+	TokenCache             bool
 	LogLevel               string
 
 	trustedPrefixes []netip.Prefix
@@ -97,6 +98,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "certificate `file` (PEM): serve HTTPS")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "private key `file` (PEM) for --tls-cert")
 	fs.BoolVar(&c.SessionCache, "session-cache", true, "keep validated sessions in memory, kept true by the store's change feed (PostgreSQL LISTEN/NOTIFY, SQLite polling); turn off on databases without LISTEN (CockroachDB)")
+	fs.BoolVar(&c.TokenCache, "token-cache", true, "keep verified access tokens in memory until they expire (revocation is still checked on every request)")
 	fs.BoolVar(&c.Dev, "dev", false, "allow plain-HTTP cookies without Secure and the __Host- prefix (local development only)")
 }
 

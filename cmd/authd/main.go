@@ -63,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = runKeys(ctx, args[1:], getenv, stdout)
 	case "client":
 		err = runClient(ctx, args[1:], getenv, stdin, stdout)
+	case "bench":
+		err = runBench(ctx, args[1:], getenv, stdout, stderr)
 	default:
 		err = fmt.Errorf("unknown command %q; run 'authd --help' for the list", args[0])
 	}

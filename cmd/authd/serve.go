@@ -53,6 +53,9 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 	// Every node asks for new revocations this often: the bound on how long
 	// a revoked token is accepted elsewhere.
 	tc.PollInterval = 50 * time.Millisecond
+	if !c.TokenCache {
+		tc.CacheSize = -1
+	}
 	tc.Logger = log
 	tokens, err := token.New(ctx, tc, token.Stores{Keys: st.keys, Refresh: st.refresh, Revocations: st.revocations, Users: st.users, Audit: st.audit})
 	if err != nil {

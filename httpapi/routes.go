@@ -25,6 +25,26 @@ func (s *Server) routes(mux *http.ServeMux) {
 		mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleMetadata)
 	}
 
+	// ---- Pages (issue #5): server-rendered HTML; handlers in pages.go,
+	// templates, assets and security headers in package pages. Every state
+	// change is a POST answered by a 303 (Post/Redirect/Get).
+	pg := s.newPages()
+	mux.HandleFunc("GET /{$}", pg.handleSignIn)
+	mux.HandleFunc("GET /login", pg.handleSignIn)
+	mux.HandleFunc("POST /login", pg.handleLoginForm)
+	mux.HandleFunc("POST /signup", pg.handleSignupForm)
+	mux.HandleFunc("POST /logout", pg.handleLogoutForm)
+	mux.HandleFunc("GET /account", pg.withSession(pg.handleAccount))
+	mux.HandleFunc("POST /account/sessions/{id}/revoke", pg.withSession(pg.handleRevokeForm))
+	mux.HandleFunc("POST /account/sessions/revoke-others", pg.withSession(pg.handleRevokeOthersForm))
+	mux.HandleFunc("POST /account/signout-everywhere", pg.withSession(pg.handleSignOutEverywhere))
+	mux.HandleFunc("POST /account/password", pg.withSession(pg.handlePasswordForm))
+	if s.deps.Tokens != nil {
+		mux.HandleFunc("POST /account/token", pg.withSession(pg.handleTokenForm))
+	}
+	mux.HandleFunc("GET /assets/{name}", pg.handleAsset)
+	// ---- end of pages
+
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.Handle("GET /metrics", s.metrics.handler)

@@ -1,0 +1,113 @@
+// Package pages renders authd's server-side HTML pages: the sign-in and
+// sign-up page, the account page and the message pages (errors, 404). It
+// owns the templates (html/template), the stylesheet, the one small script
+// and the icon, all embedded in the binary, and the security headers every
+// page carries. It imports the standard library only and knows nothing of
+// sessions or accounts.
+//
+// # Where things live
+//
+// The split is: package pages renders, package httpapi decides.
+//
+//   - httpapi/pages/ (this package): [Renderer] (templates, embed, headers
+//     and assets), the view models the templates read ([SignInPage],
+//     [AccountPage], ...), and small pure helpers with their own unit tests:
+//     [SafeReturn] (the open-redirect check), [Device] (a "Chrome on Linux"
+//     name from a User-Agent) and [DecodeJWT] (a token's header and claims
+//     for display).
+//   - httpapi/pages.go (package httpapi): the handlers. They call the same
+//     services and helpers as the JSON API (s.login, s.logout,
+//     s.fromSession, the session manager, the account service, the token
+//     service), so the rules — throttling, fixation, audit, revocation —
+//     hold the same on both. The routes are one marked block in
+//     httpapi/routes.go.
+//
+// The handlers stay in package httpapi because the helpers they share with
+// the JSON API are unexported there; moving them here would mean exporting
+// the server's internals for one caller.
+//
+// # Pages and routes
+//
+//	GET  /, /login                        sign in and sign up; ?return=PATH, ?notice=CODE
+//	POST /login                           sign in; 303 to the return path or /account
+//	POST /signup                          create the account, sign in, 303
+//	POST /logout                          end this session, 303 to /login
+//	GET  /account                         the user, the live sessions, the forms below
+//	POST /account/sessions/{id}/revoke    end one session (this one: sign out)
+//	POST /account/sessions/revoke-others  end every other session
+//	POST /account/signout-everywhere      end every session and refresh family, 303 to /login
+//	POST /account/password                change the password (ends every other session)
+//	POST /account/token                   exchange the session for an access token, shown decoded
+//	GET  /assets/{name}                   app.css, app.js, icon.svg (cached by content hash)
+//
+// Every state change is a POST answered by 303 See Other (Post/Redirect/Get);
+// a form with a mistake is answered by the same page with the message next
+// to the field (aria-invalid, aria-describedby) and a 4xx status. Without a
+// live session the account routes answer 303 to /login, adding
+// ?notice=ended (and clearing the dead cookie) when the browser came with a
+// session cookie that has expired or been revoked. Errors become pages:
+// the throttle says "Too many attempts. Try again in N minutes." (429 with
+// Retry-After); a locked account reads exactly like a wrong password, by
+// design (P4); a store that is down is a 503 page. Notices after a redirect
+// are fixed texts chosen by a code ([NoticeFor]): nothing from the URL is
+// ever shown.
+//
+// The pages work without JavaScript. The one script, app.js, is served
+// from the embed and loaded with defer; it only counts down the access
+// token's lifetime (without it the page shows the expiry time). The access
+// token is shown by a form post whose response renders it: it never
+// appears in a URL, a redirect or a cookie.
+//
+// # Security
+//
+// Cookie. The pages use the JSON API's cookie helpers: the session cookie
+// is HttpOnly (no script, ours included, can read it), SameSite=Lax,
+// Path=/, and __Host-authd_session with Secure unless --dev (then
+// authd_session, for plain-HTTP localhost).
+//
+// Headers (SECURITY.md C4). Every page, redirect and asset carries
+// [ContentSecurityPolicy] (no inline script or style, nothing from another
+// origin, form-action 'self', frame-ancestors 'none', base-uri 'none'),
+// X-Frame-Options: DENY, X-Content-Type-Options: nosniff,
+// Referrer-Policy: same-origin (not no-referrer, which makes browsers send
+// "Origin: null" on same-origin form posts and so trips an Origin-based
+// check in browsers without Sec-Fetch-Site), Cross-Origin-Opener-Policy and
+// Cross-Origin-Resource-Policy: same-origin, and [HSTS] when authd serves
+// TLS itself (httpapi.Config.TLS). Pages are Cache-Control: no-store (S8):
+// after signing out, Back asks the server again and gets the sign-in page.
+//
+// Open redirects. The return path is checked by [SafeReturn] before it is
+// put in a form or a Location header: a relative path with a single
+// leading slash, no "//", no backslash, no control character or space, no
+// scheme; anything else goes to /account.
+//
+// # Why there is no CSRF token
+//
+// Every state-changing page route is a POST (GET never changes anything,
+// C2), and every POST — the sign-in form included, against login CSRF —
+// goes through net/http.CrossOriginProtection, which the server puts in
+// front of every route. It refuses a request whose Sec-Fetch-Site is
+// anything but same-origin or none (a user typing the URL), and, in
+// browsers that do not send Sec-Fetch-Site, one whose Origin does not
+// match the Host. That refuses same-site attacks too (a sibling subdomain,
+// or another port on the same host: the browser test posts from one), which
+// SameSite cookies alone would let through. SameSite=Lax on the session
+// cookie is a second, independent layer: a cross-site POST does not carry
+// the cookie at all.
+//
+// This pair is the defence Go recommends for modern browsers (the
+// CrossOriginProtection documentation; Filippo Valsorda's "CSRF" write-up
+// behind it), and OWASP's CSRF cheat sheet accepts Fetch Metadata as a
+// primary defence. A synchronizer token would add server state or a second
+// secret cookie to every form, for no gain in the browsers authd supports,
+// so there is none.
+//
+// The caveat is old browsers. Requests that carry neither Sec-Fetch-Site
+// nor Origin are let through, because that is what non-browser clients
+// look like. Every current browser sends Sec-Fetch-Site (Safari since
+// 16.4, March 2023) and Origin on cross-origin POSTs, and has honoured
+// SameSite since about 2019; a browser older than that could be made to
+// post a form cross-site with the cookie attached. Such browsers no longer
+// get security fixes; authd accepts that risk rather than carry tokens. If
+// it ever must not, the place to add a token is the page forms here.
+package pages

@@ -1,0 +1,129 @@
+// Package redis keeps authd's sessions, revocation list and login-failure
+// counters in Redis or Redis Cluster, when authd runs with --redis. Users,
+// keys, refresh families, clients and the audit log stay in the SQL store.
+//
+// A *Store, from Open, implements authd.SessionStore, authd.RevocationList,
+// authd.Limiter and authd.Pinger on one rueidis client. The package passes
+// the storetest conformance suite against a standalone server and against a
+// three-master cluster.
+//
+// # Key layout
+//
+// Every key starts with the prefix (WithPrefix, default "authd:"; written
+// <p> below). {…} is a hash tag: keys with the same tag share a cluster slot.
+//
+//	<p>h:<hash>        session record: a packed binary string (record.go) of
+//	                   every field but the hash, which is the key itself (the
+//	                   32 raw bytes of the SHA-256 of the cookie value).
+//	                   PEXPIREAT at ExpiresAt.
+//	<p>i:<id>          the session's hash, by public id (TouchSession and the
+//	                   deletes know the id only). PEXPIREAT at least the record's.
+//	<p>{u:<userID>}    the user's index: a sorted set of public ids, each
+//	                   scored (µs) with an upper bound of when its session's
+//	                   keys expire: max(AbsoluteExpiresAt, ExpiresAt). Expires
+//	                   with its last entry.
+//	<p>{r}:log         revocation stream: one entry per listed (kind, id)
+//	<p>{r}:id          hash: kind NUL id → its stream entry id
+//	<p>{r}:exp         sorted set: kind NUL id scored by ExpiresAt (µs)
+//	<p>l:<key>         a login-failure window: hash r (end, µs), c (count)
+//
+// SessionByHash is one GET of the record: the fastest validation Redis
+// offers, as cheap as a raw GET of a value of the same size (see the
+// benchmarks). Storing only a pointer under the hash would make it two
+// round trips (the pointer, then the record in the user's slot).
+//
+// # Sessions on a cluster: what "atomic" means
+//
+// A session's three keys live in three slots (the record's slot follows the
+// hash, the id key's the id, the index's the user), so no single command or
+// script can change all of them on a cluster. Instead, every operation
+// writes them in an order that keeps one invariant at every instant, even
+// when a call dies halfway:
+//
+//	a findable record ⇒ its id key exists, expiring no earlier, and
+//	                    (once CreateSession has returned) its index entry
+//	                    exists, scored no earlier than the record expires.
+//
+//   - CreateSession: id key (SET NX), record (SET NX), index entry. Before
+//     the last write the session is findable but not listed; the cookie is
+//     handed out only after CreateSession returns, so nobody can use that
+//     window. A conflict or failure undoes the id key.
+//   - TouchSession: extend the id key (PEXPIREAT GT), then rewrite the two
+//     times of the record in place (SETRANGE in a script) and move its
+//     expiry. An ExpiresAt beyond every bound the index score holds (only
+//     possible past AbsoluteExpiresAt) first raises the score.
+//   - DeleteSession and DeleteUserSessions delete in the reverse order:
+//     the record first (from then on SessionByHash says not found on every
+//     node), then the index entry, then the id key. Removing the index entry
+//     (ZREM returning 1) is the claim: among concurrent deleters exactly one
+//     removes each entry, and only that one reports the id, so every session
+//     is reported deleted exactly once. A deleter claims only entries whose
+//     id key it saw, and id keys go only after their entry is claimed, so an
+//     entry whose id key is gone is dead already and is dropped without a
+//     report.
+//
+// DeleteUserSessions therefore is atomic for every observer the contract
+// names: every session listed when it starts is unfindable when it
+// returns and reported by exactly one deleter; a session created while it
+// runs is either deleted and reported or kept and findable, never deleted
+// without a report; and no session is ever findable but missing from the
+// index (a "ghost" that revoke-all could not reach), not even after a crash
+// between two writes. What it is not is instantaneous: during the call a
+// lookup may still find a session the call is about to delete, exactly as
+// a lookup that ran a moment earlier would. The same reasoning holds on a
+// standalone server, where the Store runs the same commands.
+//
+// The other choice, a lookup key pointing at a record in the user's slot
+// deleted by one script, makes SessionByHash two round trips, and still
+// leaves the lookup keys in other slots to be deleted afterwards; the lookup
+// would have to verify the record on every request to be safe.
+//
+// Index entries are garbage-collected three ways: by score (a script on
+// CreateSession drops entries whose score, an upper bound of their keys'
+// expiry, has passed by Redis's clock), by ListSessions (entries whose id
+// key is gone), and by CreateSession once a user's index exceeds 16 entries
+// (the same check). None can drop the entry of a findable session, by the
+// invariant above.
+//
+// Keys expire by Redis's clock at the session's ExpiresAt; the Store's
+// callers compare ExpiresAt with their own clock. Keep the clocks in sync
+// (NTP): a node whose clock runs ahead of Redis's sees sessions vanish a
+// little before their ExpiresAt.
+//
+// # Revocation list
+//
+// The three revocation keys share the tag {r}: each Revoke is one script.
+// Stream ids only grow, so the cursor is the id of the last stream entry a
+// reader has read, and an entry is never appended behind one already
+// visible: entries revoked concurrently with a read are returned by that
+// read or the next, never lost. Re-revoking with a later ExpiresAt deletes
+// the old stream entry and appends a new one (readers learn the extension);
+// PruneRevocations deletes expired entries in batches.
+//
+// # Limiter
+//
+// One script per AddFailure: the window's end is stored as a value and
+// compared with the caller's now, so all nodes agree when a window ends; the
+// key's PEXPIREAT (end plus a minute) only collects old windows.
+//
+// # Memory
+//
+// A realistic session (22-character ids, a 20-character email, one role,
+// an IPv4 address, a desktop Chrome User-Agent) takes 456 bytes of Redis
+// memory by MEMORY USAGE (its record, its id key and its user's index)
+// when each user has one session, and 387 bytes with three sessions per
+// user: 10 million sessions in 4.6 GB at most. INFO used_memory, which also
+// counts the expiry entries and hash-table buckets MEMORY USAGE leaves out,
+// grows by about 650 and 575 bytes per session. TestSessionMemory checks
+// the 512-byte target; BenchmarkSessionMemory reports both figures.
+//
+// # Failure
+//
+// Every error about the connection (refused, reset, timed out, a closed
+// client) and every error reply that means the server cannot serve now
+// (LOADING, CLUSTERDOWN, READONLY, …) wraps authd.ErrUnavailable, so that
+// callers fail closed. rueidis retries read-only commands after a network
+// error; the Store limits that to two retries, so a call never hangs when
+// its context has no deadline, and reconnects by itself when the server is
+// back.
+package redis

@@ -1,0 +1,491 @@
+package redis
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/authd/authd"
+	"github.com/redis/rueidis"
+)
+
+// Keys of sessions (see doc.go):
+//
+//	<prefix>h:<hash>          the session record (string), PEXPIREAT ExpiresAt
+//	<prefix>i:<id>            the hash of the session with this public id, PEXPIREAT ≥ the record's
+//	<prefix>{u:<userID>}      the user's index: sorted set of public ids, each scored with
+//	                          an upper bound of its session's expiry (µs)
+//
+// <hash> is the 32 raw bytes of the SHA-256, not an encoding of them.
+
+func (s *Store) hashKey(hash []byte) string { return s.prefix + "h:" + string(hash) }
+func (s *Store) idKey(id string) string     { return s.prefix + "i:" + id }
+func (s *Store) userKey(userID string) string {
+	return s.prefix + "{u:" + userID + "}"
+}
+
+// gcThreshold is the size of a user's index above which CreateSession also
+// drops the entries of sessions that died before their index score passed
+// (idle sessions of a user who logs in often).
+const gcThreshold = 16
+
+// Lua helper: give the index key KEYS[1] an expiry of at least ARGV[3] ms.
+const indexTTL = `
+local function keepuntil(key, ms)
+  if redis.call('PTTL', key) < 0 then
+    redis.call('PEXPIREAT', key, ms)
+  else
+    redis.call('PEXPIREAT', key, ms, 'GT')
+  end
+end
+`
+
+// indexAdd adds session ARGV[1] to the user's index KEYS[1] with score
+// ARGV[2] (µs), keeps the index alive until ARGV[3] (ms), drops entries
+// whose score has passed by the server's clock, and returns the index size.
+//
+// An entry's score is at least the expiry of its session's keys, so an entry
+// dropped here belongs to a session whose keys Redis has already expired:
+// nothing live is ever unlisted.
+var indexAdd = rueidis.NewLuaScript(indexTTL + `
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+keepuntil(KEYS[1], ARGV[3])
+local t = redis.call('TIME')
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. t[1] .. string.format('%06d', tonumber(t[2])))
+return redis.call('ZCARD', KEYS[1])
+`)
+
+// indexRaise raises the score of session ARGV[1] in index KEYS[1] to
+// ARGV[2] (µs) if it is listed, and keeps the index alive until ARGV[3] (ms).
+var indexRaise = rueidis.NewLuaScript(indexTTL + `
+if redis.call('ZADD', KEYS[1], 'XX', 'GT', 'CH', ARGV[2], ARGV[1]) == 1 then
+  keepuntil(KEYS[1], ARGV[3])
+end
+return 1
+`)
+
+// touchID returns the hash the id key KEYS[1] holds, nil when there is
+// none, and keeps the id key alive until at least ARGV[1] (ms).
+var touchID = rueidis.NewLuaScript(`
+local h = redis.call('GET', KEYS[1])
+if not h then return false end
+redis.call('PEXPIREAT', KEYS[1], ARGV[1], 'GT')
+return h
+`)
+
+// touchRecord rewrites LastSeenAt and ExpiresAt of the record KEYS[1] with
+// the 16 bytes ARGV[1] and moves its expiry to ARGV[2] (ms). Returns {0}
+// when there is no record, {1} when done, and {2, record} without writing
+// when the new expiry (ARGV[2]) lies beyond both the old one and
+// AbsoluteExpiresAt, the bounds the index score already covers: then the
+// score must be raised first, and the call repeated with ARGV[3] = "1".
+var touchRecord = rueidis.NewLuaScript(`
+local v = redis.call('GET', KEYS[1])
+if not v then return {0} end
+if ARGV[3] ~= '1' then
+  local e = tonumber(ARGV[2]) * 1000
+  local old = math.ceil(struct.unpack('>i8', v, 10) / 1000) * 1000
+  if e > old and e > struct.unpack('>i8', v, 26) then
+    return {2, v}
+  end
+end
+redis.call('SETRANGE', KEYS[1], 1, ARGV[1])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+return {1}
+`)
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func notFound(op string) error { return fmt.Errorf("redis: %s: %w", op, authd.ErrNotFound) }
+
+func conflict(op, what string) error {
+	return fmt.Errorf("redis: %s: %s exists: %w", op, what, authd.ErrConflict)
+}
+
+// cleanupCtx is a context for undoing a half-done write after ctx failed.
+func (s *Store) cleanupCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), DefaultTimeout)
+}
+
+// CreateSession implements authd.SessionStore.
+//
+// Three writes, in this order: the id key (SET NX: ErrConflict when the id
+// is taken), the record under the hash (SET NX: ErrConflict when the hash is
+// taken, and the id key is released), then the user's index. Until the last
+// one the session can be found by hash but is not listed; the cookie value
+// is only handed out after CreateSession returns, so nobody can present it
+// in that window. A failure after the first write undoes what was written.
+//
+// NOTE: only s.Hash, the SHA-256 of the cookie value, is stored: a dump of
+// Redis gives no live session.
+func (s *Store) CreateSession(ctx context.Context, x *authd.Session) error {
+	const op = "create session"
+	if err := s.entry(ctx, op); err != nil {
+		return err
+	}
+	if len(x.Hash) == 0 {
+		return fmt.Errorf("redis: %s: empty hash", op)
+	}
+	c := s.client
+	exp := millisCeil(x.ExpiresAt)
+	idKey, hashKey := s.idKey(x.ID), s.hashKey(x.Hash)
+
+	err := c.Do(ctx, c.B().Set().Key(idKey).Value(string(x.Hash)).Nx().PxatMillisecondsTimestamp(exp).Build()).Error()
+	if rueidis.IsRedisNil(err) {
+		return conflict(op, "session id")
+	}
+	if err != nil {
+		s.undo(ctx, idKey) // the SET may have been applied before the failure
+		return s.wrap(ctx, op, err)
+	}
+	err = c.Do(ctx, c.B().Set().Key(hashKey).Value(string(encodeRecord(x))).Nx().PxatMillisecondsTimestamp(exp).Build()).Error()
+	if rueidis.IsRedisNil(err) {
+		s.undo(ctx, idKey)
+		return conflict(op, "session hash")
+	}
+	if err != nil {
+		// NOTE: the SET NX may have been applied, or the hash may belong to
+		// another session: undo only the id key. A record left behind by an
+		// applied SET is unreachable (no index entry, no cookie handed out)
+		// and expires with the session.
+		s.undo(ctx, idKey)
+		return s.wrap(ctx, op, err)
+	}
+	// The index score is an upper bound of when the session's keys expire
+	// (see indexAdd): the later of AbsoluteExpiresAt and the keys' expiry.
+	score := max(micros(x.AbsoluteExpiresAt), exp*1000)
+	n, err := indexAdd.Exec(ctx, c, []string{s.userKey(x.UserID)}, []string{x.ID, itoa(score), itoa((score + 999) / 1000)}).AsInt64()
+	if err != nil {
+		s.undo(ctx, hashKey, idKey)
+		return s.wrap(ctx, op, err)
+	}
+	if n > gcThreshold {
+		s.gcIndex(ctx, x.UserID)
+	}
+	return nil
+}
+
+// undo deletes keys a failed call wrote, on a context of its own.
+func (s *Store) undo(ctx context.Context, keys ...string) {
+	ctx, cancel := s.cleanupCtx(ctx)
+	defer cancel()
+	cmds := make(rueidis.Commands, len(keys))
+	for i, k := range keys {
+		cmds[i] = s.client.B().Del().Key(k).Build()
+	}
+	s.client.DoMulti(ctx, cmds...)
+}
+
+// SessionByHash implements authd.SessionStore: one GET of the record (or a
+// read of the client-side cache under WithClientCache). Expired sessions are
+// gone as soon as Redis expires their key.
+func (s *Store) SessionByHash(ctx context.Context, hash []byte) (*authd.Session, error) {
+	const op = "find session"
+	if err := s.entry(ctx, op); err != nil {
+		return nil, err
+	}
+	if len(hash) == 0 {
+		return nil, notFound(op)
+	}
+	get := s.client.B().Get().Key(s.hashKey(hash))
+	var resp rueidis.RedisResult
+	if s.cacheTTL > 0 {
+		resp = s.client.DoCache(ctx, get.Cache(), s.cacheTTL)
+	} else {
+		resp = s.client.Do(ctx, get.Build())
+	}
+	v, err := resp.ToString()
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	x, err := decodeRecord(v, hash)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %s: %w", op, err)
+	}
+	return x, nil
+}
+
+// TouchSession implements authd.SessionStore: the id key gives the hash
+// (and is kept alive at least as long as the record), then a script on the
+// record rewrites the two times in place and moves the record's expiry.
+func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
+	const op = "touch session"
+	if err := s.entry(ctx, op); err != nil {
+		return err
+	}
+	c := s.client
+	ms := itoa(millisCeil(expiresAt))
+	hash, err := touchID.Exec(ctx, c, []string{s.idKey(id)}, []string{ms}).ToString()
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	hashKey := s.hashKey([]byte(hash))
+	args := []string{string(touchBytes(lastSeen, expiresAt)), ms, "0"}
+	for {
+		res, err := touchRecord.Exec(ctx, c, []string{hashKey}, args).ToArray()
+		if err != nil {
+			return s.wrap(ctx, op, err)
+		}
+		code, err := res[0].AsInt64()
+		if err != nil {
+			return s.wrap(ctx, op, err)
+		}
+		switch code {
+		case 0:
+			return notFound(op)
+		case 1:
+			return nil
+		}
+		if args[2] == "1" || len(res) < 2 {
+			return fmt.Errorf("redis: %s: unexpected reply from the touch script", op)
+		}
+		// Rare: the new ExpiresAt lies beyond every bound the index holds.
+		// Raise the index score first, so that the index never drops a
+		// session whose record is still alive, then write the record.
+		rec, err := res[1].ToString()
+		if err != nil {
+			return s.wrap(ctx, op, err)
+		}
+		userID, err := recordUserID(rec)
+		if err != nil {
+			return fmt.Errorf("redis: %s: %w", op, err)
+		}
+		score := millisCeil(expiresAt) * 1000
+		if err := indexRaise.Exec(ctx, c, []string{s.userKey(userID)}, []string{id, itoa(score), ms}).Error(); err != nil {
+			return s.wrap(ctx, op, err)
+		}
+		args[2] = "1"
+	}
+}
+
+// ListSessions implements authd.SessionStore: the index entries whose score
+// (an upper bound of the expiry) is after now, their id keys, then their
+// records; ExpiresAt is checked on the records. Entries whose id key is gone
+// are dropped from the index on the way.
+func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]*authd.Session, error) {
+	const op = "list sessions"
+	if err := s.entry(ctx, op); err != nil {
+		return nil, err
+	}
+	c := s.client
+	userKey := s.userKey(userID)
+	ids, err := c.Do(ctx, c.B().Zrange().Key(userKey).Min("("+itoa(micros(now))).Max("+inf").Byscore().Build()).AsStrSlice()
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	out := []*authd.Session{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	hashes, err := s.idHashes(ctx, op, ids)
+	if err != nil {
+		return nil, err
+	}
+	var gets, gc rueidis.Commands
+	var live []int
+	for i, h := range hashes {
+		if h == "" {
+			gc = append(gc, c.B().Zrem().Key(userKey).Member(ids[i]).Build())
+			continue
+		}
+		live = append(live, i)
+		gets = append(gets, c.B().Get().Key(s.hashKey([]byte(h))).Build())
+	}
+	resps := c.DoMulti(ctx, append(gets, gc...)...)
+	for j, i := range live {
+		v, err := resps[j].ToString()
+		if rueidis.IsRedisNil(err) {
+			continue // deleted or expired since the index was read
+		}
+		if err != nil {
+			return nil, s.wrap(ctx, op, err)
+		}
+		x, err := decodeRecord(v, []byte(hashes[i]))
+		if err != nil {
+			return nil, fmt.Errorf("redis: %s: %w", op, err)
+		}
+		if x.UserID == userID && x.ExpiresAt.After(now) {
+			out = append(out, x)
+		}
+	}
+	slices.SortFunc(out, func(a, b *authd.Session) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	return out, nil
+}
+
+// idHashes reads the id keys of ids: the hash each holds, "" when gone.
+func (s *Store) idHashes(ctx context.Context, op string, ids []string) ([]string, error) {
+	c := s.client
+	cmds := make(rueidis.Commands, len(ids))
+	for i, id := range ids {
+		cmds[i] = c.B().Get().Key(s.idKey(id)).Build()
+	}
+	out := make([]string, len(ids))
+	for i, r := range c.DoMulti(ctx, cmds...) {
+		h, err := r.ToString()
+		if rueidis.IsRedisNil(err) {
+			continue
+		}
+		if err != nil {
+			return nil, s.wrap(ctx, op, err)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
+
+// DeleteSession implements authd.SessionStore. The session belongs to
+// userID when it is listed in userID's index; then its record is deleted,
+// its index entry removed (the claim: of concurrent deleters only the one
+// whose ZREM removes the entry succeeds), and its id key deleted last.
+func (s *Store) DeleteSession(ctx context.Context, userID, id string) error {
+	const op = "delete session"
+	if err := s.entry(ctx, op); err != nil {
+		return err
+	}
+	c := s.client
+	userKey, idKey := s.userKey(userID), s.idKey(id)
+	r := c.DoMulti(ctx,
+		c.B().Zscore().Key(userKey).Member(id).Build(),
+		c.B().Get().Key(idKey).Build())
+	if err := r[0].Error(); err != nil {
+		return s.wrap(ctx, op, err) // nil reply: not this user's session
+	}
+	hash, err := r[1].ToString()
+	if rueidis.IsRedisNil(err) {
+		// Listed but its id key is gone: expired, or being deleted by
+		// another call that already claimed it. Drop the entry.
+		c.Do(ctx, c.B().Zrem().Key(userKey).Member(id).Build())
+		return notFound(op)
+	}
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	if err := c.Do(ctx, c.B().Del().Key(s.hashKey([]byte(hash))).Build()).Error(); err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	n, err := c.Do(ctx, c.B().Zrem().Key(userKey).Member(id).Build()).AsInt64()
+	if err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	if err := c.Do(ctx, c.B().Del().Key(idKey).Build()).Error(); err != nil {
+		return s.wrap(ctx, op, err)
+	}
+	if n == 0 {
+		return notFound(op) // another call deleted it first
+	}
+	return nil
+}
+
+// DeleteUserSessions implements authd.SessionStore, in four steps:
+//
+//  1. read the user's index (every listed id but except);
+//  2. read their id keys (the hashes); an id whose key is gone is dead
+//     already (expired, or claimed by another call) and is only dropped
+//     from the index;
+//  3. delete the records: from here on SessionByHash cannot find them;
+//  4. remove the index entries one by one (the claim: ZREM returns 1 to
+//     exactly one caller), then delete the id keys of the claimed ones.
+//
+// The ids returned are those this call claimed. See doc.go for why this
+// order is what makes the call atomic for every observer that matters, on a
+// cluster too.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID, except string) ([]string, error) {
+	const op = "delete user sessions"
+	if err := s.entry(ctx, op); err != nil {
+		return nil, err
+	}
+	c := s.client
+	userKey := s.userKey(userID)
+	all, err := c.Do(ctx, c.B().Zrange().Key(userKey).Min("0").Max("-1").Build()).AsStrSlice()
+	if err != nil {
+		return nil, s.wrap(ctx, op, err)
+	}
+	ids := slices.DeleteFunc(all, func(id string) bool { return id == except })
+	deleted := []string{}
+	if len(ids) == 0 {
+		return deleted, nil
+	}
+	hashes, err := s.idHashes(ctx, op, ids)
+	if err != nil {
+		return nil, err
+	}
+	var dels, claims, gc rueidis.Commands
+	var claimed []string
+	for i, h := range hashes {
+		zrem := c.B().Zrem().Key(userKey).Member(ids[i]).Build()
+		if h == "" {
+			gc = append(gc, zrem)
+			continue
+		}
+		dels = append(dels, c.B().Del().Key(s.hashKey([]byte(h))).Build())
+		claims = append(claims, zrem)
+		claimed = append(claimed, ids[i])
+	}
+	if len(dels) > 0 {
+		for _, r := range c.DoMulti(ctx, dels...) {
+			if err := r.Error(); err != nil {
+				return nil, s.wrap(ctx, op, err)
+			}
+		}
+	}
+	resps := c.DoMulti(ctx, append(claims, gc...)...)
+	var idDels rueidis.Commands
+	for i, id := range claimed {
+		n, err := resps[i].AsInt64()
+		if err != nil {
+			return nil, s.wrap(ctx, op, err)
+		}
+		if n == 1 {
+			deleted = append(deleted, id)
+			idDels = append(idDels, c.B().Del().Key(s.idKey(id)).Build())
+		}
+	}
+	if len(idDels) > 0 {
+		for _, r := range c.DoMulti(ctx, idDels...) {
+			if err := r.Error(); err != nil {
+				return nil, s.wrap(ctx, op, err)
+			}
+		}
+	}
+	return deleted, nil
+}
+
+// gcIndex drops from the user's index the entries whose id key is gone
+// (sessions that died of idleness before their score passed). Best effort:
+// errors are ignored, the next call tries again.
+//
+// An id key disappears only after its session's record (deletes remove the
+// record first, and the id key expires no earlier than the record), so an
+// entry dropped here never belongs to a findable session; and a deleter
+// claims an entry before it deletes the id key, so dropping cannot steal a
+// claim either.
+func (s *Store) gcIndex(ctx context.Context, userID string) {
+	const op = "gc index"
+	c := s.client
+	userKey := s.userKey(userID)
+	ids, err := c.Do(ctx, c.B().Zrange().Key(userKey).Min("0").Max("-1").Build()).AsStrSlice()
+	if err != nil {
+		return
+	}
+	hashes, err := s.idHashes(ctx, op, ids)
+	if err != nil {
+		return
+	}
+	var gc rueidis.Commands
+	for i, h := range hashes {
+		if h == "" {
+			gc = append(gc, c.B().Zrem().Key(userKey).Member(ids[i]).Build())
+		}
+	}
+	if len(gc) > 0 {
+		c.DoMulti(ctx, gc...)
+	}
+}

@@ -1,0 +1,44 @@
+package verify_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// TestDependencies: verify pulls in no store driver and none of authd's
+// packages; its only dependency outside the standard library is
+// golang-jwt, so a service that imports it imports little.
+func TestDependencies(t *testing.T) {
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := exec.LookPath(gobin); err != nil {
+		if gobin, err = exec.LookPath("go"); err != nil {
+			t.Skip("no go command to list the dependencies with")
+		}
+	}
+	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	forbidden := []string{
+		"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/redis/rueidis",
+		"github.com/authd/authd/sqlite", "github.com/authd/authd/postgres", "github.com/authd/authd/redis",
+		"github.com/authd/authd/httpapi", "github.com/authd/authd/token",
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		for _, f := range forbidden {
+			if dep == f || strings.HasPrefix(dep, f+"/") {
+				t.Errorf("verify depends on %s", dep)
+			}
+		}
+		switch {
+		case dep == "github.com/authd/authd":
+			t.Errorf("verify depends on the root package %s", dep)
+		case dep == "github.com/authd/authd/verify", strings.HasPrefix(dep, "github.com/golang-jwt/jwt/v5"):
+		default:
+			t.Errorf("unexpected dependency %s (only golang-jwt is expected)", dep)
+		}
+	}
+}

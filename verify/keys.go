@@ -1,0 +1,351 @@
+package verify
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+const (
+	// fetchTimeout bounds a discovery or JWKS request.
+	fetchTimeout = 10 * time.Second
+	// defaultKeysMaxAge is how long a JWKS is kept when its response has
+	// no usable Cache-Control max-age.
+	defaultKeysMaxAge = 5 * time.Minute
+	// maxKeysMaxAge caps what Cache-Control may ask for.
+	maxKeysMaxAge = 24 * time.Hour
+	// maxJWKSBytes bounds the JWKS response.
+	maxJWKSBytes = 1 << 20
+	// maxKIDLen bounds a kid, as authd does.
+	maxKIDLen = 128
+	// rsaMinBits and rsaMaxBits bound RSA moduli: authd makes 2048-bit
+	// keys; a huge modulus would make every verification slow.
+	rsaMinBits, rsaMaxBits = 2048, 8192
+)
+
+// key is one verification key with its single algorithm.
+type key struct {
+	kid    string
+	alg    string
+	method jwt.SigningMethod
+	pub    any // ed25519.PublicKey, *ecdsa.PublicKey, *rsa.PublicKey or []byte (HS256)
+}
+
+// keySet is an immutable set of keys by kid.
+type keySet struct {
+	byKID   map[string]*key
+	expires time.Time // when the JWKS should be fetched again (Cache-Control max-age)
+}
+
+// fetchKeys fetches the JWKS and makes it the current set. Callers other
+// than New hold fetchMu.
+func (v *Verifier) fetchKeys(ctx context.Context) error {
+	now := v.cfg.now()
+	v.lastFetch = now
+	body, h, err := v.get(ctx, v.jwksURL, maxJWKSBytes, fetchTimeout)
+	if err != nil {
+		return fmt.Errorf("verify: JWKS: %w", err)
+	}
+	old := v.keys.Load()
+	set, err := v.parseJWKS(body, old)
+	if err != nil {
+		return fmt.Errorf("verify: JWKS: %w", err)
+	}
+	set.expires = now.Add(maxAge(h.Get("Cache-Control")))
+	v.keys.Store(set)
+	return nil
+}
+
+// refetchForKID fetches the JWKS for a kid we do not hold (authd rotated
+// its key), at most once per KeyRefetchInterval whatever the kids asked
+// for, and returns the key or nil.
+//
+// NOTE: the rate limit is what keeps a flood of tokens with made-up kids
+// from turning into a flood of requests to authd.
+func (v *Verifier) refetchForKID(ctx context.Context, kid string) *key {
+	v.fetchMu.Lock()
+	defer v.fetchMu.Unlock()
+	if k := v.keys.Load().byKID[kid]; k != nil { // fetched while we waited
+		return k
+	}
+	if v.cfg.now().Sub(v.lastFetch) < KeyRefetchInterval {
+		return nil
+	}
+	if err := v.fetchKeys(ctx); err != nil {
+		v.cfg.log.Warn("verify: JWKS refetch for an unknown kid failed", "err", err)
+		return nil
+	}
+	return v.keys.Load().byKID[kid]
+}
+
+// refreshKeys fetches the JWKS again whenever its max-age has passed, until
+// ctx is done. A failure keeps the keys held and is retried with backoff.
+func (v *Verifier) refreshKeys(ctx context.Context) {
+	failures := 0
+	for {
+		wait := v.keys.Load().expires.Sub(v.cfg.now())
+		if failures > 0 {
+			wait = backoff(failures, KeyRefetchInterval, 5*time.Minute)
+		}
+		t := time.NewTimer(max(wait, 0))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		v.fetchMu.Lock()
+		var err error
+		if failures > 0 || !v.cfg.now().Before(v.keys.Load().expires) {
+			err = v.fetchKeys(ctx)
+		}
+		v.fetchMu.Unlock()
+		switch {
+		case err != nil && ctx.Err() == nil:
+			if failures == 0 {
+				v.cfg.log.Warn("verify: JWKS refresh failed; keeping the keys held", "err", err)
+			}
+			failures++
+		case err == nil:
+			failures = 0
+		}
+	}
+}
+
+// maxAge reads max-age from a Cache-Control header: the time to keep the
+// JWKS, between KeyRefetchInterval and maxKeysMaxAge, defaultKeysMaxAge
+// when absent. no-store and no-cache count as 0 (then the floor).
+func maxAge(cc string) time.Duration {
+	d := defaultKeysMaxAge
+	for _, dir := range strings.Split(cc, ",") {
+		name, val, _ := strings.Cut(strings.TrimSpace(dir), "=")
+		switch strings.ToLower(name) {
+		case "no-store", "no-cache":
+			return KeyRefetchInterval
+		case "max-age":
+			n, err := strconv.ParseUint(strings.Trim(val, `"`), 10, 32)
+			if err != nil {
+				continue
+			}
+			d = time.Duration(n) * time.Second
+		}
+	}
+	return min(max(d, KeyRefetchInterval), maxKeysMaxAge)
+}
+
+// jwkJSON is one member of a JWKS as far as we read it.
+type jwkJSON struct {
+	Kty    string   `json:"kty"`
+	Kid    string   `json:"kid"`
+	Alg    string   `json:"alg"`
+	Use    string   `json:"use"`
+	KeyOps []string `json:"key_ops"`
+	Crv    string   `json:"crv"`
+	X      string   `json:"x"`
+	Y      string   `json:"y"`
+	N      string   `json:"n"`
+	E      string   `json:"e"`
+	// private members: a key carrying any of them is refused
+	D  string `json:"d"`
+	P  string `json:"p"`
+	Q  string `json:"q"`
+	DP string `json:"dp"`
+	DQ string `json:"dq"`
+	QI string `json:"qi"`
+	K  string `json:"k"`
+}
+
+// parseJWKS builds a key set from a JWKS document plus the WithHMACSecret
+// keys. Keys it cannot use are skipped (and logged): an unknown kty or alg
+// is a newer authd's business, not an error. A key equal to one in old is
+// kept as the same *key, so that cached tokens stay valid across fetches.
+func (v *Verifier) parseJWKS(body []byte, old *keySet) (*keySet, error) {
+	var doc struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, err
+	}
+	if doc.Keys == nil {
+		return nil, errors.New(`no "keys" array`)
+	}
+	set := &keySet{byKID: make(map[string]*key, len(doc.Keys)+len(v.cfg.hmac))}
+	dup := map[string]bool{}
+	for _, raw := range doc.Keys {
+		var j jwkJSON
+		if err := json.Unmarshal(raw, &j); err != nil {
+			v.cfg.log.Warn("verify: JWKS member skipped", "reason", "malformed", "err", err)
+			continue
+		}
+		k, err := parseJWK(&j)
+		if err != nil {
+			v.cfg.log.Warn("verify: JWKS member skipped", "kid", j.Kid, "reason", err.Error())
+			continue
+		}
+		if _, ok := v.cfg.hmac[k.kid]; ok {
+			v.cfg.log.Warn("verify: JWKS member skipped", "kid", k.kid, "reason", "the kid of a WithHMACSecret key")
+			continue
+		}
+		if set.byKID[k.kid] != nil || dup[k.kid] {
+			// NOTE: two keys under one kid make kid ambiguous: use neither.
+			delete(set.byKID, k.kid)
+			dup[k.kid] = true
+			v.cfg.log.Warn("verify: JWKS member skipped", "kid", k.kid, "reason", "duplicate kid")
+			continue
+		}
+		if old != nil {
+			if o := old.byKID[k.kid]; o != nil && o.alg == k.alg && sameKey(o.pub, k.pub) {
+				k = o
+			}
+		}
+		set.byKID[k.kid] = k
+	}
+	for kid, secret := range v.cfg.hmac {
+		if old != nil && old.byKID[kid] != nil {
+			set.byKID[kid] = old.byKID[kid]
+			continue
+		}
+		set.byKID[kid] = &key{kid: kid, alg: "HS256", method: jwt.SigningMethodHS256, pub: secret}
+	}
+	return set, nil
+}
+
+// sameKey reports whether two public keys of one algorithm are equal.
+func sameKey(a, b any) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	e, ok := a.(equaler)
+	return ok && e.Equal(b)
+}
+
+// parseJWK builds a verification key from one JWK (RFC 7517, 7518, 8037),
+// checking that its material fits its algorithm exactly, so that each key
+// has one algorithm (SECURITY J1).
+func parseJWK(j *jwkJSON) (*key, error) {
+	switch {
+	case j.Kid == "" || len(j.Kid) > maxKIDLen:
+		return nil, errors.New("no usable kid")
+	case j.Use != "" && j.Use != "sig":
+		return nil, errors.New("use is not sig")
+	case j.KeyOps != nil && !contains(j.KeyOps, "verify"):
+		return nil, errors.New("key_ops lacks verify")
+	case j.D != "" || j.P != "" || j.Q != "" || j.DP != "" || j.DQ != "" || j.QI != "" || j.K != "":
+		// NOTE: a published private or symmetric key is a leak or a trap;
+		// secrets come only through WithHMACSecret (SECURITY J10).
+		return nil, errors.New("carries private or symmetric key material")
+	}
+	k := &key{kid: j.Kid, alg: j.Alg}
+	switch j.Alg {
+	case "EdDSA":
+		if j.Kty != "OKP" || j.Crv != "Ed25519" {
+			return nil, errors.New("EdDSA key is not an OKP Ed25519 key")
+		}
+		x, err := strictB64.DecodeString(j.X)
+		if err != nil || len(x) != ed25519.PublicKeySize {
+			return nil, errors.New("bad Ed25519 x")
+		}
+		k.method, k.pub = jwt.SigningMethodEdDSA, ed25519.PublicKey(x)
+	case "ES256":
+		if j.Kty != "EC" || j.Crv != "P-256" {
+			return nil, errors.New("ES256 key is not an EC P-256 key")
+		}
+		x, errX := strictB64.DecodeString(j.X)
+		y, errY := strictB64.DecodeString(j.Y)
+		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
+			return nil, errors.New("bad P-256 x or y")
+		}
+		// ParseUncompressedPublicKey refuses points not on the curve (and
+		// the point at infinity): an invalid-curve key never gets in.
+		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+		if err != nil {
+			return nil, errors.New("P-256 point is not on the curve")
+		}
+		k.method, k.pub = jwt.SigningMethodES256, pub
+	case "RS256":
+		if j.Kty != "RSA" {
+			return nil, errors.New("RS256 key is not an RSA key")
+		}
+		n, errN := strictB64.DecodeString(j.N)
+		e, errE := strictB64.DecodeString(j.E)
+		if errN != nil || errE != nil || len(n) == 0 || n[0] == 0 || len(e) == 0 || len(e) > 4 || e[0] == 0 {
+			return nil, errors.New("bad RSA n or e")
+		}
+		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n)}
+		var ev int64
+		for _, b := range e {
+			ev = ev<<8 | int64(b)
+		}
+		if bits := pub.N.BitLen(); bits < rsaMinBits || bits > rsaMaxBits {
+			return nil, fmt.Errorf("RSA modulus of %d bits, not %d to %d", bits, rsaMinBits, rsaMaxBits)
+		}
+		if ev < 3 || ev%2 == 0 || ev > 1<<31-1 || pub.N.Bit(0) == 0 {
+			return nil, errors.New("RSA exponent or modulus is not usable")
+		}
+		pub.E = int(ev)
+		k.method, k.pub = jwt.SigningMethodRS256, pub
+	case "":
+		return nil, errors.New("no alg (the algorithm is pinned to the key: it must be named)")
+	default:
+		return nil, fmt.Errorf("alg %q is not one verify knows", j.Alg)
+	}
+	return k, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// get fetches url with its own deadline and returns a body of at most
+// limit bytes from a 200 answer.
+func (v *Verifier) get(ctx context.Context, url string, limit int64, timeout time.Duration) ([]byte, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := v.cfg.client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+		return nil, resp.Header, &statusError{url: url, code: resp.StatusCode}
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, resp.Header, err
+	}
+	if int64(len(body)) > limit {
+		return nil, resp.Header, fmt.Errorf("GET %s: response larger than %d bytes", url, limit)
+	}
+	return body, resp.Header, nil
+}
+
+// statusError is an answer other than 200.
+type statusError struct {
+	url  string
+	code int
+}
+
+func (e *statusError) Error() string { return fmt.Sprintf("GET %s: status %d", e.url, e.code) }

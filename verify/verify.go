@@ -1,0 +1,565 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Defaults and bounds of the options.
+const (
+	// DefaultMaxStaleness is how long the revocation list may go unconfirmed
+	// before Verify refuses every token with ErrUnavailable.
+	DefaultMaxStaleness = 5 * time.Second
+	// MinMaxStaleness is the smallest WithMaxStaleness accepted.
+	MinMaxStaleness = time.Second
+	// DefaultLeeway is the clock skew allowed on exp, nbf and iat, as authd
+	// allows it.
+	DefaultLeeway = 30 * time.Second
+	// MaxLeeway is the largest WithLeeway accepted (SECURITY J4).
+	MaxLeeway = 30 * time.Second
+	// DefaultCacheSize is the number of verified tokens kept.
+	DefaultCacheSize = 10000
+	// MaxTokenSize bounds a token before anything splits or parses it
+	// (SECURITY J8).
+	MaxTokenSize = 8 << 10
+	// MaxFeedWait is the longest long-poll the feed is asked for (authd
+	// caps it there too).
+	MaxFeedWait = 30 * time.Second
+	// KeyRefetchInterval is the shortest time between two JWKS fetches
+	// caused by tokens with an unknown kid.
+	KeyRefetchInterval = 10 * time.Second
+	// minHMACSecret is the shortest HS256 secret accepted (SECURITY J10).
+	minHMACSecret = 32
+)
+
+// Sentinel errors of Verify; test them with errors.Is.
+var (
+	// ErrInvalidToken is wrapped by every refusal of a token: malformed,
+	// forged, expired, for another audience, revoked… Answer 401. The
+	// error's text says why, for logs; never send it to the client.
+	ErrInvalidToken = errors.New("verify: invalid token")
+	// ErrUnavailable is wrapped when the token cannot be checked because
+	// the revocation list is not known to be current (the feed has been
+	// unreachable for longer than the staleness bound). Answer 503.
+	ErrUnavailable = errors.New("verify: revocation list unavailable")
+)
+
+// Claims are the claims of a verified access token.
+type Claims struct {
+	Issuer    string
+	Subject   string // the user's id
+	Audience  []string
+	ExpiresAt time.Time
+	IssuedAt  time.Time
+	NotBefore time.Time // zero when the token has no nbf
+	ID        string    // jti
+	SessionID string    // sid: the refresh family's id or the session's public id
+	Email     string
+	Roles     []string
+}
+
+// HasRole reports whether role is one of c.Roles (compared exactly).
+func (c Claims) HasRole(role string) bool { return slices.Contains(c.Roles, role) }
+
+// clone returns c with its own slices, so that callers cannot change what
+// the cache holds.
+func (c *Claims) clone() Claims {
+	out := *c
+	out.Audience = slices.Clone(c.Audience)
+	out.Roles = slices.Clone(c.Roles)
+	return out
+}
+
+// Option configures a Verifier.
+type Option func(*config) error
+
+type config struct {
+	audiences    []string
+	leeway       time.Duration
+	client       *http.Client
+	log          *slog.Logger
+	maxStaleness time.Duration
+	failOpen     time.Duration
+	cacheSize    int
+	hmac         map[string][]byte
+	now          func() time.Time
+}
+
+// WithAudience sets the audiences this service answers to: a token must
+// name at least one of them in aud. It is required (a verifier that took
+// any audience would accept tokens meant for other services). Repeated
+// calls add to the list.
+func WithAudience(aud ...string) Option {
+	return func(c *config) error {
+		for _, a := range aud {
+			if a == "" {
+				return errors.New("WithAudience: empty audience")
+			}
+		}
+		c.audiences = append(c.audiences, aud...)
+		return nil
+	}
+}
+
+// WithLeeway sets the clock skew allowed on exp, nbf and iat (default
+// DefaultLeeway, at most MaxLeeway).
+func WithLeeway(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 || d > MaxLeeway {
+			return fmt.Errorf("WithLeeway: %s is not between 0 and %s", d, MaxLeeway)
+		}
+		c.leeway = d
+		return nil
+	}
+}
+
+// WithHTTPClient sets the client used for the discovery document, the JWKS
+// and the revocation feed. Its Timeout, if any, must exceed the long-poll
+// wait (min(30 s, max staleness / 3)) plus the network's round trip; leave
+// it zero: every request has its own deadline.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("WithHTTPClient: nil client")
+		}
+		c.client = hc
+		return nil
+	}
+}
+
+// WithLogger sets where the verifier reports the feed's outages and key
+// refreshes (default: slog.Default()). Tokens are never logged.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("WithLogger: nil logger")
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithMaxStaleness sets how long the revocation list may go without
+// confirmation from the feed before Verify returns ErrUnavailable (default
+// DefaultMaxStaleness, 5 s; at least MinMaxStaleness). The feed is
+// long-polled with wait = min(30 s, d/3), so that a live feed confirms the
+// list well within d: a larger d means fewer requests to authd and a
+// longer window in which a revocation may go unseen while the feed is
+// down. (A revocation made while the feed is up arrives at once either
+// way: authd ends the long-poll when one is made.)
+func WithMaxStaleness(d time.Duration) Option {
+	return func(c *config) error {
+		if d < MinMaxStaleness {
+			return fmt.Errorf("WithMaxStaleness: %s is shorter than %s", d, MinMaxStaleness)
+		}
+		c.maxStaleness = d
+		return nil
+	}
+}
+
+// WithFailOpen lets Verify go on accepting tokens for up to d past the
+// staleness bound while the feed is unreachable, checked against the last
+// copy of the revocation list, before it fails closed (default 0: fail
+// closed as soon as the list is stale). A warning is logged when it
+// starts. Trading revocation for availability is the service's choice to
+// make; see the package documentation.
+func WithFailOpen(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("WithFailOpen: negative duration %s", d)
+		}
+		c.failOpen = d
+		return nil
+	}
+}
+
+// WithCacheSize bounds the verified-token cache (default DefaultCacheSize
+// entries); n <= 0 disables it.
+func WithCacheSize(n int) Option {
+	return func(c *config) error {
+		c.cacheSize = n
+		return nil
+	}
+}
+
+// WithHMACSecret adds an HS256 key: tokens whose kid is kid are checked
+// with secret (at least 32 bytes). authd never publishes HS256 secrets (its
+// JWKS is empty under HS256), so they are shared out of band; a kid given
+// here wins over a JWKS entry of the same kid. May be repeated.
+func WithHMACSecret(kid string, secret []byte) Option {
+	return func(c *config) error {
+		switch {
+		case kid == "" || len(kid) > maxKIDLen:
+			return errors.New("WithHMACSecret: kid must be 1 to 128 bytes")
+		case len(secret) < minHMACSecret:
+			return errors.New("WithHMACSecret: secret shorter than 256 bits")
+		}
+		if c.hmac == nil {
+			c.hmac = map[string][]byte{}
+		}
+		c.hmac[kid] = slices.Clone(secret)
+		return nil
+	}
+}
+
+// Verifier verifies authd access tokens. It is safe for concurrent use.
+// Close stops its background work.
+type Verifier struct {
+	cfg       config
+	issuer    string // the iss every token must carry
+	jwksURL   string
+	feedURL   string
+	wait      time.Duration // the feed's long-poll
+	validator *jwt.Validator
+	cache     *tokenCache // nil when disabled
+
+	keys      atomic.Pointer[keySet]
+	fetchMu   sync.Mutex // one JWKS fetch at a time
+	lastFetch time.Time  // guarded by fetchMu
+
+	revs revocationSet
+
+	// outage state, for logging once per outage
+	failingOpen   atomic.Bool
+	failingClosed atomic.Bool
+
+	stop      context.CancelFunc
+	done      sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// New returns a Verifier of the access tokens of the authd at issuerURL
+// (exactly the --issuer it was started with, e.g. "https://auth.example.com").
+// It reads the discovery document (/.well-known/openid-configuration),
+// whose issuer must be issuerURL, fetches the JWKS and loads the whole
+// revocation list; ctx bounds that work, and any failure is returned. It
+// then keeps the keys and the list current in the background until Close.
+// WithAudience is required.
+func New(ctx context.Context, issuerURL string, opts ...Option) (*Verifier, error) {
+	cfg := config{
+		leeway:       DefaultLeeway,
+		maxStaleness: DefaultMaxStaleness,
+		cacheSize:    DefaultCacheSize,
+		now:          time.Now,
+	}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+	}
+	if len(cfg.audiences) == 0 {
+		return nil, errors.New("verify: WithAudience is required: a token must be meant for this service")
+	}
+	if cfg.client == nil {
+		cfg.client = &http.Client{}
+	}
+	if cfg.log == nil {
+		cfg.log = slog.Default()
+	}
+	iss, err := checkIssuerURL(issuerURL)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verifier{
+		cfg:    cfg,
+		issuer: issuerURL,
+		wait:   min(MaxFeedWait, cfg.maxStaleness/3),
+	}
+	// NOTE: every standard claim is checked by golang-jwt's Validator with
+	// all its hardening options: exp required, iss exact, aud naming one of
+	// ours, nbf and iat not in the future, leeway at most 30 s (SECURITY J4).
+	v.validator = jwt.NewValidator(
+		jwt.WithIssuer(issuerURL),
+		jwt.WithAudience(cfg.audiences...),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(cfg.leeway),
+		jwt.WithTimeFunc(cfg.now),
+	)
+	if cfg.cacheSize > 0 {
+		v.cache = newTokenCache(cfg.cacheSize)
+	}
+	v.revs.init()
+
+	if err := v.discover(ctx, iss); err != nil {
+		return nil, err
+	}
+	if err := v.fetchKeys(ctx); err != nil {
+		return nil, err
+	}
+	cursor, err := v.loadRevocations(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	v.stop = cancel
+	v.done.Add(2)
+	go func() { defer v.done.Done(); v.followFeed(bg, cursor) }()
+	go func() { defer v.done.Done(); v.refreshKeys(bg) }()
+	return v, nil
+}
+
+// Close stops the background work (the feed and key refreshes) and waits
+// for it. Verify refuses every token with ErrUnavailable once the list goes
+// stale after Close. Close is idempotent and always returns nil.
+func (v *Verifier) Close() error {
+	v.closeOnce.Do(func() {
+		v.stop()
+		v.done.Wait()
+	})
+	return nil
+}
+
+// checkIssuerURL parses the issuer: an absolute http or https URL without
+// query or fragment.
+func checkIssuerURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("verify: issuer %q is not an absolute http(s) URL without query, fragment or user info", s)
+	}
+	return u, nil
+}
+
+// discovery is the part of the RFC 8414 metadata the verifier reads.
+type discovery struct {
+	Issuer  string `json:"issuer"`
+	JWKSURI string `json:"jwks_uri"`
+	FeedURI string `json:"revocation_feed_endpoint"`
+}
+
+// discover reads the discovery document and the endpoints it names.
+func (v *Verifier) discover(ctx context.Context, iss *url.URL) error {
+	base := strings.TrimSuffix(v.issuer, "/")
+	body, _, err := v.get(ctx, base+"/.well-known/openid-configuration", 1<<20, fetchTimeout)
+	if err != nil {
+		return fmt.Errorf("verify: discovery document: %w", err)
+	}
+	var d discovery
+	if err := json.Unmarshal(body, &d); err != nil {
+		return fmt.Errorf("verify: discovery document: %w", err)
+	}
+	// NOTE: the document must name the issuer we were given (OpenID
+	// Connect Discovery §4.3), so a misrouted request cannot hand us
+	// another issuer's keys.
+	if strings.TrimSuffix(d.Issuer, "/") != base {
+		return fmt.Errorf("verify: discovery document names issuer %q, not %q", d.Issuer, v.issuer)
+	}
+	if d.FeedURI == "" {
+		d.FeedURI = base + "/v1/revocations"
+	}
+	for _, e := range []struct {
+		name string
+		dst  *string
+		val  string
+	}{{"jwks_uri", &v.jwksURL, d.JWKSURI}, {"revocation_feed_endpoint", &v.feedURL, d.FeedURI}} {
+		u, err := url.Parse(e.val)
+		switch {
+		case e.val == "":
+			return fmt.Errorf("verify: discovery document has no %s", e.name)
+		case err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
+			return fmt.Errorf("verify: discovery document: %s %q is not an absolute http(s) URL", e.name, e.val)
+		case iss.Scheme == "https" && u.Scheme != "https":
+			// NOTE: keys and revocations are never fetched over a weaker
+			// channel than the issuer's own.
+			return fmt.Errorf("verify: discovery document: %s %q is not https like the issuer", e.name, e.val)
+		}
+		*e.dst = e.val
+	}
+	return nil
+}
+
+// Verify checks an access token of authd and returns its claims, with the
+// same strictness as authd itself (see the package documentation for the
+// list). A refused token gives an error wrapping ErrInvalidToken; a token
+// that cannot be checked because the revocation list is stale gives one
+// wrapping ErrUnavailable. The Claims are the caller's own copy.
+//
+// Verify makes no network call for a token whose kid is known: the keys
+// and the revocation list are in memory. An unknown kid causes at most one
+// JWKS fetch per KeyRefetchInterval, waited for under ctx.
+func (v *Verifier) Verify(ctx context.Context, token string) (Claims, error) {
+	c, err := v.verify(ctx, token)
+	if err != nil {
+		return Claims{}, err
+	}
+	return c.clone(), nil
+}
+
+// verify is Verify without the copy: the claims may be the cache's.
+func (v *Verifier) verify(ctx context.Context, token string) (*Claims, error) {
+	now := v.cfg.now()
+	c, err := v.verifySigned(ctx, token, now)
+	if err != nil {
+		return nil, err
+	}
+	// NOTE: freshness and revocation are checked on every call, cache hits
+	// included: a cached token dies the moment its jti or sid is revoked.
+	if err := v.fresh(now); err != nil {
+		return nil, err
+	}
+	if v.revs.revoked(c.ID, c.SessionID) {
+		return nil, errRevoked
+	}
+	return c, nil
+}
+
+// verifySigned checks everything but revocation.
+func (v *Verifier) verifySigned(ctx context.Context, token string, now time.Time) (*Claims, error) {
+	if v.cache != nil {
+		if e := v.cache.get(token); e != nil && now.Before(e.exp) && v.keys.Load().byKID[e.kid] == e.key {
+			return e.claims, nil
+		}
+	}
+	var p parsed
+	if err := precheck(token, &p); err != nil {
+		return nil, err
+	}
+	// NOTE: kid only selects among the keys held in memory (SECURITY J2);
+	// it never goes into a URL. An unknown kid causes one rate-limited
+	// JWKS fetch (a rotation at authd), nothing more.
+	k := v.keys.Load().byKID[p.kid]
+	if k == nil {
+		k = v.refetchForKID(ctx, p.kid)
+		if k == nil {
+			return nil, errUnknownKID
+		}
+	}
+	// NOTE: the algorithm is the key's, never the token's: each key has
+	// exactly one algorithm, and the token's alg must merely agree with it.
+	// The signature is checked with the key's own golang-jwt method, so an
+	// EdDSA or RSA public key can never serve as an HS256 secret, and
+	// "none" has no key at all (SECURITY J1, RFC 8725 §3.1).
+	if p.alg != k.alg {
+		return nil, errAlgMismatch
+	}
+	if err := k.method.Verify(p.signingInput, p.sig, k.pub); err != nil {
+		return nil, &tokenError{reason: "bad signature", err: err}
+	}
+	var wc wireClaims
+	if err := json.Unmarshal(p.payload, &wc); err != nil {
+		return nil, &tokenError{reason: "claims do not decode", err: err}
+	}
+	if err := v.validator.Validate(&wc); err != nil {
+		return nil, &tokenError{reason: "claims", err: err}
+	}
+	switch {
+	case wc.Subject == "":
+		return nil, invalid("no sub")
+	case wc.ID == "":
+		return nil, invalid("no jti")
+	case wc.IssuedAt == nil:
+		return nil, invalid("no iat")
+	}
+	c := wc.claims()
+	if v.cache != nil && now.Before(c.ExpiresAt) {
+		v.cache.put(token, &cacheEntry{claims: c, key: k, kid: k.kid, exp: c.ExpiresAt})
+	}
+	return c, nil
+}
+
+// wireClaims are the claims as authd writes them.
+type wireClaims struct {
+	jwt.RegisteredClaims
+	SID   string   `json:"sid,omitempty"`
+	Email string   `json:"email,omitempty"`
+	Roles []string `json:"roles,omitempty"`
+}
+
+func (wc *wireClaims) claims() *Claims {
+	c := &Claims{
+		Issuer:    wc.Issuer,
+		Subject:   wc.Subject,
+		Audience:  []string(wc.Audience),
+		ID:        wc.ID,
+		SessionID: wc.SID,
+		Email:     wc.Email,
+		Roles:     wc.Roles,
+	}
+	if wc.ExpiresAt != nil {
+		c.ExpiresAt = wc.ExpiresAt.Time
+	}
+	if wc.IssuedAt != nil {
+		c.IssuedAt = wc.IssuedAt.Time
+	}
+	if wc.NotBefore != nil {
+		c.NotBefore = wc.NotBefore.Time
+	}
+	return c
+}
+
+// fresh returns nil while the revocation list may be trusted at now: it
+// was confirmed by the feed at most maxStaleness ago, or at most
+// maxStaleness+failOpen ago under WithFailOpen.
+func (v *Verifier) fresh(now time.Time) error {
+	age := now.Sub(v.revs.confirmedAt())
+	if age <= v.cfg.maxStaleness {
+		if v.failingOpen.Load() || v.failingClosed.Load() {
+			v.failingOpen.Store(false)
+			v.failingClosed.Store(false)
+		}
+		return nil
+	}
+	if age <= v.cfg.maxStaleness+v.cfg.failOpen {
+		if v.failingOpen.CompareAndSwap(false, true) {
+			v.cfg.log.Warn("verify: revocation list stale; failing open (WithFailOpen): revoked tokens may be accepted",
+				"stale_for", age.Round(time.Millisecond).String(), "fail_open_for", v.cfg.failOpen.String())
+		}
+		return nil
+	}
+	if v.failingClosed.CompareAndSwap(false, true) {
+		v.cfg.log.Error("verify: revocation list stale; refusing every token until the feed answers",
+			"stale_for", age.Round(time.Millisecond).String())
+	}
+	return &unavailableError{age: age}
+}
+
+// unavailableError is a stale revocation list.
+type unavailableError struct{ age time.Duration }
+
+func (e *unavailableError) Error() string {
+	return fmt.Sprintf("verify: revocation list unavailable: not confirmed for %s", e.age.Round(time.Millisecond))
+}
+
+func (e *unavailableError) Unwrap() error { return ErrUnavailable }
+
+// tokenError is a refused token. Its text is for logs only: RFC 6750
+// §3.1 lets a server tell the client nothing but error="invalid_token".
+type tokenError struct {
+	reason string
+	err    error
+}
+
+func (e *tokenError) Error() string {
+	if e.err != nil {
+		return "verify: invalid token: " + e.reason + ": " + e.err.Error()
+	}
+	return "verify: invalid token: " + e.reason
+}
+
+func (e *tokenError) Unwrap() []error {
+	if e.err != nil {
+		return []error{ErrInvalidToken, e.err}
+	}
+	return []error{ErrInvalidToken}
+}
+
+func invalid(reason string) error { return &tokenError{reason: reason} }
+
+var (
+	errRevoked     = invalid("revoked")
+	errUnknownKID  = invalid("unknown kid")
+	errAlgMismatch = invalid("alg is not the key's algorithm")
+)

@@ -80,6 +80,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		field = inv.Field
 	}
 	switch {
+	case status == http.StatusServiceUnavailable:
+		// An outage answers every request with 503; the stores log the
+		// outage itself once, so each request is only a debug line.
+		s.log.DebugContext(r.Context(), "request refused: store unavailable", "route", r.Pattern, "err", err)
 	case status >= 500:
 		s.log.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "status", status, "err", err)
 	case status == http.StatusForbidden:

@@ -18,6 +18,7 @@ type Config struct {
 	Addr                   string
 	DB                     string
 	Redis                  string
+	RedisPrefix            string
 	Issuer                 string
 	Audiences              list
 	JWTAlg                 string
@@ -71,6 +72,7 @@ func flagSet(name string) *flag.FlagSet {
 func storeFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.DB, "db", "sqlite:authd.db", "`URL` of the main store: sqlite:PATH or postgres://… (users, sessions, refresh tokens, keys, audit)")
 	fs.StringVar(&c.Redis, "redis", "", "`URL` redis://host:port/N or redis-cluster://h1:p1,h2:p2,…: sessions, the revocation list and rate-limit counters live there")
+	fs.StringVar(&c.RedisPrefix, "redis-prefix", "authd:", "`prefix` of every Redis key authd writes (several deployments can share one Redis)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log `level`: debug, info, warn, error")
 }
 
@@ -232,7 +234,8 @@ func validateStores(c *Config) error {
 	default:
 		return fmt.Errorf("--db %q: use sqlite:PATH or postgres://user@host/db", redactURL(c.DB))
 	}
-	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "redis-cluster://") {
+	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "redis-cluster://") &&
+		!strings.HasPrefix(c.Redis, "rediss://") && !strings.HasPrefix(c.Redis, "rediss-cluster://") {
 		return fmt.Errorf("--redis %q: use redis://host:port/N or redis-cluster://h1:p1,h2:p2", redactURL(c.Redis))
 	}
 	if !oneOf(c.LogLevel, "debug", "info", "warn", "error") {

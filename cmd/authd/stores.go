@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/httpapi"
 	"github.com/authd/authd/postgres"
+	"github.com/authd/authd/redis"
 	"github.com/authd/authd/sqlite"
 )
 
@@ -60,8 +62,21 @@ func openStores(ctx context.Context, c *Config) (*stores, error) {
 		st.closers = append(st.closers, db.Close)
 	}
 	if c.Redis != "" {
-		st.Close()
-		return nil, fmt.Errorf("--redis: Redis is not supported by this build yet; leave it unset")
+		opts := []redis.Option{redis.WithPrefix(c.RedisPrefix)}
+		if c.SessionCache {
+			// NOTE: rueidis client-side caching: Redis itself tells every
+			// node when a cached session key changes, and a broken
+			// connection drops the whole cache.
+			opts = append(opts, redis.WithClientCache(time.Minute))
+		}
+		rs, err := redis.Open(ctx, c.Redis, opts...)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("cannot open --redis %s: %v", redactURL(c.Redis), err)
+		}
+		st.sessions, st.revocations, st.limiter = rs, rs, rs
+		st.checks = append(st.checks, httpapi.Check{Name: "redis", Pinger: rs})
+		st.closers = append(st.closers, rs.Close)
 	}
 	return st, nil
 }

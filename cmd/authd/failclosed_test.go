@@ -110,3 +110,81 @@ func cookieHeader(t *testing.T, cl *client, n *node) string {
 	}
 	return cs[0].Name + "=" + cs[0].Value
 }
+
+// TestPostgresFailsClosed stops a test-owned PostgreSQL (initdb + pg_ctl)
+// under load: authd answers 503 for sessions and logins (never 200, never
+// 500), /readyz says why, and after the server returns authd serves the same
+// session again within 5 s, without a restart.
+func TestPostgresFailsClosed(t *testing.T) {
+	authdBinary(t)
+	pg := pgtest.StartServer(t)
+	db := pg.URL()
+	if code, _, e := runCmd(t, nodePassword+"\n", env(nil), "user", "add", "--db", db, "--email", "ann@example.com", "--password-stdin"); code != 0 {
+		t.Fatalf("user add: %s", e)
+	}
+	n := startNode(t, "--db", db)
+	cl := newClient(t)
+	if code, body := cl.do("POST", n.url+"/v1/login", "application/json", `{"email":"ann@example.com","password":"`+nodePassword+`"}`); code != 200 {
+		t.Fatalf("login: %d %s", code, body)
+	}
+	cookie := cookieHeader(t, cl, n)
+	for range 3 {
+		if s := status(n.url+"/v1/me", "Cookie", cookie); s != 200 {
+			t.Fatalf("me: %d", s)
+		}
+	}
+	var down atomic.Bool
+	var seen sync.Map
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			s := status(n.url+"/v1/me", "Cookie", cookie)
+			if down.Load() {
+				v, _ := seen.LoadOrStore(s, new(atomic.Int64))
+				v.(*atomic.Int64).Add(1)
+			}
+		}
+	})
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	// The cache's change feed breaks with the server: from then on every
+	// lookup goes to the (dead) store.
+	time.Sleep(500 * time.Millisecond)
+	down.Store(true)
+	time.Sleep(time.Second)
+	code, body := cl.do("POST", n.url+"/v1/login", "application/json", `{"email":"ann@example.com","password":"`+nodePassword+`"}`)
+	if code != 503 {
+		t.Fatalf("login with PostgreSQL down: %d %s", code, body)
+	}
+	if code, body := cl.do("GET", n.url+"/readyz", "", ""); code != 503 || !strings.Contains(string(body), `"db":"unavailable`) {
+		t.Fatalf("readyz: %d %s", code, body)
+	}
+	down.Store(false)
+	if err := pg.Start(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for status(n.url+"/v1/me", "Cookie", cookie) != 200 {
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("authd did not recover within 5 s:\n%s", n.stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("serving again %v after PostgreSQL came back; the session survived", time.Since(start))
+	close(stop)
+	wg.Wait()
+	seen.Range(func(k, v any) bool {
+		t.Logf("with PostgreSQL down: %d × %d", v.(*atomic.Int64).Load(), k)
+		if k.(int) != 503 {
+			t.Errorf("status %d while PostgreSQL was down", k)
+		}
+		return true
+	})
+}

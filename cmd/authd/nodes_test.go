@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -311,3 +312,27 @@ func testNodes(t *testing.T, nodes []*node, db string) {
 }
 
 var _ = context.Background
+
+// TestSignalsStopCleanly sends SIGINT and SIGTERM to real processes: each
+// finishes its in-flight requests, closes its stores and exits 0.
+func TestSignalsStopCleanly(t *testing.T) {
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			n := startNode(t, "--db", "sqlite:"+filepath.Join(t.TempDir(), "a.db"))
+			// A long-poll in flight when the signal arrives.
+			done := make(chan int, 1)
+			go func() { done <- status(n.url + "/v1/revocations?wait=2s&since=r0") }()
+			time.Sleep(100 * time.Millisecond)
+			if err := n.cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err := n.cmd.Wait()
+			if err != nil {
+				t.Fatalf("exit: %v\n%s", err, n.stderr.String())
+			}
+			if s := <-done; s != 200 {
+				t.Fatalf("in-flight request got %d", s)
+			}
+		})
+	}
+}

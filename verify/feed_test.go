@@ -179,8 +179,10 @@ func TestNoNetworkOnVerify(t *testing.T) {
 	ed, es := newKey(t, "EdDSA"), newKey(t, "ES256")
 	is := newIssuer(t, ed, es)
 	for _, cache := range []int{verify.DefaultCacheSize, 0} {
+		feed := is.feedHits.Load()
 		v := newVerifier(t, is, verify.WithMaxStaleness(time.Minute), verify.WithCacheSize(cache)) // wait 20 s: no poll ends during the test
-		time.Sleep(20 * time.Millisecond)                                                          // let the first long-poll start
+		// The whole list at New, then the first long-poll under way.
+		eventually(t, 5*time.Second, "long-poll sent", func() bool { return is.feedHits.Load() >= feed+2 })
 		before := is.requests.Load()
 		for i := range 500 {
 			k := ed

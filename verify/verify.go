@@ -77,8 +77,18 @@ func (c Claims) HasRole(role string) bool { return slices.Contains(c.Roles, role
 // the cache holds.
 func (c *Claims) clone() Claims {
 	out := *c
-	out.Audience = slices.Clone(c.Audience)
-	out.Roles = slices.Clone(c.Roles)
+	if n := len(c.Audience) + len(c.Roles); n > 0 {
+		all := make([]string, n) // one allocation for both
+		a := copy(all, c.Audience)
+		copy(all[a:], c.Roles)
+		out.Audience, out.Roles = nil, nil
+		if c.Audience != nil {
+			out.Audience = all[:a:a]
+		}
+		if c.Roles != nil {
+			out.Roles = all[a:]
+		}
+	}
 	return out
 }
 

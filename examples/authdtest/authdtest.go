@@ -1,0 +1,406 @@
+// Package authdtest runs the real authd as a child process for the tests
+// of verify, the examples and the deploy configurations: it builds
+// cmd/authd once per test binary, starts `authd serve` on a free loopback
+// port with an SQLite file in a temporary directory, and speaks the parts
+// of its HTTP API those tests need (users, the password grant, sign-in,
+// session tokens, revocation, logout).
+//
+// It is for tests inside this module only: it builds authd from source.
+// A test package that uses it calls Main from its TestMain, so that the
+// binary is built once and removed at the end:
+//
+//	func TestMain(m *testing.M) { authdtest.Main(m) }
+package authdtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// CookieName is authd's session cookie under --dev.
+const CookieName = "authd_session"
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildBin  string
+	buildErr  error
+)
+
+// Main runs the tests and removes what Build made.
+func Main(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// GoBin returns the go command of the toolchain running the tests.
+func GoBin() string {
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+		return p
+	}
+	return "go"
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// Build builds a main package of this module (an import path such as
+// "github.com/authd/authd/cmd/authd") into a directory shared by the test
+// binary and returns the executable's path. Each path is built once.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "authdtest-")
+	})
+	if buildErr != nil {
+		t.Fatalf("authdtest: %v", buildErr)
+	}
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[pkg]; ok {
+		return p
+	}
+	out := filepath.Join(buildDir, filepath.Base(pkg))
+	cmd := exec.Command(GoBin(), "build", "-o", out, pkg)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("authdtest: go build %s: %v\n%s", pkg, err, b)
+	}
+	built[pkg] = out
+	return out
+}
+
+var (
+	buildMu sync.Mutex
+	built   = map[string]string{}
+)
+
+// Binary builds cmd/authd (once) and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildBin = Build(t, "github.com/authd/authd/cmd/authd")
+	return buildBin
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment
+// ago (listen on :0, close).
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("authdtest: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Options configure Start.
+type Options struct {
+	Audiences []string // --audience (repeatable); default: authd's own
+	Alg       string   // --jwt-alg; default: authd's (EdDSA)
+	Args      []string // more serve flags
+}
+
+// Server is a running authd.
+type Server struct {
+	URL  string // the issuer: http://127.0.0.1:PORT
+	Addr string
+	DB   string // sqlite:PATH
+
+	bin  string
+	args []string
+	cmd  *exec.Cmd
+	done chan struct{}
+	logs *syncBuffer
+}
+
+// Start builds and starts authd serve --dev on a free port with a fresh
+// SQLite database, waits until it prints "authd listening on", and stops
+// it at the end of the test.
+func Start(t testing.TB, opt Options) *Server {
+	t.Helper()
+	bin := Binary(t)
+	dir := t.TempDir()
+	s := &Server{bin: bin, DB: "sqlite:" + filepath.Join(dir, "authd.db"), logs: &syncBuffer{}}
+	for attempt := 1; ; attempt++ {
+		s.Addr = FreeAddr(t)
+		s.URL = "http://" + s.Addr
+		s.args = []string{"serve", "--addr", s.Addr, "--db", s.DB, "--dev", "--issuer", s.URL, "--log-level", "warn"}
+		for _, a := range opt.Audiences {
+			s.args = append(s.args, "--audience", a)
+		}
+		if opt.Alg != "" {
+			s.args = append(s.args, "--jwt-alg", opt.Alg)
+		}
+		s.args = append(s.args, opt.Args...)
+		err := s.start()
+		if err == nil {
+			break
+		}
+		if attempt == 3 { // the port may have been taken in between
+			t.Fatalf("authdtest: %v\n%s", err, s.logs)
+		}
+	}
+	t.Cleanup(func() { s.Stop(t) })
+	return s
+}
+
+func (s *Server) start() error {
+	cmd := exec.Command(s.bin, s.args...)
+	ready := &readyWriter{ready: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = ready, s.logs
+	cmd.Env = cleanEnv()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	s.cmd, s.done = cmd, make(chan struct{})
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	select {
+	case <-ready.ready:
+		return nil
+	case <-s.done:
+		return fmt.Errorf("authd exited before it was ready: %v", cmd.ProcessState)
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-s.done
+		return fmt.Errorf("authd not ready within 30 s")
+	}
+}
+
+// readyWriter is authd's stdout: it closes ready at the line "authd
+// listening on ADDR".
+type readyWriter struct {
+	mu    sync.Mutex
+	buf   []byte
+	ready chan struct{}
+	seen  bool
+}
+
+func (w *readyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.seen {
+		return len(p), nil
+	}
+	w.buf = append(w.buf, p...)
+	if bytes.Contains(w.buf, []byte("authd listening on ")) && bytes.IndexByte(w.buf, '\n') >= 0 {
+		w.seen = true
+		close(w.ready)
+	}
+	return len(p), nil
+}
+
+// cleanEnv is the environment without AUTHD_* variables, so that the
+// developer's own settings do not leak into the tests.
+func cleanEnv() []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "AUTHD_") {
+			env = append(env, e)
+		}
+	}
+	return env
+}
+
+// Stop ends authd (SIGTERM, then SIGKILL after 10 s) and waits for it.
+// It may be called more than once.
+func (s *Server) Stop(t testing.TB) {
+	if s.cmd == nil {
+		return
+	}
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(10 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		t.Errorf("authdtest: authd did not stop on SIGTERM within 10 s")
+	}
+}
+
+// Restart starts authd again on the same address and database.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop(t)
+	var err error
+	for range 50 { // the port is released a moment after the process ends
+		if err = s.start(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("authdtest: restart: %v\n%s", err, s.logs)
+}
+
+// Logs returns what authd wrote on stderr.
+func (s *Server) Logs() string { return s.logs.String() }
+
+// AddUser creates a user with `authd user add` and returns its id.
+func (s *Server) AddUser(t testing.TB, email, password string, roles ...string) string {
+	t.Helper()
+	args := []string{"user", "add", "--db", s.DB, "--email", email, "--password-stdin"}
+	for _, r := range roles {
+		args = append(args, "--role", r)
+	}
+	cmd := exec.Command(s.bin, args...)
+	cmd.Env = cleanEnv()
+	cmd.Stdin = strings.NewReader(password + "\n")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("authdtest: user add: %v: %s", err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// client is the HTTP client of the helpers: no redirects followed.
+var client = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// TokenResponse is the answer of /oauth2/token.
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	ExpiresIn    int    `json:"expires_in"`
+}
+
+// PasswordGrant asks /oauth2/token for tokens, with resource narrowing
+// the audience when given.
+func (s *Server) PasswordGrant(t testing.TB, email, password string, resources ...string) TokenResponse {
+	t.Helper()
+	form := url.Values{"grant_type": {"password"}, "username": {email}, "password": {password}}
+	for _, r := range resources {
+		form.Add("resource", r)
+	}
+	var tr TokenResponse
+	s.postForm(t, "/oauth2/token", form, &tr)
+	if tr.AccessToken == "" {
+		t.Fatal("authdtest: no access token")
+	}
+	return tr
+}
+
+// Revoke revokes a token through /oauth2/revoke (RFC 7009).
+func (s *Server) Revoke(t testing.TB, token string) {
+	t.Helper()
+	s.postForm(t, "/oauth2/revoke", url.Values{"token": {token}}, nil)
+}
+
+func (s *Server) postForm(t testing.TB, path string, form url.Values, out any) {
+	t.Helper()
+	resp, err := client.PostForm(s.URL+path, form)
+	if err != nil {
+		t.Fatalf("authdtest: POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("authdtest: POST %s: %s: %s", path, resp.Status, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("authdtest: POST %s: %v", path, err)
+		}
+	}
+}
+
+// Login signs in with POST /v1/login and returns the session cookie.
+func (s *Server) Login(t testing.TB, email, password string) *http.Cookie {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"email": email, "password": password})
+	resp, err := client.Post(s.URL+"/v1/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("authdtest: login: %v", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("authdtest: login: %s", resp.Status)
+	}
+	for _, c := range resp.Cookies() {
+		if c.Name == CookieName {
+			return c
+		}
+	}
+	t.Fatal("authdtest: login set no session cookie")
+	return nil
+}
+
+// SessionToken exchanges the session for an access token (POST
+// /v1/session/token); its sid is the session.
+func (s *Server) SessionToken(t testing.TB, cookie *http.Cookie) string {
+	t.Helper()
+	var tr TokenResponse
+	s.withCookie(t, "/v1/session/token", cookie, http.StatusOK, &tr)
+	return tr.AccessToken
+}
+
+// Logout ends the session (POST /v1/logout).
+func (s *Server) Logout(t testing.TB, cookie *http.Cookie) {
+	t.Helper()
+	s.withCookie(t, "/v1/logout", cookie, http.StatusNoContent, nil)
+}
+
+func (s *Server) withCookie(t testing.TB, path string, cookie *http.Cookie, want int, out any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+path, nil)
+	req.AddCookie(cookie)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("authdtest: POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		t.Fatalf("authdtest: POST %s: %s: %s", path, resp.Status, body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("authdtest: POST %s: %v", path, err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and readers at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

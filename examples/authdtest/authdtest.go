@@ -163,7 +163,7 @@ func Start(t testing.TB, opt Options) *Server {
 
 func (s *Server) start() error {
 	cmd := exec.Command(s.bin, s.args...)
-	ready := &readyWriter{ready: make(chan struct{})}
+	ready := newReadyWriter("authd listening on ")
 	cmd.Stdout, cmd.Stderr = ready, s.logs
 	cmd.Env = cleanEnv()
 	if err := cmd.Start(); err != nil {
@@ -183,27 +183,86 @@ func (s *Server) start() error {
 	}
 }
 
-// readyWriter is authd's stdout: it closes ready at the line "authd
-// listening on ADDR".
+// readyWriter is a child's stdout: it closes ready at the first line that
+// starts with prefix ("authd listening on ") and keeps the rest of that
+// line (the address).
 type readyWriter struct {
-	mu    sync.Mutex
-	buf   []byte
-	ready chan struct{}
-	seen  bool
+	prefix string
+	mu     sync.Mutex
+	buf    []byte
+	ready  chan struct{}
+	rest   string
+}
+
+func newReadyWriter(prefix string) *readyWriter {
+	return &readyWriter{prefix: prefix, ready: make(chan struct{})}
 }
 
 func (w *readyWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.seen {
+	if w.buf == nil && w.rest != "" {
 		return len(p), nil
 	}
 	w.buf = append(w.buf, p...)
-	if bytes.Contains(w.buf, []byte("authd listening on ")) && bytes.IndexByte(w.buf, '\n') >= 0 {
-		w.seen = true
-		close(w.ready)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(w.buf[:i])
+		w.buf = w.buf[i+1:]
+		if rest, ok := strings.CutPrefix(line, w.prefix); ok {
+			w.rest, w.buf = strings.TrimSpace(rest), nil
+			close(w.ready)
+			return len(p), nil
+		}
 	}
-	return len(p), nil
+}
+
+func (w *readyWriter) addr() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.rest
+}
+
+// StartProcess starts bin with args, waits until it prints a line that
+// starts with readyPrefix (such as "orders listening on "), and returns the
+// rest of that line (the address). The process gets SIGTERM at the end of
+// the test. Its stderr is logged with t.Log if the test fails.
+func StartProcess(t testing.TB, bin, readyPrefix string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	ready := newReadyWriter(readyPrefix)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = ready, logs
+	cmd.Env = cleanEnv()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("authdtest: start %s: %v", bin, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s stderr:\n%s", filepath.Base(bin), logs)
+		}
+	})
+	select {
+	case <-ready.ready:
+		return ready.addr()
+	case <-done:
+		t.Fatalf("authdtest: %s exited before it was ready: %s", filepath.Base(bin), logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("authdtest: %s not ready within 30 s", filepath.Base(bin))
+	}
+	return ""
 }
 
 // cleanEnv is the environment without AUTHD_* variables, so that the

@@ -44,6 +44,8 @@
 //	                    (once CreateSession has returned) its index entry
 //	                    exists, scored no earlier than the record expires.
 //
+// The operations keep it so:
+//
 //   - CreateSession: id key (SET NX), record (SET NX), index entry. Before
 //     the last write the session is findable but not listed; the cookie is
 //     handed out only after CreateSession returns, so nobody can use that

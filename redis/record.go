@@ -157,8 +157,7 @@ func decodeRecord(v string, hash []byte) (*authd.Session, error) {
 		return nil, errBadRecord
 	}
 	r := reader{s: v, i: recordFixedSize}
-	s.ID = r.id(flags&flagIDRaw != 0)
-	s.UserID = r.id(flags&flagUserRaw != 0)
+	s.ID, s.UserID = r.ids(flags)
 	s.Email = r.str()
 	switch {
 	case flags&flagIPv4 != 0:
@@ -198,8 +197,7 @@ func recordUserID(v string) (string, error) {
 		return "", errBadRecord
 	}
 	r := reader{s: v, i: recordFixedSize}
-	r.id(v[offFlags]&flagIDRaw != 0)
-	u := r.id(v[offFlags]&flagUserRaw != 0)
+	_, u := r.ids(v[offFlags])
 	return u, r.err
 }
 
@@ -212,16 +210,35 @@ func rawID(id string) (raw [16]byte, ok bool) {
 	return raw, err == nil && n == 16
 }
 
-// id reads an ID or UserID: 16 raw bytes when packed, else a string.
-func (r *reader) id(packed bool) string {
-	if !packed {
-		return r.str()
+// ids reads ID and UserID, each 16 raw bytes when flags say it is packed,
+// else a string. Packed ones are encoded into one allocation.
+func (r *reader) ids(flags byte) (id, userID string) {
+	var raw [2]string
+	for i := range raw {
+		if flags&(flagIDRaw<<i) != 0 {
+			raw[i] = r.raw(16)
+		} else {
+			raw[i] = r.str()
+		}
 	}
-	b := r.raw(16)
 	if r.err != nil {
-		return ""
+		return "", ""
 	}
-	return base64.RawURLEncoding.EncodeToString([]byte(b))
+	var buf [44]byte
+	n := 0
+	for i := range raw {
+		if flags&(flagIDRaw<<i) != 0 {
+			base64.RawURLEncoding.Encode(buf[n:n+22], []byte(raw[i]))
+			n += 22
+		}
+	}
+	enc := string(buf[:n])
+	for i := range raw {
+		if flags&(flagIDRaw<<i) != 0 {
+			raw[i], enc = enc[:22], enc[22:]
+		}
+	}
+	return raw[0], raw[1]
 }
 
 // raw reads n bytes.
@@ -381,8 +398,20 @@ func expandUA(c string) (string, error) {
 	if plain {
 		return c, nil
 	}
+	n := 0
+	for i := 0; i < len(c); i++ {
+		switch ch := c[i]; {
+		case ch == uaEscape:
+			i++
+			n++
+		case ch < 0x20 && uaByCode[ch] >= 0:
+			n += len(uaTokens[uaByCode[ch]])
+		default:
+			n++
+		}
+	}
 	var b strings.Builder
-	b.Grow(len(c) * 3)
+	b.Grow(n)
 	for i := 0; i < len(c); i++ {
 		ch := c[i]
 		switch {

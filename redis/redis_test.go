@@ -482,3 +482,22 @@ func TestIndexGC(t *testing.T) {
 		t.Fatalf("ListSessions: %v, %v", list, err)
 	}
 }
+
+// TestClosedStore: every call after Close fails with ErrUnavailable.
+func TestClosedStore(t *testing.T) {
+	url, prefix := redistest.URL(t)
+	s, err := redis.Open(t.Context(), url, redis.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := realisticSession(authd.NewID())
+	if err := s.CreateSession(t.Context(), x); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for name, op := range ops(s, x) {
+		if err := op(t.Context()); !errors.Is(err, authd.ErrUnavailable) {
+			t.Errorf("%s after Close: %v, want ErrUnavailable", name, err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -45,17 +46,31 @@ end
 
 // indexAdd adds session ARGV[1] to the user's index KEYS[1] with score
 // ARGV[2] (µs), keeps the index alive until ARGV[3] (ms), drops entries
-// whose score has passed by the server's clock, and returns the index size.
+// whose score passed more than ARGV[4] seconds ago by the server's clock,
+// and returns the index size.
 //
 // An entry's score is at least the expiry of its session's keys, so an entry
 // dropped here belongs to a session whose keys Redis has already expired:
-// nothing live is ever unlisted.
+// nothing live is ever unlisted. The margin covers clock skew between the
+// cluster nodes that hold the index and the session's keys.
 var indexAdd = rueidis.NewLuaScript(indexTTL + `
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 keepuntil(KEYS[1], ARGV[3])
 local t = redis.call('TIME')
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. t[1] .. string.format('%06d', tonumber(t[2])))
+local before = tonumber(t[1]) - tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. before .. string.format('%06d', tonumber(t[2])))
 return redis.call('ZCARD', KEYS[1])
+`)
+
+// gcMargin is how long after its score an index entry is kept: more than
+// any clock skew between cluster nodes.
+const gcMargin = time.Minute
+
+// delIfEquals deletes KEYS[1] if it holds ARGV[1]: undoing a write without
+// touching what another caller wrote since.
+var delIfEquals = rueidis.NewLuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 `)
 
 // indexRaise raises the score of session ARGV[1] in index KEYS[1] to
@@ -133,33 +148,36 @@ func (s *Store) CreateSession(ctx context.Context, x *authd.Session) error {
 	exp := millisCeil(x.ExpiresAt)
 	idKey, hashKey := s.idKey(x.ID), s.hashKey(x.Hash)
 
-	err := c.Do(ctx, c.B().Set().Key(idKey).Value(string(x.Hash)).Nx().PxatMillisecondsTimestamp(exp).Build()).Error()
+	idVal, rec := string(x.Hash), string(encodeRecord(x))
+	mine := map[string]string{idKey: idVal} // what to undo on failure
+
+	err := c.Do(ctx, c.B().Set().Key(idKey).Value(idVal).Nx().PxatMillisecondsTimestamp(exp).Build()).Error()
 	if rueidis.IsRedisNil(err) {
 		return conflict(op, "session id")
 	}
 	if err != nil {
-		s.undo(ctx, idKey) // the SET may have been applied before the failure
+		s.undo(ctx, mine) // the SET may have been applied before the failure
 		return s.wrap(ctx, op, err)
 	}
-	err = c.Do(ctx, c.B().Set().Key(hashKey).Value(string(encodeRecord(x))).Nx().PxatMillisecondsTimestamp(exp).Build()).Error()
+	err = c.Do(ctx, c.B().Set().Key(hashKey).Value(rec).Nx().PxatMillisecondsTimestamp(exp).Build()).Error()
+	mine[hashKey] = rec
 	if rueidis.IsRedisNil(err) {
-		s.undo(ctx, idKey)
+		s.undo(ctx, mine)
 		return conflict(op, "session hash")
 	}
 	if err != nil {
-		// NOTE: the SET NX may have been applied, or the hash may belong to
-		// another session: undo only the id key. A record left behind by an
-		// applied SET is unreachable (no index entry, no cookie handed out)
-		// and expires with the session.
-		s.undo(ctx, idKey)
+		s.undo(ctx, mine)
 		return s.wrap(ctx, op, err)
 	}
 	// The index score is an upper bound of when the session's keys expire
 	// (see indexAdd): the later of AbsoluteExpiresAt and the keys' expiry.
 	score := max(micros(x.AbsoluteExpiresAt), exp*1000)
-	n, err := indexAdd.Exec(ctx, c, []string{s.userKey(x.UserID)}, []string{x.ID, itoa(score), itoa((score + 999) / 1000)}).AsInt64()
+	n, err := indexAdd.Exec(ctx, c, []string{s.userKey(x.UserID)},
+		[]string{x.ID, itoa(score), itoa((score + 999) / 1000), itoa(int64(gcMargin / time.Second))}).AsInt64()
 	if err != nil {
-		s.undo(ctx, hashKey, idKey)
+		// If the entry was written after all, it points at an id key that
+		// is gone: the index drops it.
+		s.undo(ctx, mine)
 		return s.wrap(ctx, op, err)
 	}
 	if n > gcThreshold {
@@ -168,15 +186,15 @@ func (s *Store) CreateSession(ctx context.Context, x *authd.Session) error {
 	return nil
 }
 
-// undo deletes keys a failed call wrote, on a context of its own.
-func (s *Store) undo(ctx context.Context, keys ...string) {
+// undo deletes the keys a failed call wrote (key → the value it wrote),
+// each only if it still holds that value, on a context of its own: the
+// record first, so that the session is never findable without its id key.
+func (s *Store) undo(ctx context.Context, written map[string]string) {
 	ctx, cancel := s.cleanupCtx(ctx)
 	defer cancel()
-	cmds := make(rueidis.Commands, len(keys))
-	for i, k := range keys {
-		cmds[i] = s.client.B().Del().Key(k).Build()
+	for _, k := range slices.Sorted(maps.Keys(written)) { // <p>h: sorts before <p>i:
+		delIfEquals.Exec(ctx, s.client, []string{k}, []string{written[k]})
 	}
-	s.client.DoMulti(ctx, cmds...)
 }
 
 // SessionByHash implements authd.SessionStore: one GET of the record (or a

@@ -66,7 +66,16 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // a deleted or touched session is dropped from every node's cache as soon as
 // the invalidation message arrives (typically well under a millisecond on a
 // LAN), and rueidis drops a connection's whole cache when the connection
-// breaks. ttl <= 0 disables the cache (the default).
+// breaks (pipe.go: the connection's exit closes its cache store). ttl <= 0
+// disables the cache (the default).
+//
+// NOTE: the invalidation is asynchronous. For the moment it takes to
+// arrive, a lookup on any node, this one included, may still return a
+// session that was just deleted or the times before a touch: the cache
+// trades "not found on every node once DeleteSession returns" for "not
+// found on every node about one network delay after". The cache package
+// decides whether that is acceptable; the Store does not use the cache
+// unless asked.
 func WithClientCache(ttl time.Duration) Option { return func(o *options) { o.cacheTTL = ttl } }
 
 // Open connects to the Redis server or cluster rawURL names:

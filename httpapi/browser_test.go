@@ -107,8 +107,17 @@ func newBrowser(t *testing.T) *browser {
 		cancel()
 		cancelAlloc()
 	})
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
+	// Start the browser. NOTE: not under a deadline of its own, which
+	// would end the browser with it; a hung start is caught here instead.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(ctx) }()
+	select {
+	case err := <-started:
+		if err != nil {
+			t.Fatalf("start chromium: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("chromium did not start within 60s")
 	}
 	return &browser{t: t, ctx: ctx}
 }
@@ -302,7 +311,7 @@ func TestBrowserAccountFlow(t *testing.T) {
 
 	// A second device, so the screenshot shows a revocable session.
 	phone := h.client()
-	h.do(phone, "POST", "/login", form("email", "ann@example.com", "password", goodPassword), "User-Agent",
+	h.do(phone, "POST", "/login", pageForm("email", "ann@example.com", "password", goodPassword), "User-Agent",
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1")
 
 	// The token panel: header and claims decoded, expiry counting down.

@@ -231,3 +231,15 @@ func TestAssets(t *testing.T) {
 		t.Fatal("served a file that is not an asset")
 	}
 }
+
+func FuzzDevice(f *testing.F) {
+	for _, s := range []string{"", "curl/8", "Mozilla/5.0 (X11; Linux x86_64) Chrome/120 Safari/537.36", "\xff\xfe/1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, ua string) {
+		d := pages.Device(ua)
+		if d == "" || len(d) > 64 {
+			t.Fatalf("Device(%q) = %q", ua, d)
+		}
+	})
+}

@@ -82,10 +82,14 @@
 //
 // Index entries are garbage-collected three ways: by score (a script on
 // CreateSession drops entries whose score, an upper bound of their keys'
-// expiry, has passed by Redis's clock), by ListSessions (entries whose id
-// key is gone), and by CreateSession once a user's index exceeds 16 entries
-// (the same check). None can drop the entry of a findable session, by the
-// invariant above.
+// expiry, passed more than a minute ago by Redis's clock — the minute
+// covers clock skew between cluster nodes), by ListSessions (entries whose
+// id key is gone), and by CreateSession once a user's index exceeds 16
+// entries (the same check). None can drop the entry of a findable session,
+// by the invariant above. (Clock skew between the nodes holding a session's
+// id key and its record could let the id key vanish a moment before the
+// record when both expire; the record is then past its ExpiresAt, which
+// every caller checks.)
 //
 // Keys expire by Redis's clock at the session's ExpiresAt; the Store's
 // callers compare ExpiresAt with their own clock. Keep the clocks in sync
@@ -110,14 +114,27 @@
 //
 // # Memory
 //
-// A realistic session (22-character ids, a 20-character email, one role,
-// an IPv4 address, a desktop Chrome User-Agent) takes 456 bytes of Redis
-// memory by MEMORY USAGE (its record, its id key and its user's index)
+// The record is packed: four fixed 8-byte times, then length-prefixed
+// fields; ids made by authd.NewID are stored as their 16 bytes, IP
+// addresses as their 4 or 16 bytes, and common User-Agent fragments as one
+// byte each (a desktop Chrome User-Agent of 111 bytes takes 14). Key names
+// are short and the hash in the key is raw bytes.
+//
+// A realistic session (authd ids, a 20-character email, one role, an IPv4
+// address, a desktop Chrome User-Agent) takes 456 bytes of Redis memory by
+// MEMORY USAGE (its record, its id key and its share of its user's index)
 // when each user has one session, and 387 bytes with three sessions per
 // user: 10 million sessions in 4.6 GB at most. INFO used_memory, which also
 // counts the expiry entries and hash-table buckets MEMORY USAGE leaves out,
-// grows by about 650 and 575 bytes per session. TestSessionMemory checks
-// the 512-byte target; BenchmarkSessionMemory reports both figures.
+// grows by about 655 and 565 bytes per session (6.5 GB for 10 million).
+// TestSessionMemory checks the 512-byte target; BenchmarkSessionMemory
+// reports both figures.
+//
+// # Persistence
+//
+// Run Redis with AOF (appendonly yes): a restart that loses data logs
+// users out (harmless) but also forgets revocations, so access tokens
+// revoked before it are accepted again until they expire.
 //
 // # Failure
 //

@@ -501,3 +501,71 @@ func TestClosedStore(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterNodeDown kills one master of a cluster of its own: lookups of
+// sessions on that node fail with ErrUnavailable by their deadline (never
+// ErrNotFound), the others keep working, Ping reports the store
+// unavailable; after the node restarts the Store recovers by itself.
+func TestClusterNodeDown(t *testing.T) {
+	c, err := redistest.NewCluster(t.TempDir(), 3)
+	if err != nil {
+		redistest.SkipOrFail(t, "cannot start a Redis Cluster: "+err.Error())
+	}
+	t.Cleanup(func() { c.Close() })
+	s := open(t, c.URL())
+	var xs []*authd.Session
+	for range 30 {
+		x := realisticSession(authd.NewID())
+		if err := s.CreateSession(t.Context(), x); err != nil {
+			t.Fatal(err)
+		}
+		xs = append(xs, x)
+	}
+	if err := c.Nodes[0].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	const deadline = 500 * time.Millisecond
+	var down, up int
+	for _, x := range xs {
+		ctx, cancel := context.WithTimeout(t.Context(), deadline)
+		start := time.Now()
+		_, err := s.SessionByHash(ctx, x.Hash)
+		took := time.Since(start)
+		cancel()
+		switch {
+		case err == nil:
+			up++
+		case errors.Is(err, authd.ErrUnavailable):
+			down++
+		default:
+			t.Errorf("SessionByHash with a master down: %v, want the session or ErrUnavailable", err)
+		}
+		if took > deadline+250*time.Millisecond {
+			t.Errorf("SessionByHash with a master down took %s", took)
+		}
+	}
+	if down == 0 || up == 0 {
+		t.Errorf("with one of three masters down: %d lookups unavailable, %d served; want some of each", down, up)
+	}
+	// Without a deadline the Store's own bounds end every call.
+	for _, x := range xs {
+		start := time.Now()
+		_, err := s.SessionByHash(context.Background(), x.Hash)
+		if err != nil && !errors.Is(err, authd.ErrUnavailable) {
+			t.Errorf("SessionByHash without a deadline, a master down: %v", err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Fatalf("SessionByHash without a deadline, a master down, took %s", took)
+		}
+	}
+	if err := s.Ping(t.Context()); !errors.Is(err, authd.ErrUnavailable) {
+		t.Errorf("Ping with a master down: %v, want ErrUnavailable", err)
+	}
+	if err := c.Nodes[0].Restart(); err != nil {
+		t.Fatal(err)
+	}
+	took := poll(t, 20*time.Second, "the Store to recover after the master restarts", func() error {
+		return s.Ping(t.Context())
+	})
+	t.Logf("%d lookups unavailable, %d served with a master down; recovered %s after its restart", down, up, took)
+}

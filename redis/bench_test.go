@@ -81,6 +81,41 @@ func BenchmarkRawGET(b *testing.B) {
 	}
 }
 
+// BenchmarkLookupVsRawGET alternates a session lookup and a raw GET of a
+// value of the same size in one loop and reports their mean latencies and
+// ratio: unlike two separate benchmarks, both see the same machine load.
+func BenchmarkLookupVsRawGET(b *testing.B) {
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			s := m.open(b)
+			x, size := benchSession(b, s)
+			c := s.Client()
+			key := s.HashKey(x.Hash)
+			key = key[:len(key)-1] + "!"
+			if err := c.Do(b.Context(), c.B().Set().Key(key).Value(strings.Repeat("x", size)).Px(time.Hour).Build()).Error(); err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			var lookup, get time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				if _, err := s.SessionByHash(ctx, x.Hash); err != nil {
+					b.Fatal(err)
+				}
+				t1 := time.Now()
+				if _, err := c.Do(ctx, c.B().Get().Key(key).Build()).ToString(); err != nil {
+					b.Fatal(err)
+				}
+				get += time.Since(t1)
+				lookup += t1.Sub(t0)
+			}
+			b.ReportMetric(float64(lookup.Nanoseconds())/float64(b.N), "lookup-ns")
+			b.ReportMetric(float64(get.Nanoseconds())/float64(b.N), "get-ns")
+			b.ReportMetric(float64(lookup)/float64(get), "ratio")
+		})
+	}
+}
+
 func BenchmarkSessionByHashCached(b *testing.B) {
 	for _, m := range modes {
 		b.Run(m.name, func(b *testing.B) {

@@ -6,8 +6,15 @@ package nginx_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -301,6 +308,18 @@ func TestForwardAuth(t *testing.T) {
 		})
 	}
 
+	t.Run("user without roles: no X-Auth-Roles, spoofed one dropped", func(t *testing.T) {
+		bobID := authd.AddUser(t, "bob@example.com", password)
+		tr := authd.PasswordGrant(t, "bob@example.com", password)
+		r := do(t, "GET", base+"/orders", "", "Authorization", "Bearer "+tr.AccessToken, "X-Auth-Roles", "admin")
+		if r.status != http.StatusOK {
+			t.Fatalf("status %d: %s", r.status, r.body)
+		}
+		if strings.Join(r.echo.User, "|") != bobID || len(r.echo.Roles) != 0 {
+			t.Fatalf("upstream saw X-Auth-User %q, X-Auth-Roles %q; want %q and no roles", r.echo.User, r.echo.Roles, bobID)
+		}
+	})
+
 	t.Run("refused right after logout", func(t *testing.T) {
 		if r := do(t, "POST", base+"/v1/logout", "", "Cookie", cookie); r.status != http.StatusNoContent {
 			t.Fatalf("POST /v1/logout: %d %s", r.status, r.body)
@@ -335,4 +354,58 @@ func TestForwardAuth(t *testing.T) {
 			t.Fatal("the upstream was reached with authd down")
 		}
 	})
+}
+
+// TestSiteExample: site.conf.example, with its paths pointed at the test's
+// files, passes nginx -t.
+func TestSiteExample(t *testing.T) {
+	bin := nginxBinary(t)
+	dir := t.TempDir()
+	snippets, _ := filepath.Abs(".")
+	cert, key := selfSigned(t, dir)
+	site, err := os.ReadFile("site.conf.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.NewReplacer(
+		"/etc/nginx/authd/", snippets+"/",
+		"/etc/letsencrypt/live/app.example.com/fullchain.pem", cert,
+		"/etc/letsencrypt/live/app.example.com/privkey.pem", key,
+	).Replace(string(site))
+	if err := os.WriteFile(filepath.Join(dir, "site.conf"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	main := "pid " + dir + "/nginx.pid;\nerror_log " + dir + "/error.log;\nevents {}\nhttp {\n" +
+		"  access_log off;\n  client_body_temp_path " + dir + "/cb;\n  proxy_temp_path " + dir + "/p;\n" +
+		"  fastcgi_temp_path " + dir + "/f;\n  uwsgi_temp_path " + dir + "/u;\n  scgi_temp_path " + dir + "/s;\n" +
+		"  include " + dir + "/site.conf;\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(main), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-t", "-p", dir, "-c", filepath.Join(dir, "nginx.conf"), "-e", filepath.Join(dir, "error.log")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("nginx -t site.conf.example: %v\n%s", err, out)
+	}
+}
+
+// selfSigned writes a throwaway certificate and key for app.example.com.
+func selfSigned(t *testing.T, dir string) (certPath, keyPath string) {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "app.example.com"},
+		DNSNames: []string{"app.example.com"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk, _ := x509.MarshalPKCS8PrivateKey(priv)
+	certPath, keyPath = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	_ = os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	_ = os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), 0o600)
+	return certPath, keyPath
 }

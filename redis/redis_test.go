@@ -409,6 +409,30 @@ func TestClientCache(t *testing.T) {
 				return fmt.Errorf("still found (err %v)", err)
 			})
 			t.Logf("delete seen by the cached client after %s", took)
+
+			// Read your own deletes: a session this client deletes is
+			// refused at once, before any invalidation message arrives.
+			for _, deleteAll := range []bool{false, true} {
+				y := realisticSession(authd.NewID())
+				if err := cached.CreateSession(t.Context(), y); err != nil {
+					t.Fatal(err)
+				}
+				for range 2 {
+					if _, err := cached.SessionByHash(t.Context(), y.Hash); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if deleteAll {
+					if _, err := cached.DeleteUserSessions(t.Context(), y.UserID, ""); err != nil {
+						t.Fatal(err)
+					}
+				} else if err := cached.DeleteSession(t.Context(), y.UserID, y.ID); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := cached.SessionByHash(t.Context(), y.Hash); !errors.Is(err, authd.ErrNotFound) {
+					t.Fatalf("deleteAll=%v: own delete not seen at once: %v", deleteAll, err)
+				}
+			}
 		})
 	}
 }

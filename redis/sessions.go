@@ -210,6 +210,9 @@ func (s *Store) SessionByHash(ctx context.Context, hash []byte) (*authd.Session,
 	}
 	get := s.client.B().Get().Key(s.hashKey(hash))
 	var resp rueidis.RedisResult
+	if s.cacheTTL > 0 && s.tombstoned(hash) {
+		return nil, notFound(op)
+	}
 	if s.cacheTTL > 0 {
 		resp = s.client.DoCache(ctx, get.Cache(), s.cacheTTL)
 	} else {
@@ -389,6 +392,7 @@ func (s *Store) DeleteSession(ctx context.Context, userID, id string) error {
 	if err := c.Do(ctx, c.B().Del().Key(s.hashKey([]byte(hash))).Build()).Error(); err != nil {
 		return s.wrap(ctx, op, err)
 	}
+	s.tombstone(hash)
 	n, err := c.Do(ctx, c.B().Zrem().Key(userKey).Member(id).Build()).AsInt64()
 	if err != nil {
 		return s.wrap(ctx, op, err)
@@ -444,6 +448,7 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, except string) (
 			continue
 		}
 		dels = append(dels, c.B().Del().Key(s.hashKey([]byte(h))).Build())
+		s.tombstone(h)
 		claims = append(claims, zrem)
 		claimed = append(claimed, ids[i])
 	}
@@ -506,4 +511,42 @@ func (s *Store) gcIndex(ctx context.Context, userID string) {
 	if len(gc) > 0 {
 		c.DoMulti(ctx, gc...)
 	}
+}
+
+// tombstoneTTL is how long a session this process deleted is refused from
+// its client-side cache regardless of the cache: longer than any
+// invalidation message takes to arrive.
+const tombstoneTTL = 5 * time.Second
+
+// tombstone remembers that this process deleted the session with hash.
+// NOTE: rueidis's client-side cache learns of a delete from Redis's
+// invalidation message, which arrives a network delay after the DEL
+// returns; without this a logout could be followed, on the same node, by a
+// request still served from the cache. Other nodes are exposed for that one
+// network delay only.
+func (s *Store) tombstone(hash string) {
+	if s.cacheTTL <= 0 {
+		return
+	}
+	now := time.Now()
+	s.tombMu.Lock()
+	if s.tombs == nil {
+		s.tombs = make(map[string]time.Time)
+	}
+	if len(s.tombs) > 1024 {
+		for k, t := range s.tombs {
+			if now.After(t) {
+				delete(s.tombs, k)
+			}
+		}
+	}
+	s.tombs[hash] = now.Add(tombstoneTTL)
+	s.tombMu.Unlock()
+}
+
+func (s *Store) tombstoned(hash []byte) bool {
+	s.tombMu.Lock()
+	defer s.tombMu.Unlock()
+	t, ok := s.tombs[string(hash)]
+	return ok && time.Now().Before(t)
 }

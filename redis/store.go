@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/authd/authd"
@@ -28,7 +29,10 @@ type Store struct {
 	client   rueidis.Client
 	prefix   string
 	cacheTTL time.Duration // > 0: SessionByHash uses the client-side cache
-	cluster  bool
+
+	tombMu  sync.Mutex
+	tombs   map[string]time.Time // hashes of sessions this process deleted, until when
+	cluster bool
 
 	// Keys of the revocation list, all in one hash slot.
 	revLog, revIDs, revExp string

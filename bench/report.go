@@ -1,0 +1,328 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ReportVersion is the version of the results.json schema
+// (docs/BENCHMARKS.md describes it).
+const ReportVersion = 1
+
+// Status of a mode.
+const (
+	StatusOK      = "ok"
+	StatusSkipped = "skipped"
+	StatusFailed  = "failed"
+)
+
+// Report is everything one run measured: results.json.
+type Report struct {
+	Version    int          `json:"version"`
+	StartedAt  time.Time    `json:"started_at"`
+	FinishedAt time.Time    `json:"finished_at"`
+	Quick      bool         `json:"quick"`
+	Command    string       `json:"command"`
+	Machine    Machine      `json:"machine"`
+	Settings   Settings     `json:"settings"`
+	Argon2     Argon2       `json:"argon2"`
+	Modes      []ModeResult `json:"modes"`
+	Targets    []Target     `json:"targets"`
+}
+
+// Machine describes where the run ran.
+type Machine struct {
+	OS        string `json:"os"`
+	Arch      string `json:"arch"`
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model"`
+	MemBytes  int64  `json:"mem_bytes"`
+	Kernel    string `json:"kernel"`
+	GoVersion string `json:"go_version"`
+}
+
+// Settings are the run's parameters.
+type Settings struct {
+	Concurrency   int     `json:"concurrency"`
+	PhaseSeconds  float64 `json:"phase_seconds"`
+	WarmupSeconds float64 `json:"warmup_seconds"`
+	Revocations   int     `json:"revocations"`
+	Nodes         int     `json:"nodes"`
+}
+
+// ModeResult is one mode's figures. Only Mode, Status and Reason are set
+// when Status is not "ok".
+type ModeResult struct {
+	Mode
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+
+	// Throughput holds the load phases on 1 node and spread over 3.
+	Throughput []Throughput `json:"throughput,omitempty"`
+	Revocation *Revocation  `json:"revocation,omitempty"`
+	Credential *Credential  `json:"credential,omitempty"`
+	// Logins: LoginEndpoint at the run's concurrency on one node.
+	LoginEndpoint string `json:"login_endpoint,omitempty"`
+	Logins        *Stats `json:"logins,omitempty"`
+	// Issuance (POST /v1/session/token) and Refresh (grant_type=
+	// refresh_token, each client rotating its own family): JWT modes only.
+	Issuance *Stats `json:"issuance,omitempty"`
+	Refresh  *Stats `json:"refresh,omitempty"`
+	// Logs are the children's stderr files.
+	Logs []string `json:"logs,omitempty"`
+}
+
+// Throughput compares GET /v1/me with GET /healthz on Nodes nodes.
+type Throughput struct {
+	Nodes   int   `json:"nodes"`
+	Me      Stats `json:"me"`
+	Healthz Stats `json:"healthz"`
+	// Ratio is Me.RPS / Healthz.RPS: 1 means authentication is free.
+	Ratio float64 `json:"ratio"`
+}
+
+// Revocation is the revocation-to-refusal delay.
+type Revocation struct {
+	Trials int    `json:"trials"`
+	Revoke string `json:"revoke"`
+	// SameNode: from the revoking response to the first refusal by the node
+	// that revoked; OtherNodes: to the refusal by every other node (the
+	// slowest of them), absent with one node.
+	SameNode   Delay  `json:"same_node"`
+	OtherNodes *Delay `json:"other_nodes,omitempty"`
+	// NotRefused counts credentials some node still accepted 5 s after
+	// their revocation; RefusedEarly, refusals before the revocation was
+	// sent; Errors, answers that were neither 200 nor 401.
+	NotRefused   int `json:"not_refused"`
+	RefusedEarly int `json:"refused_early"`
+	Errors       int `json:"errors"`
+}
+
+// Delay is a distribution of delays.
+type Delay struct {
+	Samples int     `json:"samples"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+	MaxMs   float64 `json:"max_ms"`
+}
+
+// Credential is the size of the credential on the wire.
+type Credential struct {
+	Header      string `json:"header"`       // Cookie or Authorization
+	HeaderBytes int    `json:"header_bytes"` // the whole header line with CRLF
+	ValueBytes  int    `json:"value_bytes"`  // the header's value
+}
+
+// Target is one of issue #7's targets, met or not.
+type Target struct {
+	Name     string  `json:"name"`
+	Mode     string  `json:"mode"`
+	Goal     string  `json:"goal"`
+	Measured float64 `json:"measured"`
+	Unit     string  `json:"unit"`
+	Met      bool    `json:"met"`
+}
+
+// evaluateTargets checks the targets on every measured mode: with the
+// cache on, /v1/me at ≥ 85% of /healthz on one node; revocation seen by
+// every other node within 100 ms at p99.
+func evaluateTargets(rep *Report) []Target {
+	var ts []Target
+	for _, m := range rep.Modes {
+		if m.Status != StatusOK {
+			continue
+		}
+		if m.Cache && len(m.Throughput) > 0 {
+			t := m.Throughput[0]
+			ts = append(ts, Target{Name: "authenticated throughput", Mode: m.Name, Goal: "≥ 85% of /healthz (1 node)",
+				Measured: round1(100 * t.Ratio), Unit: "%", Met: t.Ratio >= 0.85})
+		}
+		if rv := m.Revocation; rv != nil && rv.OtherNodes != nil {
+			ts = append(ts, Target{Name: "revocation seen by every node", Mode: m.Name, Goal: "p99 ≤ 100 ms",
+				Measured: rv.OtherNodes.P99Ms, Unit: "ms", Met: rv.OtherNodes.P99Ms <= 100 && rv.NotRefused == 0})
+		}
+	}
+	return ts
+}
+
+// writeReport writes results.json, results.md and results.svg into dir.
+func writeReport(dir string, rep *Report) error {
+	j, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(j, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(Markdown(rep)), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "results.svg"), []byte(SVG(rep)), 0o644)
+}
+
+// Markdown renders the report as the tables of docs/BENCHMARKS.md.
+func Markdown(rep *Report) string {
+	var b strings.Builder
+	mc := rep.Machine
+	fmt.Fprintf(&b, "Run %s, %s. Machine: %d × %s, %s RAM, %s/%s, Linux %s, %s. ",
+		rep.StartedAt.Format("2006-01-02 15:04 MST"), rep.FinishedAt.Sub(rep.StartedAt).Round(time.Second),
+		mc.CPUs, mc.CPUModel, gib(mc.MemBytes), mc.OS, mc.Arch, mc.Kernel, mc.GoVersion)
+	s := rep.Settings
+	fmt.Fprintf(&b, "%d authd nodes per mode, %d keep-alive clients, %gs measured after %gs warm-up per phase, %d revocations per mode",
+		s.Nodes, s.Concurrency, s.PhaseSeconds, s.WarmupSeconds, s.Revocations)
+	if rep.Quick {
+		b.WriteString(" (--quick: indicative only)")
+	}
+	b.WriteString(". The load generator shares the CPUs with the servers: compare the ratios, not the absolute rates.\n\n")
+	if rep.Command != "" {
+		fmt.Fprintf(&b, "Command: `%s`\n\n", rep.Command)
+	}
+
+	b.WriteString("### Throughput: GET /v1/me against GET /healthz\n\n")
+	b.WriteString("| mode | nodes | /v1/me req/s | p50 / p99 ms | CPU µs/req | /healthz req/s | p50 / p99 ms | CPU µs/req | me ÷ healthz |\n")
+	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	for _, m := range rep.Modes {
+		if m.Status != StatusOK {
+			fmt.Fprintf(&b, "| %s | | %s: %s | | | | | | |\n", m.Name, m.Status, mdEscape(m.Reason))
+			continue
+		}
+		for _, t := range m.Throughput {
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", m.Name, t.Nodes,
+				rate(t.Me), lat(t.Me), cpu(t.Me), rate(t.Healthz), lat(t.Healthz), cpu(t.Healthz), pct(t.Ratio))
+		}
+	}
+
+	b.WriteString("\n### Revocation, credential size, logins and tokens\n\n")
+	fmt.Fprintf(&b, "Raw argon2id in process (m=%d KiB, t=%d, p=%d) on %d workers: **%.1f hashes/s**.\n\n",
+		rep.Argon2.MemoryKiB, rep.Argon2.Time, rep.Argon2.Threads, rep.Argon2.Workers, rep.Argon2.PerSecond)
+	b.WriteString("| mode | revoked by | refused by same node p50 / p99 ms | by every other node p50 / p99 ms | not refused | credential header | bytes | logins/s | issuance/s | refresh/s |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n")
+	for _, m := range rep.Modes {
+		if m.Status != StatusOK {
+			fmt.Fprintf(&b, "| %s | %s: %s | | | | | | | | |\n", m.Name, m.Status, mdEscape(m.Reason))
+			continue
+		}
+		rv, other, notRef, by := "—", "—", "—", "—"
+		if m.Revocation != nil {
+			by = m.Revocation.Revoke
+			rv = fmt.Sprintf("%s / %s", f2(m.Revocation.SameNode.P50Ms), f2(m.Revocation.SameNode.P99Ms))
+			if o := m.Revocation.OtherNodes; o != nil {
+				other = fmt.Sprintf("%s / %s", f2(o.P50Ms), f2(o.P99Ms))
+			}
+			notRef = strconv.Itoa(m.Revocation.NotRefused)
+		}
+		hdr, hb := "—", "—"
+		if c := m.Credential; c != nil {
+			hdr, hb = c.Header, strconv.Itoa(c.HeaderBytes)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.Name, by, rv, other, notRef, hdr, hb,
+			ratePtr(m.Logins), ratePtr(m.Issuance), ratePtr(m.Refresh))
+	}
+
+	if len(rep.Targets) > 0 {
+		b.WriteString("\n### Targets\n\n| target | mode | goal | measured | met |\n| --- | --- | --- | ---: | --- |\n")
+		for _, t := range rep.Targets {
+			met := "**missed**"
+			if t.Met {
+				met = "met"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %g %s | %s |\n", t.Name, t.Mode, t.Goal, t.Measured, t.Unit, met)
+		}
+	}
+	return b.String()
+}
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+func rate(s Stats) string {
+	r := fmt.Sprintf("%.0f", s.RPS)
+	if s.Errors > 0 {
+		r += fmt.Sprintf(" (%d errors)", s.Errors)
+	}
+	return r
+}
+
+func ratePtr(s *Stats) string {
+	if s == nil {
+		return "—"
+	}
+	if s.RPS < 100 {
+		return fmt.Sprintf("%.1f", s.RPS) + errNote(*s)
+	}
+	return fmt.Sprintf("%.0f", s.RPS) + errNote(*s)
+}
+
+func errNote(s Stats) string {
+	if s.Errors > 0 {
+		return fmt.Sprintf(" (%d errors)", s.Errors)
+	}
+	return ""
+}
+
+func lat(s Stats) string { return fmt.Sprintf("%s / %s", f2(s.P50Ms), f2(s.P99Ms)) }
+
+func cpu(s Stats) string {
+	if s.CPUPerReqUs == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f", *s.CPUPerReqUs)
+}
+
+func pct(r float64) string { return fmt.Sprintf("%.0f%%", 100*r) }
+
+func f2(x float64) string {
+	if x >= 100 {
+		return fmt.Sprintf("%.0f", x)
+	}
+	if x >= 10 {
+		return fmt.Sprintf("%.1f", x)
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
+func gib(b int64) string {
+	if b <= 0 {
+		return "? GiB"
+	}
+	return fmt.Sprintf("%.0f GiB", float64(b)/(1<<30))
+}
+
+// readMachine describes this machine from /proc where it can.
+func readMachine() Machine {
+	m := Machine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if m.CPUModel == "" {
+		m.CPUModel = "unknown CPU"
+	}
+	if f, err := os.Open("/proc/meminfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+				kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				m.MemBytes = kb << 10
+				break
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	return m
+}

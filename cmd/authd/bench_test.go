@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/authd/authd/bench"
+)
+
+// benchChild marks a process started by the bench from this test binary:
+// `authd bench` starts os.Executable() as `serve …`, which here is the
+// test binary, so TestMain runs it as authd itself. The name has no
+// AUTHD_ prefix because the bench strips those from its children.
+const benchChild = "AUTHDBENCH_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(benchChild) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// TestBenchQuick is CI's smoke run of `authd bench --quick`: the files are
+// written, the JSON parses and every mode is there, measured where its
+// store is available. No figure is asserted: the machine is shared.
+func TestBenchQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the quick benchmark starts real authd processes; skipped under -short")
+	}
+	t.Setenv(benchChild, "1") // inherited by the nodes the bench starts
+	out := t.TempDir()
+	getenv := env(map[string]string{
+		"AUTHD_TEST_POSTGRES": os.Getenv("AUTHD_TEST_POSTGRES"),
+		"AUTHD_TEST_REDIS":    os.Getenv("AUTHD_TEST_REDIS"),
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := run(ctx, []string{"bench", "--quick", "--out", out}, getenv, strings.NewReader(""), &stdout, &stderr)
+	t.Logf("bench --quick took %s", time.Since(start).Round(time.Millisecond))
+	if code != 0 {
+		t.Fatalf("bench --quick exited %d\nstderr:\n%s", code, stderr.String())
+	}
+	for _, f := range []string{"results.md", "results.json", "results.svg"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: missing or empty (%v)", f, err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("results.json does not parse: %v", err)
+	}
+	if rep.Version != bench.ReportVersion || !rep.Quick {
+		t.Errorf("version %d quick %v, want %d true", rep.Version, rep.Quick, bench.ReportVersion)
+	}
+	got := map[string]bench.ModeResult{}
+	for _, m := range rep.Modes {
+		got[m.Name] = m
+	}
+	for _, m := range bench.AllModes() {
+		res, ok := got[m.Name]
+		if !ok {
+			t.Errorf("mode %s missing from results.json", m.Name)
+			continue
+		}
+		available := m.Store == "sqlite" ||
+			(m.Store == "postgres" && os.Getenv("AUTHD_TEST_POSTGRES") != "") ||
+			(m.Store == "redis" && os.Getenv("AUTHD_TEST_REDIS") != "")
+		switch {
+		case available && res.Status != bench.StatusOK:
+			t.Errorf("mode %s: %s: %s", m.Name, res.Status, res.Reason)
+		case !available && res.Status != bench.StatusSkipped:
+			t.Errorf("mode %s: status %s, want skipped (its store is not configured)", m.Name, res.Status)
+		case res.Status == bench.StatusOK:
+			if len(res.Throughput) != 2 || res.Revocation == nil || res.Credential == nil || res.Logins == nil {
+				t.Errorf("mode %s: figures missing: %+v", m.Name, res)
+			} else if res.Revocation.NotRefused != 0 {
+				t.Errorf("mode %s: %d revoked credentials were never refused", m.Name, res.Revocation.NotRefused)
+			}
+			if m.Model == "jwt" && (res.Issuance == nil || res.Refresh == nil) {
+				t.Errorf("mode %s: token issuance or refresh figures missing", m.Name)
+			}
+		}
+	}
+	if md, _ := os.ReadFile(filepath.Join(out, "results.md")); !bytes.Contains(md, []byte("| session/sqlite/cache | 1 |")) {
+		t.Errorf("results.md lacks the session/sqlite/cache row:\n%s", md)
+	}
+	if !strings.Contains(stdout.String(), "### Throughput") {
+		t.Errorf("stdout lacks the results table:\n%s", stdout.String())
+	}
+}
+
+// TestBenchSoakShort runs the soak for a few seconds on SQLite: every
+// check must pass.
+func TestBenchSoakShort(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the soak starts real authd processes; skipped under -short")
+	}
+	t.Setenv(benchChild, "1")
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"bench", "--soak", "4s", "--out", out}, env(nil), strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("bench --soak 4s exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout.String(), stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(out, "soak.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.SoakReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("soak.json does not parse: %v", err)
+	}
+	if !rep.Passed || rep.Requests == 0 || rep.FinalLiveChecked == 0 || len(rep.NodeMetrics) != 3 {
+		t.Errorf("soak: passed %v, %d requests, %d live checked, %d nodes' metrics\n%s", rep.Passed, rep.Requests, rep.FinalLiveChecked, len(rep.NodeMetrics), stdout.String())
+	}
+}

@@ -85,7 +85,9 @@ func (v *Verifier) refetchForKID(ctx context.Context, kid string) *key {
 	if v.cfg.now().Sub(v.lastFetch) < KeyRefetchInterval {
 		return nil
 	}
-	if err := v.fetchKeys(ctx); err != nil {
+	// The fetch is shared by every caller waiting on fetchMu: one client
+	// giving up must not cancel it for the others.
+	if err := v.fetchKeys(context.WithoutCancel(ctx)); err != nil {
 		v.cfg.log.Warn("verify: JWKS refetch for an unknown kid failed", "err", err)
 		return nil
 	}

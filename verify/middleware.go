@@ -59,9 +59,46 @@ func (v *Verifier) Middleware(next http.Handler) http.Handler {
 			unauthorized(w, `Bearer error="invalid_token"`)
 			return
 		}
-		cp := c.clone()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, &cp)))
+		next.ServeHTTP(w, r.WithContext(newClaimsContext(r.Context(), c)))
 	})
+}
+
+// claimsContext carries a request's claims: the context, the caller's copy
+// of the claims and, for the usual few audiences and roles, their slices,
+// in one allocation (the middleware runs on every request).
+type claimsContext struct {
+	context.Context
+	claims Claims
+	buf    [8]string
+}
+
+func newClaimsContext(parent context.Context, c *Claims) *claimsContext {
+	cc := &claimsContext{Context: parent, claims: *c}
+	na, nr := len(c.Audience), len(c.Roles)
+	if na+nr > len(cc.buf) {
+		cc.claims = c.clone()
+		return cc
+	}
+	// Copies, so that a handler changing its claims changes nothing held
+	// by the verifier's cache.
+	if c.Audience != nil {
+		cc.claims.Audience = cc.buf[:na:na]
+		copy(cc.claims.Audience, c.Audience)
+	}
+	if c.Roles != nil {
+		cc.claims.Roles = cc.buf[na : na+nr : na+nr]
+		copy(cc.claims.Roles, c.Roles)
+	}
+	return cc
+}
+
+// Value answers claimsKey with the claims and defers everything else to
+// the parent, as context.WithValue does.
+func (cc *claimsContext) Value(key any) any {
+	if key == (claimsKey{}) {
+		return &cc.claims
+	}
+	return cc.Context.Value(key)
 }
 
 // RequireRole returns middleware that lets through only requests whose

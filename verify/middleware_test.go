@@ -120,3 +120,31 @@ func TestWithClaims(t *testing.T) {
 		t.Fatalf("%d %q", rec.Code, rec.Body)
 	}
 }
+
+// TestMiddlewareClaimsAreTheHandlers: a handler that changes its claims
+// changes nothing for the next request (the cache keeps its own).
+func TestMiddlewareClaimsAreTheHandlers(t *testing.T) {
+	ed := newKey(t, "EdDSA")
+	is := newIssuer(t, ed)
+	v := newVerifier(t, is)
+	var seen []string
+	h := v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := verify.ClaimsFrom(r.Context())
+		seen = append(seen, c.Roles[0]+"/"+c.Audience[0])
+		c.Roles[0], c.Audience[0] = "admin", "billing"
+		if again, _ := verify.ClaimsFrom(r.Context()); again.Roles[0] != "admin" {
+			t.Error("ClaimsFrom returned a different copy within one request")
+		}
+	}))
+	cl := is.claims(time.Now())
+	cl["roles"] = []string{"staff", "a", "b", "c", "d", "e", "f", "g", "h"} // past the inline buffer too
+	for _, tok := range []string{ed.token(t, is.claims(time.Now())), ed.token(t, cl)} {
+		seen = nil
+		for range 2 {
+			serve(h, "/", []string{"Bearer " + tok})
+		}
+		if len(seen) != 2 || seen[0] != "staff/orders" || seen[1] != "staff/orders" {
+			t.Fatalf("handlers saw %q", seen)
+		}
+	}
+}

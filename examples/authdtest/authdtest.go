@@ -24,7 +24,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,15 +50,14 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// GoBin returns the go command of the toolchain running the tests.
+// GoBin returns the go command. go test puts the toolchain's own bin
+// directory first on PATH, so this is the go that runs the tests.
 func GoBin() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
 	return "go"
 }
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // Build builds a main package of this module (an import path such as
 // "github.com/authd/authd/cmd/authd") into a directory shared by the test

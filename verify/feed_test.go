@@ -78,6 +78,9 @@ func TestFailClosed(t *testing.T) {
 	if !errors.Is(err, verify.ErrUnavailable) || errors.Is(err, verify.ErrInvalidToken) {
 		t.Fatalf("Verify with a stale list: %v; want ErrUnavailable", err)
 	}
+	if err := v.Ready(); !errors.Is(err, verify.ErrUnavailable) {
+		t.Fatalf("Ready with a stale list: %v", err)
+	}
 	// A bad token is still a bad token: 401, not 503.
 	if _, err := v.Verify(ctx, "garbage"); !errors.Is(err, verify.ErrInvalidToken) {
 		t.Fatalf("Verify garbage with a stale list: %v", err)
@@ -87,6 +90,9 @@ func TestFailClosed(t *testing.T) {
 		_, err := v.Verify(ctx, tok)
 		return err == nil
 	})
+	if err := v.Ready(); err != nil {
+		t.Fatalf("Ready after recovery: %v", err)
+	}
 }
 
 // TestFailOpen: WithFailOpen accepts tokens for a bounded time past the

@@ -35,6 +35,9 @@ func WithClaims(ctx context.Context, c Claims) context.Context {
 //   - 503 with Retry-After when the token cannot be checked because the
 //     revocation list is stale (fail closed).
 //
+// Put CORS handling in front of it: a preflight (OPTIONS) request carries
+// no token and would get the 401.
+//
 // NOTE: tokens are read from the Authorization header only, never from
 // the URL, a form or a cookie (SECURITY J13).
 func (v *Verifier) Middleware(next http.Handler) http.Handler {

@@ -333,6 +333,12 @@ func (v *Verifier) Close() error {
 	return nil
 }
 
+// Ready returns nil while tokens can be checked, and an error wrapping
+// ErrUnavailable while the revocation list is stale (every Verify would
+// fail closed): a service's readiness check can report it so that a load
+// balancer sends requests elsewhere meanwhile.
+func (v *Verifier) Ready() error { return v.fresh(v.cfg.now()) }
+
 // checkIssuerURL parses the issuer: an absolute http or https URL without
 // query or fragment.
 func checkIssuerURL(s string) (*url.URL, error) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,16 @@ func TestSingleSignOn(t *testing.T) {
 	both := authd.PasswordGrant(t, email, password, "orders", "billing").AccessToken
 	onlyOrders := authd.PasswordGrant(t, email, password, "orders").AccessToken
 	onlyBilling := authd.PasswordGrant(t, email, password, "billing").AccessToken
+
+	t.Run("ready", func(t *testing.T) {
+		for _, u := range []string{orders, billing} {
+			resp, err := client.Get(u[:strings.LastIndex(u, "/")] + "/readyz")
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /readyz of %s: %v %v", u, resp, err)
+			}
+			resp.Body.Close()
+		}
+	})
 
 	t.Run("one token, both services", func(t *testing.T) {
 		for _, u := range []string{orders, billing} {

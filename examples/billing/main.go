@@ -56,6 +56,15 @@ func run() error {
 	mux.Handle("GET /invoices", v.Middleware(http.HandlerFunc(invoices)))
 	mux.Handle("GET /invoices/all", v.Middleware(verify.RequireRole("admin")(http.HandlerFunc(invoices))))
 
+	// Readiness for a load balancer: 503 while the verifier cannot check
+	// tokens (the revocation list is stale), so requests go elsewhere.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := v.Ready(); err != nil {
+			http.Error(w, "revocation list stale", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

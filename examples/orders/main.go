@@ -53,6 +53,15 @@ func run() error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /orders", v.Middleware(http.HandlerFunc(listOrders)))
 
+	// Readiness for a load balancer: 503 while the verifier cannot check
+	// tokens (the revocation list is stale), so requests go elsewhere.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := v.Ready(); err != nil {
+			http.Error(w, "revocation list stale", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -65,6 +65,7 @@ func run() error {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

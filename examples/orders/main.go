@@ -62,6 +62,7 @@ func run() error {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -299,6 +299,15 @@ func (r *runner) estimate(m Mode) float64 {
 	return est
 }
 
+// rounds is how many alternating windows the baseline and the
+// authenticated phase are cut into (see interleaved).
+func (r *runner) rounds() int {
+	if r.cfg.Quick {
+		return 2
+	}
+	return 6
+}
+
 // ---- one mode
 
 // cluster is the authd nodes of one mode and what tears them down.
@@ -427,7 +436,12 @@ func (r *runner) runMode(ctx context.Context, m Mode) (res ModeResult) {
 	if err != nil {
 		return failed(res, err)
 	}
-	defer cl.stop()
+	defer func() {
+		// Connections dialled but never used would hold up the nodes'
+		// graceful shutdown for 5 s (net/http treats them as active).
+		r.hc.CloseIdleConnections()
+		cl.stop()
+	}()
 	for _, n := range cl.nodes {
 		res.Logs = append(res.Logs, n.log)
 	}
@@ -504,7 +518,7 @@ func (r *runner) runMode(ctx context.Context, m Mode) (res ModeResult) {
 	// spread over all three.
 	for _, k := range []int{1, clusterNodes} {
 		nodes := cl.nodes[:k]
-		r.prog.step(fmt.Sprintf("%s: GET /healthz, %d node(s)", m.Name, k), phase)
+		r.prog.step(fmt.Sprintf("%s: GET /healthz and /v1/me, %d node(s)", m.Name, k), 2*phase)
 		hz := make([]*http.Request, conc)
 		me := make([]*http.Request, conc)
 		for w := range conc {
@@ -512,15 +526,15 @@ func (r *runner) runMode(ctx context.Context, m Mode) (res ModeResult) {
 			me[w] = meRequest(nodes[w%k].base, loadCreds[w%len(loadCreds)])
 		}
 		tp := Throughput{Nodes: k}
-		tp.Healthz = closedLoop(ctx, conc, r.cfg.Warmup, r.cfg.Phase, cl.nodes, func(ctx context.Context, w int) (bool, int) {
-			s, err := do(r.hc, hz[w])
-			return err == nil && s == http.StatusOK, s
-		})
-		r.prog.step(fmt.Sprintf("%s: GET /v1/me, %d node(s)", m.Name, k), phase)
-		tp.Me = closedLoop(ctx, conc, r.cfg.Warmup, r.cfg.Phase, cl.nodes, func(ctx context.Context, w int) (bool, int) {
-			s, err := do(r.hc, me[w])
-			return err == nil && s == http.StatusOK, s
-		})
+		tp.Healthz, tp.Me = interleaved(ctx, r.rounds(), conc, r.cfg.Warmup, r.cfg.Phase, cl.nodes,
+			func(ctx context.Context, w int) (bool, int) {
+				s, err := do(r.hc, hz[w])
+				return err == nil && s == http.StatusOK, s
+			},
+			func(ctx context.Context, w int) (bool, int) {
+				s, err := do(r.hc, me[w])
+				return err == nil && s == http.StatusOK, s
+			})
 		if tp.Healthz.RPS > 0 {
 			tp.Ratio = round3(tp.Me.RPS / tp.Healthz.RPS)
 		}

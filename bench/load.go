@@ -69,6 +69,60 @@ type op func(ctx context.Context, w int) (ok bool, status int)
 // measured window of dur. Only operations that complete inside the window
 // count. CPU time is read from cpuNodes at the window's edges.
 func closedLoop(ctx context.Context, workers int, warmup, dur time.Duration, cpuNodes []*node, f op) Stats {
+	return closedLoopRaw(ctx, workers, warmup, dur, cpuNodes, f).stats()
+}
+
+// interleaved measures a and b in rounds of alternating windows (a b, b a,
+// a b, …) that add up to dur each, so that a machine whose speed drifts
+// (it is shared) weighs on both alike: their ratio is what counts.
+func interleaved(ctx context.Context, rounds, workers int, warmup, dur time.Duration, cpuNodes []*node, a, b op) (Stats, Stats) {
+	rounds = max(1, rounds)
+	var pa, pb phaseData
+	for i := range rounds {
+		w := max(warmup/time.Duration(rounds), 50*time.Millisecond)
+		d := dur / time.Duration(rounds)
+		if i%2 == 0 {
+			pa.add(closedLoopRaw(ctx, workers, w, d, cpuNodes, a))
+			pb.add(closedLoopRaw(ctx, workers, w, d, cpuNodes, b))
+		} else {
+			pb.add(closedLoopRaw(ctx, workers, w, d, cpuNodes, b))
+			pa.add(closedLoopRaw(ctx, workers, w, d, cpuNodes, a))
+		}
+	}
+	return pa.stats(), pb.stats()
+}
+
+// phaseData is what one or more measured windows collected.
+type phaseData struct {
+	lats               []time.Duration
+	errs, serverErrs   int
+	elapsed, cpu       time.Duration
+	cpuOK, initialized bool
+}
+
+func (p *phaseData) add(q phaseData) {
+	if !p.initialized {
+		*p = q
+		return
+	}
+	p.lats = append(p.lats, q.lats...)
+	p.errs += q.errs
+	p.serverErrs += q.serverErrs
+	p.elapsed += q.elapsed
+	p.cpu += q.cpu
+	p.cpuOK = p.cpuOK && q.cpuOK
+}
+
+func (p phaseData) stats() Stats {
+	st := summarize(p.lats, p.elapsed, Stats{Errors: p.errs, ServerErrors: p.serverErrs})
+	if p.cpuOK && st.Requests > 0 {
+		us := round1(float64(p.cpu.Microseconds()) / float64(st.Requests))
+		st.CPUPerReqUs = &us
+	}
+	return st
+}
+
+func closedLoopRaw(ctx context.Context, workers int, warmup, dur time.Duration, cpuNodes []*node, f op) phaseData {
 	var measuring, stop atomic.Bool
 	lats := make([][]time.Duration, workers)
 	errs := make([]int, workers)
@@ -106,19 +160,13 @@ func closedLoop(ctx context.Context, workers int, warmup, dur time.Duration, cpu
 	stop.Store(true)
 	wg.Wait()
 
-	var all []time.Duration
-	var st Stats
+	p := phaseData{elapsed: elapsed, cpu: cpu1 - cpu0, cpuOK: cpuOK0 && cpuOK1, initialized: true}
 	for w := range workers {
-		all = append(all, lats[w]...)
-		st.Errors += errs[w]
-		st.ServerErrors += serverErrs[w]
+		p.lats = append(p.lats, lats[w]...)
+		p.errs += errs[w]
+		p.serverErrs += serverErrs[w]
 	}
-	st = summarize(all, elapsed, st)
-	if cpuOK0 && cpuOK1 && st.Requests > 0 {
-		us := float64((cpu1 - cpu0).Microseconds()) / float64(st.Requests)
-		st.CPUPerReqUs = &us
-	}
-	return st
+	return p
 }
 
 // summarize fills the request count, rate and percentiles of st from the

@@ -135,14 +135,17 @@ func Soak(ctx context.Context, cfg Config, dur time.Duration, store string) (*So
 	if err != nil {
 		return nil, err
 	}
-	defer cl.stop()
+	defer func() {
+		r.hc.CloseIdleConnections()
+		cl.stop()
+	}()
 
 	rep := &SoakReport{Version: ReportVersion, StartedAt: time.Now().UTC(), Command: cfg.Command, Machine: readMachine(),
 		Store: store, Nodes: len(cl.nodes), Ops: map[string]int{}}
 	workers := max(2, cfg.Concurrency/4)
 	rep.Workers, rep.Users = workers, 2*workers
 	s := &soaker{r: r, nodes: cl.nodes, rep: rep, hc: newHTTPClient(workers)}
-	defer s.hc.CloseIdleConnections()
+	defer s.hc.CloseIdleConnections() // before the nodes stop: see runMode
 	s.api = api{instrumented(s.hc, s)}
 
 	ws := make([]*soakWorker, workers)

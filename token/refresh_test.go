@@ -325,10 +325,24 @@ func TestRevokeAccessToken(t *testing.T) {
 	if _, err := e.svc.Verify(e.ctx, raw2); err != nil {
 		t.Fatalf("other token: %v", err)
 	}
-	// the entry lives until the token's exp
+	// the entry lives until the token's exp plus the largest leeway
 	entries, _, err := e.db.RevokedSince(e.ctx, "", e.clock.Now())
-	if err != nil || len(entries) != 1 || entries[0].Kind != authd.RevokeJTI || entries[0].ID != c.ID || !entries[0].ExpiresAt.Equal(c.ExpiresAt) {
+	if err != nil || len(entries) != 1 || entries[0].Kind != authd.RevokeJTI || entries[0].ID != c.ID || !entries[0].ExpiresAt.Equal(c.ExpiresAt.Add(token.MaxLeeway)) {
 		t.Fatalf("revocations = %+v, %v", entries, err)
+	}
+	// Past exp but inside the leeway the token would verify again if its
+	// entry had died at exp: it must stay refused.
+	{
+		e.clock.Advance(c.ExpiresAt.Sub(e.clock.Now()) + 20*time.Second)
+		if err := e.svc.Revocations().Sync(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Verify(e.ctx, raw); !errors.Is(err, authd.ErrUnauthenticated) {
+			t.Fatalf("revoked token inside the leeway after exp: %v", err)
+		}
+		if _, err := e.svc.Verify(e.ctx, raw2); err != nil {
+			t.Fatalf("unrevoked token inside the leeway: %v", err)
+		}
 	}
 	for _, tok := range []string{"", "garbage", raw, flipLastSigByte(raw2), strings.Repeat("a.", 5000)} {
 		if err := e.svc.RevokeAccessToken(e.ctx, tok); err != nil {

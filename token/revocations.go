@@ -159,7 +159,12 @@ func (r *Revocations) Add(entries ...authd.Revocation) {
 // Revoke writes r to the store, then adds it to the local set, so that this
 // node refuses the token at once and every other node within a few poll
 // intervals.
+//
+// NOTE: the entry is kept MaxLeeway longer than asked: a verifier accepts a
+// token until exp plus its leeway, so an entry that died at exp would let a
+// revoked token back in for that long.
 func (r *Revocations) Revoke(ctx context.Context, rev authd.Revocation) error {
+	rev.ExpiresAt = rev.ExpiresAt.Add(MaxLeeway)
 	if err := r.list.Revoke(ctx, rev); err != nil {
 		return fmt.Errorf("token: revoke %s: %w", rev.Kind, err)
 	}

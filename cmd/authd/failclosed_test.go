@@ -55,6 +55,9 @@ func TestRedisFailsClosed(t *testing.T) {
 				if killed.Load() {
 					v, _ := after.LoadOrStore(s, new(atomic.Int64))
 					v.(*atomic.Int64).Add(1)
+					if s != 503 {
+						t.Logf("%s → %d at %s", hdr[0], s, time.Now().Format("15:04:05.000"))
+					}
 				}
 			}
 		})
@@ -78,10 +81,11 @@ func TestRedisFailsClosed(t *testing.T) {
 	if res.StatusCode != 503 || !strings.Contains(ready["checks"].(map[string]any)["redis"].(string), "unavailable") {
 		t.Fatalf("readyz with Redis down: %d %v", res.StatusCode, ready)
 	}
+	killed.Store(false)
+	t.Logf("restarting Redis at %s", time.Now().Format("15:04:05.000"))
 	if err := rs.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	killed.Store(false)
 	start := time.Now()
 	for status(n.url+"/v1/me", "Cookie", cookieHeader(t, cl, n)) != 200 || status(n.url+"/v1/me", "Authorization", bearer) != 200 {
 		if time.Since(start) > 5*time.Second {

@@ -29,6 +29,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// templates, assets and security headers in package pages. Every state
 	// change is a POST answered by a 303 (Post/Redirect/Get).
 	pg := s.newPages()
+	s.pages = pg
 	mux.HandleFunc("GET /{$}", pg.handleSignIn)
 	mux.HandleFunc("GET /login", pg.handleSignIn)
 	mux.HandleFunc("POST /login", pg.handleLoginForm)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -83,6 +84,7 @@ type Server struct {
 	registry *prometheus.Registry
 	cookie   string
 	handler  http.Handler
+	pages    *pageHandlers
 }
 
 // New returns the Server; its Handler is ready to serve.
@@ -145,6 +147,7 @@ func newRequestID() string {
 // plain-text 404 and 405 answers into problem responses.
 type recorder struct {
 	http.ResponseWriter
+	s       *Server
 	r       *http.Request
 	status  int
 	written bool
@@ -168,6 +171,11 @@ func (rec *recorder) WriteHeader(code int) {
 		h.Del("X-Content-Type-Options")
 		if strings.HasPrefix(rec.r.URL.Path, "/oauth2/") {
 			writeOAuthError(rec.ResponseWriter, code, "invalid_request", detail)
+			return
+		}
+		if code == http.StatusNotFound && rec.s.pages != nil && !apiPath(rec.r.URL.Path) {
+			// A person followed a bad link: a page, not a JSON problem.
+			rec.s.pages.message(rec.ResponseWriter, rec.r, code, "Page not found", "There is nothing at "+(&url.URL{Path: rec.r.URL.Path}).String()+".")
 			return
 		}
 		writeProblem(rec.ResponseWriter, rec.r, code, detail)
@@ -207,7 +215,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		// set sessions, carry tokens or show the user (S8). The JWKS and
 		// discovery documents set their own Cache-Control.
 		w.Header().Set("Cache-Control", "no-store")
-		rec := &recorder{ResponseWriter: w, r: r}
+		rec := &recorder{ResponseWriter: w, s: s, r: r}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -262,4 +270,15 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// apiPath reports whether path belongs to the machine interfaces, whose
+// errors are JSON.
+func apiPath(path string) bool {
+	for _, p := range []string{"/v1/", "/oauth2/", "/.well-known/", "/metrics", "/healthz", "/readyz"} {
+		if strings.HasPrefix(path, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -5,12 +5,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/authd/authd/internal/migration"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -19,40 +16,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in order. Their names are
-// NNNN_description.sql; versions start at 1 and have no gaps.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, n := range names {
-		base := path.Base(n)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || len(num) != 4 || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", base)
-		}
-		b, err := migrationFiles.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %04d (versions have no gaps or duplicates)", m.name, i+1)
-		}
-	}
-	return ms, nil
+// migrations returns the embedded migrations in order.
+func migrations() ([]migration.Migration, error) {
+	return migration.List(migrationFiles, "migrations")
 }
 
 // errApplied ends the transaction of a migration another node recorded
@@ -94,19 +60,19 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return fmt.Errorf("postgres: %s: database schema version %d is newer than this program's %d; upgrade authd", op, current, len(ms))
 	}
 	for _, m := range ms[current:] {
-		err := db.tx(ctx, op+" "+m.name, func(tx pgx.Tx) error {
+		err := db.tx(ctx, op+" "+m.Name, func(tx pgx.Tx) error {
 			tag, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)
-				ON CONFLICT (version) DO NOTHING`, m.version, m.name, time.Now())
+				ON CONFLICT (version) DO NOTHING`, m.Version, m.Name, time.Now())
 			if err != nil {
-				return db.wrap(ctx, op+": record "+m.name, err)
+				return db.wrap(ctx, op+": record "+m.Name, err)
 			}
 			if tag.RowsAffected() == 0 {
 				return errApplied
 			}
 			// No arguments: pgx sends it with the simple protocol, which
 			// runs every statement of the file.
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return db.wrap(ctx, op+": apply "+m.name, err)
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return db.wrap(ctx, op+": apply "+m.Name, err)
 			}
 			return nil
 		})

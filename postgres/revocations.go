@@ -2,10 +2,10 @@ package postgres
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/seqcursor"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -48,42 +48,7 @@ import (
 // n never goes back, so pruning the newest entries cannot let a new entry
 // take a position an old cursor already passed.
 
-// A revocation cursor is "r" followed by the decimal seq the reader has
-// read up to: "r0" before the first entry. The empty cursor is the
-// beginning. The encoding is canonical (no sign, no leading zero, at most
-// 19 digits and within int64), so every cursor string names one position
-// and parses back to itself. It is the sqlite package's format.
-
-const maxCursorLen = 1 + 19
-
-func formatCursor(seq int64) string { return "r" + strconv.FormatInt(seq, 10) }
-
-// parseCursor returns the seq a cursor names, or an *authd.InvalidError.
-func parseCursor(c string) (int64, error) {
-	if c == "" {
-		return 0, nil
-	}
-	bad := func() (int64, error) {
-		return 0, authd.Invalidf("cursor", "malformed revocation cursor")
-	}
-	if len(c) < 2 || len(c) > maxCursorLen || c[0] != 'r' {
-		return bad()
-	}
-	digits := c[1:]
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return bad()
-		}
-	}
-	if len(digits) > 1 && digits[0] == '0' {
-		return bad()
-	}
-	seq, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil {
-		return bad()
-	}
-	return seq, nil
-}
+// The cursor format is internal/seqcursor, shared with the sqlite package.
 
 // Revoke implements authd.RevocationList. An id already listed with an
 // ExpiresAt at least as late is left alone (the seq it took is simply not
@@ -107,7 +72,7 @@ func (db *DB) Revoke(ctx context.Context, r authd.Revocation) error {
 // they expired still move the cursor past them.
 func (db *DB) RevokedSince(ctx context.Context, cursor string, now time.Time) ([]authd.Revocation, string, error) {
 	const op = "revoked since"
-	from, err := parseCursor(cursor)
+	from, err := seqcursor.Parse(cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -145,7 +110,7 @@ func (db *DB) RevokedSince(ctx context.Context, cursor string, now time.Time) ([
 	// A cursor beyond the counter comes from another database (or one
 	// restored from a backup): the counter is the truth, and the reader
 	// receives again what it may have missed rather than skip what comes.
-	return out, formatCursor(high), nil
+	return out, seqcursor.Format(high), nil
 }
 
 // errNoSeqRow: revocation_seq lost its row, which the schema seeds.

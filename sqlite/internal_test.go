@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/seqcursor"
 )
 
 // FuzzRevokedSinceCursor: the cursor is the one piece of outside input this
@@ -40,7 +41,7 @@ func FuzzRevokedSinceCursor(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, c string) {
-		seq, perr := parseCursor(c)
+		seq, perr := seqcursor.Parse(c)
 		rs, next, err := db.RevokedSince(t.Context(), c, now)
 		if perr != nil {
 			var inv *authd.InvalidError
@@ -49,8 +50,8 @@ func FuzzRevokedSinceCursor(f *testing.F) {
 			}
 			return
 		}
-		if c != "" && formatCursor(seq) != c {
-			t.Fatalf("cursor %q accepted as %d, which formats as %q: not canonical", c, seq, formatCursor(seq))
+		if c != "" && seqcursor.Format(seq) != c {
+			t.Fatalf("cursor %q accepted as %d, which formats as %q: not canonical", c, seq, seqcursor.Format(seq))
 		}
 		if seq < 0 {
 			t.Fatalf("cursor %q parsed to a negative seq %d", c, seq)
@@ -58,8 +59,8 @@ func FuzzRevokedSinceCursor(f *testing.F) {
 		if err != nil {
 			t.Fatalf("RevokedSince(%q): %v", c, err)
 		}
-		nseq, err := parseCursor(next)
-		if err != nil || formatCursor(nseq) != next || nseq < seq {
+		nseq, err := seqcursor.Parse(next)
+		if err != nil || seqcursor.Format(nseq) != next || nseq < seq {
 			t.Fatalf("RevokedSince(%q) returned cursor %q (%d, %v): want a canonical cursor at or after %d", c, next, nseq, err, seq)
 		}
 		if want := max(0, 3-int(min(seq, 3))); len(rs) != want {
@@ -74,10 +75,10 @@ func FuzzRevokedSinceCursor(f *testing.F) {
 
 func TestCursorRoundTrip(t *testing.T) {
 	for _, seq := range []int64{0, 1, 9, 10, 12345, 1<<63 - 1} {
-		c := formatCursor(seq)
-		got, err := parseCursor(c)
+		c := seqcursor.Format(seq)
+		got, err := seqcursor.Parse(c)
 		if err != nil || got != seq {
-			t.Fatalf("parseCursor(formatCursor(%d)) = %d, %v", seq, got, err)
+			t.Fatalf("seqcursor.Parse(seqcursor.Format(%d)) = %d, %v", seq, got, err)
 		}
 	}
 }

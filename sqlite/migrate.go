@@ -5,51 +5,17 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/authd/authd/internal/migration"
 )
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in order. Their names are
-// NNNN_description.sql; versions start at 1 and have no gaps.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, n := range names {
-		base := path.Base(n)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || len(num) != 4 || v <= 0 {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_description.sql", base)
-		}
-		b, err := migrationFiles.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %04d (versions have no gaps or duplicates)", m.name, i+1)
-		}
-	}
-	return ms, nil
+// migrations returns the embedded migrations in order.
+func migrations() ([]migration.Migration, error) {
+	return migration.List(migrationFiles, "migrations")
 }
 
 // Migrate brings the schema up to date: it applies, in order, every
@@ -80,12 +46,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return fmt.Errorf("sqlite: %s: database schema version %d is newer than this program's %d; upgrade authd", op, current, len(ms))
 		}
 		for _, m := range ms[current:] {
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return db.wrap(ctx, fmt.Sprintf("%s: apply %s", op, m.name), err)
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return db.wrap(ctx, fmt.Sprintf("%s: apply %s", op, m.Name), err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				m.version, m.name, micros(time.Now())); err != nil {
-				return db.wrap(ctx, fmt.Sprintf("%s: record %s", op, m.name), err)
+				m.Version, m.Name, micros(time.Now())); err != nil {
+				return db.wrap(ctx, fmt.Sprintf("%s: record %s", op, m.Name), err)
 			}
 		}
 		return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/seqcursor"
 )
 
 // Revoke implements authd.RevocationList. An id already listed with an
@@ -42,7 +43,7 @@ func (db *DB) Revoke(ctx context.Context, r authd.Revocation) error {
 // Rows left out because they expired still move the cursor past them.
 func (db *DB) RevokedSince(ctx context.Context, cursor string, now time.Time) ([]authd.Revocation, string, error) {
 	const op = "revoked since"
-	from, err := parseCursor(cursor)
+	from, err := seqcursor.Parse(cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -79,7 +80,7 @@ func (db *DB) RevokedSince(ctx context.Context, cursor string, now time.Time) ([
 			return nil, "", db.wrap(ctx, op, err)
 		}
 	}
-	return out, formatCursor(max(from, high)), nil
+	return out, seqcursor.Format(max(from, high)), nil
 }
 
 // PruneRevocations implements authd.RevocationList.

@@ -1,4 +1,6 @@
-package sqlite
+// Package seqcursor is the revocation feed's cursor format shared by the
+// SQL stores: "r" and the decimal sequence number read up to.
+package seqcursor
 
 import (
 	"strconv"
@@ -14,10 +16,11 @@ import (
 
 const maxCursorLen = 1 + 19
 
-func formatCursor(seq int64) string { return "r" + strconv.FormatInt(seq, 10) }
+// Format returns the cursor of seq.
+func Format(seq int64) string { return "r" + strconv.FormatInt(seq, 10) }
 
-// parseCursor returns the seq a cursor names, or an *authd.InvalidError.
-func parseCursor(c string) (int64, error) {
+// Parse returns the seq a cursor names, or an *authd.InvalidError.
+func Parse(c string) (int64, error) {
 	if c == "" {
 		return 0, nil
 	}

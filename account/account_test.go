@@ -1,0 +1,131 @@
+package account_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/authd/authd"
+	"github.com/authd/authd/account"
+	"github.com/authd/authd/password"
+	"github.com/authd/authd/session"
+	"github.com/authd/authd/sqlite"
+)
+
+func TestValidateEmail(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"ann@example.com", true},
+		{"a.b+tag@sub.example.org", true},
+		{"", false},
+		{"ann", false},
+		{"Ann <ann@example.com>", false},
+		{"ann@example.com, bob@example.com", false},
+		{"ann @example.com", false},
+		{string(make([]byte, 300)) + "@example.com", false},
+	}
+	for _, tt := range tests {
+		err := account.ValidateEmail(account.NormalizeEmail(tt.in))
+		var inv *authd.InvalidError
+		if tt.ok != (err == nil) || (err != nil && !errors.As(err, &inv)) {
+			t.Errorf("%q: %v", tt.in, err)
+		}
+	}
+	if got := account.NormalizeEmail("  Ann@Example.COM "); got != "ann@example.com" {
+		t.Errorf("normalised %q", got)
+	}
+}
+
+func newService(t *testing.T) (*account.Service, *sqlite.DB, *session.Manager) {
+	t.Helper()
+	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "a.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	sessions := session.NewManager(db, db, session.Config{Idle: time.Hour, Max: time.Hour, AccessTTL: time.Minute})
+	h := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2)
+	return account.NewService(db, db, db, h, sessions, nil, account.Config{MaxFailures: 3, MaxFailuresIP: 100, Window: time.Minute}), db, sessions
+}
+
+const pw = "correct horse battery staple"
+
+func TestRehashOnLogin(t *testing.T) {
+	ctx := context.Background()
+	svc, db, _ := newService(t)
+	u, err := svc.Register(ctx, "ann@example.com", pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A hash made at weaker parameters than the service's is upgraded on
+	// the next successful login.
+	weak := password.NewHasher(password.Params{Memory: 32, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1)
+	old, _ := weak.Hash(ctx, pw)
+	if err := db.SetPasswordHash(ctx, u.ID, old, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, "ann@example.com", pw, account.Meta{IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.UserByID(ctx, u.ID)
+	if got.PasswordHash == old {
+		t.Fatal("hash not upgraded after login")
+	}
+	if _, err := svc.Authenticate(ctx, "ann@example.com", pw, account.Meta{}); err != nil {
+		t.Fatalf("upgraded hash does not verify: %v", err)
+	}
+}
+
+func TestLockEndsSessions(t *testing.T) {
+	ctx := context.Background()
+	svc, _, sessions := newService(t)
+	u, _ := svc.Register(ctx, "ann@example.com", pw)
+	tok, _, _ := sessions.Create(ctx, u, session.Meta{})
+	if err := svc.Lock(ctx, "ANN@example.com", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sessions.Lookup(ctx, tok); !errors.Is(err, authd.ErrUnauthenticated) {
+		t.Fatalf("session after lock: %v", err)
+	}
+	if _, err := svc.Authenticate(ctx, "ann@example.com", pw, account.Meta{}); !errors.Is(err, authd.ErrInvalidCredentials) {
+		t.Fatalf("login while locked: %v", err)
+	}
+	if err := svc.Lock(ctx, "ann@example.com", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Authenticate(ctx, "ann@example.com", pw, account.Meta{}); err != nil {
+		t.Fatalf("login after unlock: %v", err)
+	}
+	if err := svc.Lock(ctx, "nobody@example.com", true); !errors.Is(err, authd.ErrNotFound) {
+		t.Fatalf("lock unknown: %v", err)
+	}
+}
+
+func TestClients(t *testing.T) {
+	ctx := context.Background()
+	db, _ := sqlite.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	defer db.Close()
+	c := account.NewClients(db, password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1))
+	secret := "0123456789abcdef0123456789abcdef"
+	if err := c.Create(ctx, "orders", "short"); err == nil {
+		t.Fatal("short secret accepted")
+	}
+	if err := c.Create(ctx, "orders", secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Create(ctx, "orders", secret); !errors.Is(err, authd.ErrConflict) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	for _, tt := range []struct{ id, secret string }{{"orders", secret + "x"}, {"nobody", secret}, {"orders", ""}} {
+		if err := c.Authenticate(ctx, tt.id, tt.secret); !errors.Is(err, authd.ErrInvalidCredentials) {
+			t.Errorf("%s/%s: %v", tt.id, tt.secret, err)
+		}
+	}
+	if err := c.Authenticate(ctx, "orders", secret); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -92,6 +92,9 @@ func (r *runner) revocations(ctx context.Context, m Mode, nodes []*node, emails 
 		if t.err != nil {
 			return nil, t.err
 		}
+		if t.early > 0 {
+			continue // refused before it was revoked: counted, not timed
+		}
 		if t.missing > 0 {
 			rev.NotRefused++
 			if timeouts++; timeouts >= 3 {

@@ -90,8 +90,8 @@ func TestBenchQuick(t *testing.T) {
 		case res.Status == bench.StatusOK:
 			if len(res.Throughput) != 2 || res.Revocation == nil || res.Credential == nil || res.Logins == nil {
 				t.Errorf("mode %s: figures missing: %+v", m.Name, res)
-			} else if res.Revocation.NotRefused != 0 {
-				t.Errorf("mode %s: %d revoked credentials were never refused", m.Name, res.Revocation.NotRefused)
+			} else if rv := res.Revocation; rv.NotRefused != 0 || rv.RefusedEarly != 0 {
+				t.Errorf("mode %s: %d revoked credentials were never refused, %d were refused before their revocation", m.Name, rv.NotRefused, rv.RefusedEarly)
 			}
 			if m.Model == "jwt" && (res.Issuance == nil || res.Refresh == nil) {
 				t.Errorf("mode %s: token issuance or refresh figures missing", m.Name)

@@ -336,3 +336,58 @@ func TestSignalsStopCleanly(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartLosesNothing stops authd and starts it again on the same
+// stores: the session and the refresh family carry on.
+func TestRestartLosesNothing(t *testing.T) {
+	setups := []struct {
+		name string
+		args func(t *testing.T) []string
+	}{
+		{"sqlite", func(t *testing.T) []string {
+			return []string{"--db", "sqlite:" + filepath.Join(t.TempDir(), "authd.db")}
+		}},
+		{"postgres+redis", func(t *testing.T) []string {
+			u, prefix := redistest.URL(t)
+			return []string{"--db", pgtest.Schema(t), "--redis", u, "--redis-prefix", prefix}
+		}},
+	}
+	for _, s := range setups {
+		t.Run(s.name, func(t *testing.T) {
+			authdBinary(t)
+			args := s.args(t)
+			if code, _, e := runCmd(t, nodePassword+"\n", env(nil), "user", "add", "--db", args[1], "--email", "ann@example.com", "--password-stdin"); code != 0 {
+				t.Fatalf("user add: %s", e)
+			}
+			n := startNode(t, args...)
+			cl := newClient(t)
+			if code, _ := cl.do("POST", n.url+"/v1/login", "application/json", `{"email":"ann@example.com","password":"`+nodePassword+`"}`); code != 200 {
+				t.Fatalf("login: %d", code)
+			}
+			cookie := cookieHeader(t, cl, n)
+			form := "grant_type=password&username=ann%40example.com&password=" + url.QueryEscape(nodePassword)
+			code, body := cl.do("POST", n.url+"/oauth2/token", "application/x-www-form-urlencoded", form)
+			if code != 200 {
+				t.Fatalf("grant: %d %s", code, body)
+			}
+			var p map[string]any
+			json.Unmarshal(body, &p)
+
+			n.cmd.Process.Signal(syscall.SIGTERM)
+			if err := n.cmd.Wait(); err != nil {
+				t.Fatalf("stop: %v", err)
+			}
+			m := startNode(t, args...)
+			if s := status(m.url+"/v1/me", "Cookie", cookie); s != 200 {
+				t.Fatalf("session after restart: %d", s)
+			}
+			if s := status(m.url+"/v1/me", "Authorization", "Bearer "+p["access_token"].(string)); s != 200 {
+				t.Fatalf("access token after restart: %d", s)
+			}
+			code, body = cl.do("POST", m.url+"/oauth2/token", "application/x-www-form-urlencoded", "grant_type=refresh_token&refresh_token="+p["refresh_token"].(string))
+			if code != 200 {
+				t.Fatalf("refresh after restart: %d %s", code, body)
+			}
+		})
+	}
+}

@@ -152,16 +152,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	cfg.Defaults()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
+	modes := selectModes(cfg.Modes)
+	if len(modes) == 0 {
+		return nil, fmt.Errorf("--modes %s matches no mode; modes are named like session/sqlite/cache and jwt/EdDSA/nocache", strings.Join(cfg.Modes, ","))
+	}
 	r, err := newRunner(cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer r.close()
-
-	modes := selectModes(cfg.Modes)
-	if len(modes) == 0 {
-		return nil, fmt.Errorf("--modes %s matches no mode; modes are named like session/sqlite/cache and jwt/EdDSA/nocache", strings.Join(cfg.Modes, ","))
-	}
 	rep := &Report{Version: ReportVersion, StartedAt: time.Now().UTC(), Quick: cfg.Quick, Command: cfg.Command,
 		Machine: readMachine(), Settings: Settings{Concurrency: cfg.Concurrency, PhaseSeconds: cfg.Phase.Seconds(),
 			WarmupSeconds: cfg.Warmup.Seconds(), Revocations: cfg.Revocations, Nodes: clusterNodes}}

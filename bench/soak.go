@@ -177,7 +177,7 @@ func Soak(ctx context.Context, cfg Config, dur time.Duration, store string) (*So
 	r.prog.step("soak: warm-up", warm.Seconds())
 	sleepCtx(ctx, warm)
 	pause.Lock()
-	start := s.snapshot(ctx, 0)
+	start := s.snapshot(ctx, time.Since(t0))
 	pause.Unlock()
 	if start == nil {
 		stop.Store(true)

@@ -52,7 +52,7 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 	tc.MaxStaleness = c.RevocationMaxStaleness
 	// Every node asks for new revocations this often: the bound on how long
 	// a revoked token is accepted elsewhere.
-	tc.PollInterval = 50 * time.Millisecond
+	tc.PollInterval = 20 * time.Millisecond
 	if !c.TokenCache {
 		tc.CacheSize = -1
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/redis"
+	"github.com/authd/authd/redis/redistest"
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/token"
 )
@@ -20,6 +22,7 @@ import (
 //	  go test -run '^$' -bench . -benchmem ./cache
 func BenchmarkValidate(b *testing.B) {
 	ctx := context.Background()
+	parent := b
 	for _, be := range backends {
 		for _, cached := range []bool{false, true} {
 			name := be.name + "/store"
@@ -32,6 +35,46 @@ func BenchmarkValidate(b *testing.B) {
 				if cached {
 					st = start(b, src)
 				}
+				m := session.NewManager(st, nil, session.Config{Idle: time.Hour, Max: 2 * time.Hour})
+				tok, _, err := m.Create(ctx, &authd.User{ID: authd.NewID(), Email: "a@example.com", Roles: []string{"admin"}}, session.Meta{IP: "192.0.2.1", UserAgent: "Mozilla/5.0"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					if _, err := m.Lookup(ctx, tok); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+	// Redis keeps its own local cache: rueidis client-side caching, kept
+	// true by Redis's invalidation messages (redis.WithClientCache).
+	var clusterURL string
+	for _, mode := range []string{"redis", "redis-cluster"} {
+		for _, cached := range []bool{false, true} {
+			name := mode + "/store"
+			if cached {
+				name = mode + "/cached"
+			}
+			b.Run(name, func(b *testing.B) {
+				u, prefix := redistest.URL(b)
+				if mode == "redis-cluster" {
+					if clusterURL == "" {
+						clusterURL = redistest.ClusterURL(redistest.StartCluster(parent, 3))
+					}
+					u = clusterURL
+				}
+				opts := []redis.Option{redis.WithPrefix(prefix)}
+				if cached {
+					opts = append(opts, redis.WithClientCache(time.Minute))
+				}
+				st, err := redis.Open(ctx, u, opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer st.Close()
 				m := session.NewManager(st, nil, session.Config{Idle: time.Hour, Max: 2 * time.Hour})
 				tok, _, err := m.Create(ctx, &authd.User{ID: authd.NewID(), Email: "a@example.com", Roles: []string{"admin"}}, session.Meta{IP: "192.0.2.1", UserAgent: "Mozilla/5.0"})
 				if err != nil {

@@ -222,12 +222,38 @@ func (s *Store) SessionByHash(ctx context.Context, hash []byte) (*authd.Session,
 	if err != nil {
 		return nil, s.wrap(ctx, op, err)
 	}
+	if s.cacheTTL > 0 {
+		s.memoMu.RLock()
+		d := s.memo[string(hash)]
+		s.memoMu.RUnlock()
+		if d != nil && d.raw == v {
+			cp := d.s
+			return &cp, nil
+		}
+	}
 	x, err := decodeRecord(v, hash)
 	if err != nil {
 		return nil, fmt.Errorf("redis: %s: %w", op, err)
 	}
+	if s.cacheTTL > 0 {
+		s.memoMu.Lock()
+		if s.memo == nil || len(s.memo) >= maxMemo {
+			s.memo = make(map[string]*decoded)
+		}
+		s.memo[string(hash)] = &decoded{raw: v, s: *x}
+		s.memoMu.Unlock()
+	}
 	return x, nil
 }
+
+// decoded is a record's bytes and their decoding.
+type decoded struct {
+	raw string
+	s   authd.Session
+}
+
+// maxMemo bounds the decoded-record memo; when full it starts afresh.
+const maxMemo = 100_000
 
 // TouchSession implements authd.SessionStore: the id key gives the hash
 // (and is kept alive at least as long as the record), then a script on the
@@ -545,8 +571,8 @@ func (s *Store) tombstone(hash string) {
 }
 
 func (s *Store) tombstoned(hash []byte) bool {
-	s.tombMu.Lock()
-	defer s.tombMu.Unlock()
+	s.tombMu.RLock()
+	defer s.tombMu.RUnlock()
 	t, ok := s.tombs[string(hash)]
 	return ok && time.Now().Before(t)
 }

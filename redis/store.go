@@ -30,8 +30,15 @@ type Store struct {
 	prefix   string
 	cacheTTL time.Duration // > 0: SessionByHash uses the client-side cache
 
-	tombMu  sync.Mutex
-	tombs   map[string]time.Time // hashes of sessions this process deleted, until when
+	tombMu sync.RWMutex
+	tombs  map[string]time.Time // hashes of sessions this process deleted, until when
+
+	// memo keeps the last decoding of each client-cached record, so that a
+	// cache hit returning the very same bytes is not decoded again. It is
+	// consulted only after the client cache answered, with those bytes:
+	// it can never answer for a record Redis no longer holds.
+	memoMu  sync.RWMutex
+	memo    map[string]*decoded
 	cluster bool
 
 	// Keys of the revocation list, all in one hash slot.

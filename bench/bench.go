@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/authd/authd/redis/redisproc"
 )
 
 // Config is what `authd bench` was asked for. Zero values take the
@@ -142,7 +144,7 @@ type runner struct {
 
 	// availability of the optional stores: reason is "" when available.
 	pgReason, redisReason, clusterReason string
-	cluster                              *redisCluster
+	cluster                              *redisproc.Cluster
 }
 
 // Run runs the benchmark and writes results.md, results.json and
@@ -176,7 +178,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if needsCluster(modes) && r.clusterReason == "" {
 		r.prog.note("starting a 3-master Redis Cluster")
 		dir := filepath.Join(r.tmp, "redis-cluster")
-		if c, err := startCluster(ctx, dir, 3); err != nil {
+		if c, err := redisproc.NewCluster(dir, 3); err != nil {
 			r.clusterReason = "cannot start a Redis Cluster: " + err.Error()
 		} else {
 			r.cluster = c
@@ -238,7 +240,7 @@ func newRunner(cfg Config) (*runner, error) {
 func (r *runner) close() {
 	r.procs.killAll()
 	if r.cluster != nil {
-		r.cluster.close()
+		r.cluster.Close()
 	}
 	r.hc.CloseIdleConnections()
 	os.RemoveAll(r.tmp)
@@ -269,7 +271,7 @@ func (r *runner) checkStores(ctx context.Context, modes []Mode) {
 	}
 	if !r.cfg.RedisCluster {
 		r.clusterReason = "no Redis Cluster: pass --redis-cluster to have the bench start one"
-	} else if _, err := redisServerBinary(); err != nil {
+	} else if _, err := redisproc.ServerBinary(); err != nil {
 		r.clusterReason = "cannot start a Redis Cluster: " + err.Error()
 	}
 }
@@ -363,8 +365,8 @@ func (r *runner) startCluster(ctx context.Context, m Mode, n int, tag string, ns
 		target := r.cfg.Redis
 		var masters []string
 		if m.Store == "redis-cluster" {
-			target = r.cluster.url()
-			masters = r.cluster.addrs()
+			target = r.cluster.URL()
+			masters = r.cluster.Addrs()
 		} else {
 			masters = []string{r.cfg.Redis}
 		}

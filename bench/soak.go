@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/authd/authd/redis/redisproc"
 )
 
 // Soak thresholds.
@@ -122,7 +124,7 @@ func Soak(ctx context.Context, cfg Config, dur time.Duration, store string) (*So
 	r.prog = newProgress(cfg.Progress, warm.Seconds()+dur.Seconds()+20)
 	if store == "redis-cluster" {
 		r.prog.note("starting a 3-master Redis Cluster")
-		c, err := startCluster(ctx, filepath.Join(r.tmp, "redis-cluster"), 3)
+		c, err := redisproc.NewCluster(filepath.Join(r.tmp, "redis-cluster"), 3)
 		if err != nil {
 			return nil, err
 		}

@@ -18,20 +18,16 @@
 package redistest
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authd/authd/redis/redisproc"
 
 	"github.com/redis/rueidis"
 )
@@ -146,18 +142,6 @@ func DeletePrefix(ctx context.Context, client rueidis.Client, prefix string) err
 	return nil
 }
 
-// ServerBinary returns the path of redis-server: from PATH, else
-// /usr/bin/redis-server.
-func ServerBinary() (string, error) {
-	if p, err := exec.LookPath("redis-server"); err == nil {
-		return p, nil
-	}
-	if _, err := os.Stat("/usr/bin/redis-server"); err == nil {
-		return "/usr/bin/redis-server", nil
-	}
-	return "", errors.New("redis-server not found on PATH nor at /usr/bin/redis-server")
-}
-
 // requireBinary returns the redis-server path or skips tb (fails under CI).
 func requireBinary(tb testing.TB) string {
 	tb.Helper()
@@ -168,105 +152,51 @@ func requireBinary(tb testing.TB) string {
 	return bin
 }
 
-// freePort returns a loopback port that is free now; with bus, one whose
-// cluster bus port (port+10000) is free too.
-func freePort(bus bool) (int, error) {
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		if !bus {
-			l.Close()
-			return port, nil
-		}
-		if port+10000 > 65535 {
-			l.Close()
-			continue
-		}
-		l2, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port+10000))
-		l.Close()
-		if err != nil {
-			continue
-		}
-		l2.Close()
-		return port, nil
-	}
-	return 0, errors.New("redistest: no free port pair found")
-}
+// Server and Cluster are the processes package redisproc runs.
+type (
+	Server  = redisproc.Server
+	Cluster = redisproc.Cluster
+)
 
-// Command sends one command to addr over a fresh connection and returns
-// the reply as text: a simple or bulk string, an integer, or an error for
-// an error reply (arrays are not supported). It is enough for PING,
-// CLUSTER, INFO and CONFIG SET, and needs nothing of the server but to
-// listen.
-func Command(ctx context.Context, addr string, args ...string) (string, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+// Re-exported from redisproc, for tests.
+var (
+	ServerBinary  = redisproc.ServerBinary
+	Command       = redisproc.Command
+	ClusterURL    = redisproc.ClusterURL
+	StandaloneURL = redisproc.StandaloneURL
+	NewServer     = redisproc.NewServer
+	NewCluster    = redisproc.NewCluster
+)
+
+// StartServer starts a standalone redis-server for tb in a temporary
+// directory, with extra redis-server arguments args (for example
+// "--appendonly", "yes", "--appendfsync", "always" to keep data across
+// Restart), waits until it answers PING, and kills it when tb ends. It skips
+// tb when redis-server is missing (fails under CI=true).
+func StartServer(tb testing.TB, args ...string) *Server {
+	tb.Helper()
+	requireBinary(tb)
+	s, err := redisproc.NewServer(tb.TempDir(), args...)
 	if err != nil {
-		return "", err
+		tb.Fatal(err)
 	}
-	defer conn.Close()
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(5 * time.Second)
-	}
-	conn.SetDeadline(deadline)
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := conn.Write([]byte(b.String())); err != nil {
-		return "", err
-	}
-	r := bufio.NewReader(conn)
-	line, err := r.ReadString('\n')
+	tb.Cleanup(func() { s.Kill() })
+	return s
+}
+
+// StartCluster starts a Redis Cluster of masters nodes for tb (each a
+// redis-server with cluster-enabled on a free loopback port, in tb's
+// temporary directory), assigns the 16384 slots evenly, joins the nodes,
+// waits until every node reports cluster_state:ok, and kills them when tb
+// ends. It returns the nodes' addresses; ClusterURL makes the URL. It
+// skips tb when redis-server is missing (fails under CI=true).
+func StartCluster(tb testing.TB, masters int) []string {
+	tb.Helper()
+	requireBinary(tb)
+	c, err := NewCluster(tb.TempDir(), masters)
 	if err != nil {
-		return "", err
+		tb.Fatal(err)
 	}
-	line = strings.TrimRight(line, "\r\n")
-	if line == "" {
-		return "", errors.New("empty reply")
-	}
-	switch line[0] {
-	case '+', ':':
-		return line[1:], nil
-	case '-':
-		return "", errors.New(line[1:])
-	case '$':
-		n, err := strconv.Atoi(line[1:])
-		if err != nil || n < 0 {
-			return "", err
-		}
-		buf := make([]byte, n+2)
-		if _, err := ioReadFull(r, buf); err != nil {
-			return "", err
-		}
-		return string(buf[:n]), nil
-	}
-	return "", fmt.Errorf("unexpected reply %q", line)
-}
-
-func ioReadFull(r *bufio.Reader, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := r.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
-}
-
-// ClusterURL is the redis-cluster:// URL of the nodes at addrs.
-func ClusterURL(addrs []string) string {
-	return "redis-cluster://" + strings.Join(addrs, ",")
-}
-
-// StandaloneURL is the redis:// URL of database 0 of the server at addr.
-func StandaloneURL(addr string) string {
-	return (&url.URL{Scheme: "redis", Host: addr, Path: "/0"}).String()
+	tb.Cleanup(func() { c.Close() })
+	return c.Addrs()
 }

@@ -1,4 +1,4 @@
-package redistest
+package redisproc
 
 import (
 	"bytes"
@@ -11,14 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
 // ReadyTimeout bounds how long a started server may take to answer PING.
 const ReadyTimeout = 15 * time.Second
 
-// Server is a redis-server process owned by a test.
+// Server is a redis-server process owned by its starter.
 type Server struct {
 	Addr string // 127.0.0.1:port
 	Dir  string // its working directory: log, AOF and RDB files
@@ -33,25 +32,10 @@ type Server struct {
 	done chan struct{} // closed when the current process has exited
 }
 
-// StartServer starts a standalone redis-server for tb in a temporary
-// directory, with extra redis-server arguments args (for example
-// "--appendonly", "yes", "--appendfsync", "always" to keep data across
-// Restart), waits until it answers PING, and kills it when tb ends. It skips
-// tb when redis-server is missing (fails under CI=true).
-func StartServer(tb testing.TB, args ...string) *Server {
-	tb.Helper()
-	bin := requireBinary(tb)
-	s, err := newServer(bin, tb.TempDir(), false, args...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Kill() })
-	return s
-}
-
-// NewServer is StartServer for code without a testing.TB (a TestMain): it
-// starts redis-server in dir and returns an error instead of failing. The
-// caller must Kill the server.
+// NewServer starts a standalone redis-server in dir with extra arguments
+// args (for example "--appendonly", "yes" to keep data across Restart) on a
+// free loopback port, and waits until it answers PING. The caller must Kill
+// it.
 func NewServer(dir string, args ...string) (*Server, error) {
 	bin, err := ServerBinary()
 	if err != nil {
@@ -92,7 +76,7 @@ func (s *Server) start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd != nil {
-		return fmt.Errorf("redistest: server %s is already running", s.Addr)
+		return fmt.Errorf("redisproc: server %s is already running", s.Addr)
 	}
 	argv := []string{
 		"--port", strconv.Itoa(s.port),
@@ -111,7 +95,7 @@ func (s *Server) start() error {
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	setDeathSignal(cmd)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("redistest: start %s: %w", s.bin, err)
+		return fmt.Errorf("redisproc: start %s: %w", s.bin, err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -127,7 +111,7 @@ func (s *Server) start() error {
 		select {
 		case <-done:
 			s.cmd = nil
-			return fmt.Errorf("redistest: redis-server on %s exited at start (%s): %s\n%s", s.Addr, cmd.ProcessState, strings.TrimSpace(stderr.String()), s.LogTail(20))
+			return fmt.Errorf("redisproc: redis-server on %s exited at start (%s): %s\n%s", s.Addr, cmd.ProcessState, strings.TrimSpace(stderr.String()), s.LogTail(20))
 		default:
 		}
 		pctx, pcancel := context.WithTimeout(ctx, time.Second)
@@ -142,7 +126,7 @@ func (s *Server) start() error {
 			cmd.Process.Kill()
 			<-done
 			s.cmd = nil
-			return fmt.Errorf("redistest: redis-server on %s not ready after %s (last: %v)\n%s", s.Addr, ReadyTimeout, last, s.LogTail(20))
+			return fmt.Errorf("redisproc: redis-server on %s not ready after %s (last: %v)\n%s", s.Addr, ReadyTimeout, last, s.LogTail(20))
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -160,7 +144,7 @@ func (s *Server) Kill() error {
 	<-s.done
 	s.cmd = nil
 	if err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return fmt.Errorf("redistest: kill %s: %w", s.Addr, err)
+		return fmt.Errorf("redisproc: kill %s: %w", s.Addr, err)
 	}
 	return nil
 }

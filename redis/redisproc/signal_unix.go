@@ -1,6 +1,6 @@
 //go:build unix
 
-package redistest
+package redisproc
 
 import (
 	"fmt"
@@ -19,7 +19,7 @@ func (s *Server) signal(sig os.Signal) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.cmd == nil {
-		return fmt.Errorf("redistest: server %s is not running", s.Addr)
+		return fmt.Errorf("redisproc: server %s is not running", s.Addr)
 	}
 	return s.cmd.Process.Signal(sig)
 }

@@ -1,4 +1,4 @@
-package redistest
+package redisproc
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 )
 
@@ -16,34 +15,18 @@ import (
 // cluster_state:ok on every node.
 const ClusterReadyTimeout = 30 * time.Second
 
-// Cluster is a Redis Cluster of masters without replicas, owned by a test.
+// Cluster is a Redis Cluster of masters without replicas.
 type Cluster struct {
 	Nodes []*Server
 }
 
-// StartCluster starts a Redis Cluster of masters nodes for tb (each a
-// redis-server with cluster-enabled on a free loopback port, in tb's
-// temporary directory), assigns the 16384 slots evenly, joins the nodes,
-// waits until every node reports cluster_state:ok, and kills them when tb
-// ends. It returns the nodes' addresses; ClusterURL makes the URL. It
-// skips tb when redis-server is missing (fails under CI=true).
-func StartCluster(tb testing.TB, masters int) []string {
-	tb.Helper()
-	requireBinary(tb)
-	c, err := NewCluster(tb.TempDir(), masters)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	return c.Addrs()
-}
-
-// NewCluster is StartCluster for code without a testing.TB (a TestMain
-// that shares one cluster between tests): it builds the cluster in dir and
-// returns an error instead of failing. The caller must Close it.
+// NewCluster starts a Redis Cluster of masters nodes (each a redis-server
+// with cluster-enabled on a free loopback port, in dir), assigns the 16384
+// slots evenly, joins the nodes and waits until every node reports
+// cluster_state:ok. The caller must Close it.
 func NewCluster(dir string, masters int) (*Cluster, error) {
 	if masters < 1 {
-		return nil, errors.New("redistest: a cluster needs at least one master")
+		return nil, errors.New("redisproc: a cluster needs at least one master")
 	}
 	bin, err := ServerBinary()
 	if err != nil {
@@ -74,17 +57,17 @@ func NewCluster(dir string, masters int) (*Cluster, error) {
 	for i, s := range c.Nodes {
 		lo, hi := i*16384/masters, (i+1)*16384/masters-1
 		if _, err := Command(ctx, s.Addr, "CLUSTER", "ADDSLOTSRANGE", strconv.Itoa(lo), strconv.Itoa(hi)); err != nil {
-			return fail(fmt.Errorf("redistest: CLUSTER ADDSLOTSRANGE on %s: %w\n%s", s.Addr, err, s.LogTail(20)))
+			return fail(fmt.Errorf("redisproc: CLUSTER ADDSLOTSRANGE on %s: %w\n%s", s.Addr, err, s.LogTail(20)))
 		}
 		// Distinct config epochs spare the nodes the collision dance.
 		if _, err := Command(ctx, s.Addr, "CLUSTER", "SET-CONFIG-EPOCH", strconv.Itoa(i+1)); err != nil {
-			return fail(fmt.Errorf("redistest: CLUSTER SET-CONFIG-EPOCH on %s: %w\n%s", s.Addr, err, s.LogTail(20)))
+			return fail(fmt.Errorf("redisproc: CLUSTER SET-CONFIG-EPOCH on %s: %w\n%s", s.Addr, err, s.LogTail(20)))
 		}
 	}
 	for _, s := range c.Nodes[1:] {
 		host, port, _ := strings.Cut(s.Addr, ":")
 		if _, err := Command(ctx, c.Nodes[0].Addr, "CLUSTER", "MEET", host, port); err != nil {
-			return fail(fmt.Errorf("redistest: CLUSTER MEET %s: %w\n%s", s.Addr, err, c.Nodes[0].LogTail(20)))
+			return fail(fmt.Errorf("redisproc: CLUSTER MEET %s: %w\n%s", s.Addr, err, c.Nodes[0].LogTail(20)))
 		}
 	}
 	if err := c.waitReady(ctx); err != nil {
@@ -126,7 +109,7 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("redistest: cluster not ready after %s: node %s says:\n%s\n%s",
+			return fmt.Errorf("redisproc: cluster not ready after %s: node %s says:\n%s\n%s",
 				ClusterReadyTimeout, notReady.Addr, strings.TrimSpace(info), notReady.LogTail(20))
 		case <-time.After(50 * time.Millisecond):
 		}

@@ -33,6 +33,8 @@ Usage:
                                 signing keys
   authd client add --id ID [--secret-stdin]
                                 a service allowed to call /oauth2/introspect
+  authd bench    [--quick] [--soak DURATION] [flags]
+                                the session-vs-JWT benchmark on real authd processes
   authd version
 
 Every command takes the store flags (--db, --redis) and every flag has an

@@ -170,6 +170,7 @@ func TestBadInvocations(t *testing.T) {
 		{"tls half", nil, []string{"serve", "--tls-cert", "x.pem"}, "--tls-key"},
 		{"unopenable db", nil, []string{"serve", "--db", "sqlite:" + filepath.Join(dir, "no", "such", "dir", "a.db")}, "--db"},
 		{"busy address", nil, []string{"serve", "--db", "sqlite:" + filepath.Join(dir, "a.db"), "--addr", "256.0.0.1:1"}, "--addr"},
+		{"bad email before the password prompt", nil, []string{"user", "add", "--db", "sqlite:" + filepath.Join(dir, "a.db"), "--email", "x"}, "email"},
 		{"user without email", nil, []string{"user", "add", "--db", "sqlite:" + filepath.Join(dir, "a.db")}, "--email"},
 		{"weak password", nil, []string{"user", "add", "--db", "sqlite:" + filepath.Join(dir, "a.db"), "--email", "a@example.com", "--password-stdin"}, "password"},
 		{"stray argument", nil, []string{"migrate", "extra"}, "unexpected argument"},

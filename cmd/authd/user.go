@@ -52,6 +52,12 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	if email == "" {
 		return fmt.Errorf("user %s: --email is required", sub)
 	}
+	if sub == "add" {
+		// Say what is wrong with the email before asking for a password.
+		if err := account.ValidateEmail(account.NormalizeEmail(email)); err != nil {
+			return userErr(err, email)
+		}
+	}
 	if err := c.validate(); err != nil {
 		return err
 	}

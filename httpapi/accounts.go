@@ -69,15 +69,8 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 func (s *Server) login(w http.ResponseWriter, r *http.Request, email, pw string) (*authd.User, *authd.Session, error) {
 	meta := s.meta(r)
 	u, err := s.deps.Accounts.Authenticate(r.Context(), email, pw, meta)
-	var thr *authd.ThrottledError
-	switch {
-	case errors.As(err, &thr):
-		s.metrics.logins.WithLabelValues("throttled").Inc()
-		return nil, nil, err
-	case errors.Is(err, authd.ErrInvalidCredentials):
-		s.metrics.logins.WithLabelValues("failed").Inc()
-		return nil, nil, err
-	case err != nil:
+	if err != nil {
+		s.countLogin(err)
 		return nil, nil, err
 	}
 	// NOTE: a login never keeps the session the browser came with: it ends

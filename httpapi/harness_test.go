@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/authd/authd"
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/httpapi"
 	"github.com/authd/authd/password"
@@ -247,5 +246,3 @@ func assertProblem(t *testing.T, r resp, status int) map[string]any {
 	}
 	return m
 }
-
-var _ = authd.ErrNotFound

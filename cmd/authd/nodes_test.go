@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -310,8 +309,6 @@ func testNodes(t *testing.T, nodes []*node, db string) {
 		}
 	})
 }
-
-var _ = context.Background
 
 // TestSignalsStopCleanly sends SIGINT and SIGTERM to real processes: each
 // finishes its in-flight requests, closes its stores and exits 0.

@@ -36,30 +36,40 @@ func (s *stores) Close() error {
 	return errors.Join(errs...)
 }
 
+// mainStore is what --db opens: every store on one SQL database.
+type mainStore interface {
+	authd.UserStore
+	authd.SessionStore
+	authd.RefreshStore
+	authd.KeyStore
+	authd.RevocationList
+	authd.Limiter
+	authd.ClientStore
+	authd.AuditLog
+	authd.Pinger
+	Close() error
+}
+
 // openStores opens --db (and --redis), applying migrations. The error is
 // one line naming the store and what to do.
 func openStores(ctx context.Context, c *Config) (*stores, error) {
-	st := &stores{}
-	switch {
-	case strings.HasPrefix(c.DB, "sqlite:"):
-		path := strings.TrimPrefix(c.DB, "sqlite:")
-		db, err := sqlite.Open(ctx, path)
-		if err != nil {
-			return nil, fmt.Errorf("cannot open --db %s: %v", c.DB, err)
-		}
-		st.users, st.sessions, st.refresh, st.keys = db, db, db, db
-		st.revocations, st.limiter, st.clients, st.audit = db, db, db, db
-		st.checks = append(st.checks, httpapi.Check{Name: "db", Pinger: db})
-		st.closers = append(st.closers, db.Close)
-	default:
-		db, err := postgres.Open(ctx, c.DB)
-		if err != nil {
-			return nil, fmt.Errorf("cannot open --db %s: %v", redactURL(c.DB), err)
-		}
-		st.users, st.sessions, st.refresh, st.keys = db, db, db, db
-		st.revocations, st.limiter, st.clients, st.audit = db, db, db, db
-		st.checks = append(st.checks, httpapi.Check{Name: "db", Pinger: db})
-		st.closers = append(st.closers, db.Close)
+	var (
+		db  mainStore
+		err error
+	)
+	if path, ok := strings.CutPrefix(c.DB, "sqlite:"); ok {
+		db, err = sqlite.Open(ctx, path)
+	} else {
+		db, err = postgres.Open(ctx, c.DB)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot open --db %s: %v", redactURL(c.DB), err)
+	}
+	st := &stores{
+		users: db, sessions: db, refresh: db, keys: db,
+		revocations: db, limiter: db, clients: db, audit: db,
+		checks:  []httpapi.Check{{Name: "db", Pinger: db}},
+		closers: []func() error{db.Close},
 	}
 	if c.Redis != "" {
 		opts := []redis.Option{redis.WithPrefix(c.RedisPrefix)}

@@ -196,9 +196,17 @@ func (is *testIssuer) feed(w http.ResponseWriter, r *http.Request) {
 	for {
 		is.mu.Lock()
 		down, changed := is.feedDown, is.changed
-		entries := append([]map[string]string{}, is.revoked[from:]...)
+		reset := from > len(is.revoked) // the list was replaced while this request waited
+		var entries []map[string]string
+		if !reset {
+			entries = append([]map[string]string{}, is.revoked[from:]...)
+		}
 		cursor := "c" + strconv.Itoa(len(is.revoked))
 		is.mu.Unlock()
+		if reset {
+			http.Error(w, "since is not a cursor this server issued", http.StatusBadRequest)
+			return
+		}
 		if down {
 			http.Error(w, "store unavailable", http.StatusServiceUnavailable)
 			return

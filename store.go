@@ -124,8 +124,11 @@ type RevocationList interface {
 	PruneRevocations(ctx context.Context, now time.Time) error
 }
 
-// Limiter counts failed logins per key (an account or a client IP) in fixed
-// windows shared by every node.
+// Limiter counts login attempts per key (an account or a client IP) in
+// fixed windows shared by every node. The rules above it count an attempt
+// before its password is checked (AddFailure's count is the attempt's slot),
+// and take the count back with ForgiveFailure or ResetFailures when the
+// attempt succeeds; so what stays counted is the failures.
 type Limiter interface {
 	// Failures returns the failures counted for key in its current window and
 	// when that window ends. A key with no live window has count 0.
@@ -139,6 +142,12 @@ type Limiter interface {
 	AddFailure(ctx context.Context, key string, window time.Duration, now time.Time) (count int, resetAt time.Time, err error)
 	// ResetFailures forgets key's window. Idempotent.
 	ResetFailures(ctx context.Context, key string) error
+	// ForgiveFailure takes one count back from key's window when it is live
+	// at now and its count is above zero; otherwise it does nothing. The
+	// window's end does not move. Each call takes one (not idempotent);
+	// atomic like AddFailure, so n concurrent calls take exactly n (never
+	// below zero).
+	ForgiveFailure(ctx context.Context, key string, now time.Time) error
 }
 
 // ClientStore keeps the services allowed to call /oauth2/introspect.

@@ -127,20 +127,27 @@ func (s *Service) Create(ctx context.Context, email, pw string, roles []string) 
 
 // Authenticate checks email and password. Unknown email, wrong password and
 // locked account all return authd.ErrInvalidCredentials after the same work
-// (one argon2id verification). While the account or ip has reached its
-// failure limit it returns *authd.ThrottledError without checking the
-// password, the right one included. A store failure is authd.ErrUnavailable.
+// (one argon2id verification). While the ip or the account has used up its
+// attempts in the window it returns *authd.ThrottledError without checking
+// the password, the right one included. A store failure is
+// authd.ErrUnavailable.
 func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta) (*authd.User, error) {
 	email = NormalizeEmail(email)
 	now := s.cfg.Now()
 	acctKey, ipKey := "acct:"+email, "ip:"+meta.IP
-	if err := s.throttled(ctx, acctKey, s.cfg.MaxFailures, now); err != nil {
-		return nil, err
-	}
+	// NOTE: the attempt is counted before the password is checked, in one
+	// atomic store operation whose result is this attempt's slot, and only
+	// an attempt whose slot is within the limit is checked (SECURITY P5).
+	// Reading the count, checking, then adding let 40 parallel guesses
+	// against a limit of 3 check 39 passwords. The ip is counted first, so
+	// that a throttled ip spends none of the account's attempts.
 	if meta.IP != "" {
-		if err := s.throttled(ctx, ipKey, s.cfg.MaxFailuresIP, now); err != nil {
+		if err := s.attempt(ctx, ipKey, s.cfg.MaxFailuresIP, now); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.attempt(ctx, acctKey, s.cfg.MaxFailures, now); err != nil {
+		return nil, err
 	}
 	// NOTE: an oversized password is refused before hashing would cost
 	// anything, but with the same answer as a wrong one: the login form
@@ -170,13 +177,21 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta)
 		}
 	}
 	if !ok || u.Locked {
-		if err := s.fail(ctx, acctKey, ipKey, meta, u, now); err != nil {
-			return nil, err
-		}
+		// The attempt stays counted: it was a failure.
+		s.recordFailure(ctx, meta, u, now)
 		return nil, authd.ErrInvalidCredentials
 	}
-	if err := s.limiter.ResetFailures(ctx, acctKey); err != nil {
-		return nil, fmt.Errorf("account: reset failures: %w", err)
+	if s.cfg.MaxFailures > 0 {
+		if err := s.limiter.ResetFailures(ctx, acctKey); err != nil {
+			return nil, fmt.Errorf("account: reset failures: %w", err)
+		}
+	}
+	if meta.IP != "" && s.cfg.MaxFailuresIP > 0 {
+		// A success is no failure of the ip's either; its earlier failures
+		// stay counted (one address may be many users).
+		if err := s.limiter.ForgiveFailure(ctx, ipKey, now); err != nil {
+			return nil, fmt.Errorf("account: forgive attempt: %w", err)
+		}
 	}
 	if rehash {
 		// Parameters have risen since this hash was made: upgrade it now
@@ -192,39 +207,33 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta)
 	return u, nil
 }
 
-func (s *Service) throttled(ctx context.Context, key string, limit int, now time.Time) error {
-	n, reset, err := s.limiter.Failures(ctx, key, now)
-	if err != nil {
-		return fmt.Errorf("account: read failures: %w", err)
+// attempt counts one attempt for key and refuses it when its slot is over
+// limit. A limit of 0 or less turns the throttle off for key.
+func (s *Service) attempt(ctx context.Context, key string, limit int, now time.Time) error {
+	if limit <= 0 {
+		return nil
 	}
-	if limit > 0 && n >= limit {
+	n, reset, err := s.limiter.AddFailure(ctx, key, s.cfg.Window, now)
+	if err != nil {
+		return fmt.Errorf("account: count attempt: %w", err)
+	}
+	if n > limit {
 		return &authd.ThrottledError{RetryAfter: max(reset.Sub(now), time.Second)}
 	}
 	return nil
 }
 
-func (s *Service) fail(ctx context.Context, acctKey, ipKey string, meta Meta, u *authd.User, now time.Time) error {
-	if _, _, err := s.limiter.AddFailure(ctx, acctKey, s.cfg.Window, now); err != nil {
-		return fmt.Errorf("account: count failure: %w", err)
-	}
-	if meta.IP != "" {
-		if _, _, err := s.limiter.AddFailure(ctx, ipKey, s.cfg.Window, now); err != nil {
-			return fmt.Errorf("account: count failure: %w", err)
-		}
-	}
+func (s *Service) recordFailure(ctx context.Context, meta Meta, u *authd.User, now time.Time) {
 	ev := authd.AuditEvent{At: now, Event: authd.EventLoginFailed, IP: meta.IP, UserAgent: meta.UserAgent}
-	if u != nil {
-		ev.UserID = u.ID
-		if u.Locked {
-			ev.Detail = "account locked"
-		} else {
-			ev.Detail = "wrong password"
-		}
-	} else {
+	switch {
+	case u == nil:
 		ev.Detail = "unknown email"
+	case u.Locked:
+		ev.UserID, ev.Detail = u.ID, "account locked"
+	default:
+		ev.UserID, ev.Detail = u.ID, "wrong password"
 	}
 	s.Record(ctx, ev)
-	return nil
 }
 
 // Record writes an audit event to the audit table and the structured log.

@@ -57,6 +57,15 @@ func (db *DB) AddFailure(ctx context.Context, key string, window time.Duration, 
 	return n, reset, nil
 }
 
+// ForgiveFailure implements authd.Limiter in one statement: the UPDATE
+// locks the row, so concurrent calls and AddFailure queue on it.
+func (db *DB) ForgiveFailure(ctx context.Context, key string, now time.Time) error {
+	const op = "forgive login failure"
+	_, err := db.exec(ctx, op, `UPDATE login_failures SET count = count - 1 WHERE key = $1 AND reset_at > $2 AND count > 0`,
+		sanitize(key), now)
+	return err
+}
+
 // ResetFailures implements authd.Limiter.
 func (db *DB) ResetFailures(ctx context.Context, key string) error {
 	const op = "reset login failures"

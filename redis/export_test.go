@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/redis/rueidis"
+
+	"github.com/authd/authd"
 )
 
 // Client exposes the Store's client to the package's tests and benchmarks
@@ -21,4 +23,15 @@ func IndexLen(tb testing.TB, s *Store, userID string) int {
 		tb.Fatal(err)
 	}
 	return int(n)
+}
+
+// ExpireNow makes Redis expire the session's keys at once, as their TTL
+// would: a test of what happens after expiry need not race a real clock.
+func ExpireNow(tb testing.TB, s *Store, x *authd.Session) {
+	tb.Helper()
+	for _, k := range []string{s.idKey(x.ID), s.hashKey(x.Hash)} {
+		if err := s.client.Do(tb.Context(), s.client.B().Pexpire().Key(k).Milliseconds(1).Build()).Error(); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }

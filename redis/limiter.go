@@ -61,6 +61,26 @@ func (s *Store) AddFailure(ctx context.Context, key string, window time.Duration
 	return int(n), fromMicros(us), nil
 }
 
+// forgiveFailure: ARGV[1] = now µs. Takes one from a live window's count.
+var forgiveFailure = rueidis.NewLuaScript(`
+local v = redis.call('HMGET', KEYS[1], 'r', 'c')
+if v[1] and tonumber(ARGV[1]) < tonumber(v[1]) and tonumber(v[2]) > 0 then
+  redis.call('HINCRBY', KEYS[1], 'c', -1)
+end
+return 0
+`)
+
+// ForgiveFailure implements authd.Limiter with one script, atomic like
+// AddFailure's.
+func (s *Store) ForgiveFailure(ctx context.Context, key string, now time.Time) error {
+	const op = "forgive failure"
+	if err := s.entry(ctx, op); err != nil {
+		return err
+	}
+	err := forgiveFailure.Exec(ctx, s.client, []string{s.limiterKey(key)}, []string{itoa(micros(now))}).Error()
+	return s.wrap(ctx, op, err)
+}
+
 // Failures implements authd.Limiter with one HMGET.
 func (s *Store) Failures(ctx context.Context, key string, now time.Time) (int, time.Time, error) {
 	const op = "failures"

@@ -98,6 +98,19 @@ func runSuite(t *testing.T, newStore func(testing.TB, ...redis.Option) *redis.St
 
 func TestStandalone(t *testing.T) { runSuite(t, openStandalone) }
 
+// withClientCache adds the client-side cache that serve turns on by
+// default (--session-cache), so the conformance suite pins down the store
+// as it runs in production too.
+func withClientCache(open func(testing.TB, ...redis.Option) *redis.Store) func(testing.TB, ...redis.Option) *redis.Store {
+	return func(tb testing.TB, opts ...redis.Option) *redis.Store {
+		return open(tb, append([]redis.Option{redis.WithClientCache(time.Minute)}, opts...)...)
+	}
+}
+
+func TestStandaloneClientCache(t *testing.T) { runSuite(t, withClientCache(openStandalone)) }
+
+func TestClusterClientCache(t *testing.T) { runSuite(t, withClientCache(openCluster)) }
+
 func TestCluster(t *testing.T) { runSuite(t, openCluster) }
 
 func TestOpenRefusesBadURLs(t *testing.T) {
@@ -475,16 +488,23 @@ func TestIndexGC(t *testing.T) {
 	user := authd.NewID()
 	var dead []*authd.Session
 	for range 20 {
+		// NOTE: the sessions live long enough that none dies while the
+		// others are created (a 50 ms lifetime raced the loop and the GC it
+		// triggers); then Redis is told to expire them.
 		x := realisticSession(user)
-		x.ExpiresAt = time.Now().Add(50 * time.Millisecond).Truncate(time.Microsecond)
 		if err := s.CreateSession(t.Context(), x); err != nil {
 			t.Fatal(err)
 		}
 		dead = append(dead, x)
 	}
-	// Redis expires the keys in real time: wait for it.
+	if n := redis.IndexLen(t, s, user); n != 20 {
+		t.Fatalf("index holds %d entries while all 20 sessions live, want 20", n)
+	}
 	for _, x := range dead {
-		poll(t, 5*time.Second, "the idle session's keys to expire", func() error {
+		redis.ExpireNow(t, s, x)
+	}
+	for _, x := range dead {
+		poll(t, 5*time.Second, "the session's keys to expire", func() error {
 			if _, err := s.SessionByHash(t.Context(), x.Hash); !errors.Is(err, authd.ErrNotFound) {
 				return fmt.Errorf("still there (err %v)", err)
 			}

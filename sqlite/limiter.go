@@ -49,6 +49,14 @@ func (db *DB) AddFailure(ctx context.Context, key string, window time.Duration, 
 	return n, fromMicros(reset), nil
 }
 
+// ForgiveFailure implements authd.Limiter in one statement, atomic under
+// the file's write lock.
+func (db *DB) ForgiveFailure(ctx context.Context, key string, now time.Time) error {
+	_, err := db.exec(ctx, "forgive failure",
+		`UPDATE login_failures SET count = count - 1 WHERE key = ? AND reset_at > ? AND count > 0`, key, micros(now))
+	return err
+}
+
 // ResetFailures implements authd.Limiter.
 func (db *DB) ResetFailures(ctx context.Context, key string) error {
 	_, err := db.exec(ctx, "reset failures", `DELETE FROM login_failures WHERE key = ?`, key)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,6 +190,103 @@ func RunLimiter(t *testing.T, newLimiter func(t *testing.T) authd.Limiter) {
 		}
 	})
 
+	t.Run("ForgiveFailure takes one back from a live window", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("ip"), Now()
+		add(t, l, key, window, t0)
+		add(t, l, key, window, t0)
+		mustOK(t, l.ForgiveFailure(t.Context(), key, t0.Add(time.Minute)), "ForgiveFailure")
+		n, reset := failures(t, l, key, t0.Add(time.Minute))
+		want(t, "Failures after one ForgiveFailure", n, reset, 1, t0.Add(window))
+		mustOK(t, l.ForgiveFailure(t.Context(), key, t0.Add(time.Minute)), "second ForgiveFailure")
+		mustOK(t, l.ForgiveFailure(t.Context(), key, t0.Add(time.Minute)), "ForgiveFailure at zero")
+		n, _ = failures(t, l, key, t0.Add(time.Minute))
+		wantZero(t, "Failures after forgiving more than was counted", n)
+		n, reset = add(t, l, key, window, t0.Add(2*time.Minute))
+		want(t, "AddFailure after forgiving to zero (the window stays)", n, reset, 1, t0.Add(window))
+	})
+
+	t.Run("ForgiveFailure does nothing without a live window", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("ip"), Now()
+		mustOK(t, l.ForgiveFailure(t.Context(), NewID("ip"), t0), "ForgiveFailure of an unknown key")
+		add(t, l, key, window, t0)
+		end := t0.Add(window)
+		mustOK(t, l.ForgiveFailure(t.Context(), key, end), "ForgiveFailure at the window's end")
+		n, reset := failures(t, l, key, end.Add(-time.Microsecond))
+		want(t, "Failures after ForgiveFailure of an ended window", n, reset, 1, end)
+	})
+
+	// NOTE: the login throttle counts an attempt before it checks the
+	// password, and checks only attempts whose slot is within the limit
+	// (SECURITY P5). That is exact only if concurrent attempts get distinct
+	// slots: of 40 parallel guesses against a limit of 3, exactly 3 may be
+	// checked, on every store and across nodes.
+	t.Run("concurrent attempts get distinct slots: 40 against a limit of 3 check 3", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("acct"), Now()
+		const n, limit = 40, 3
+		var under, errs atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for range n {
+			wg.Go(func() {
+				<-start
+				c, _, err := l.AddFailure(t.Context(), key, window, t0)
+				if err != nil {
+					errs.Add(1)
+					return
+				}
+				if c <= limit {
+					under.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if errs.Load() != 0 {
+			t.Fatalf("%d of %d concurrent AddFailure calls failed", errs.Load(), n)
+		}
+		if under.Load() != limit {
+			t.Fatalf("%d of %d concurrent attempts got a slot within the limit %d, want exactly %d", under.Load(), n, limit, limit)
+		}
+	})
+
+	t.Run("concurrent AddFailure and ForgiveFailure: n added, m taken back", func(t *testing.T) {
+		l := newLimiter(t)
+		key, t0 := NewID("ip"), Now()
+		const n, m = 30, 10
+		for range m {
+			add(t, l, key, window, t0) // so no ForgiveFailure meets a zero count
+		}
+		var errs atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n + m {
+			wg.Go(func() {
+				<-start
+				var err error
+				if i < n {
+					_, _, err = l.AddFailure(t.Context(), key, window, t0)
+				} else {
+					err = l.ForgiveFailure(t.Context(), key, t0)
+				}
+				if err != nil {
+					errs.Add(1)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if errs.Load() != 0 {
+			t.Fatalf("%d concurrent calls failed", errs.Load())
+		}
+		got, _ := failures(t, l, key, t0)
+		if got != n {
+			t.Fatalf("Failures after %d+%d AddFailure and %d ForgiveFailure: %d, want %d", m, n, m, got, n)
+		}
+	})
+
 	t.Run("honours ctx cancellation", func(t *testing.T) {
 		l := newLimiter(t)
 		key, t0 := NewID("acct"), Now()
@@ -199,6 +297,7 @@ func RunLimiter(t *testing.T, newLimiter func(t *testing.T) authd.Limiter) {
 		_, _, err = l.Failures(ctx, key, t0)
 		wantCanceled(t, err, "Failures")
 		wantCanceled(t, l.ResetFailures(ctx, key), "ResetFailures")
+		wantCanceled(t, l.ForgiveFailure(ctx, key, t0), "ForgiveFailure")
 		n, reset := failures(t, l, key, t0)
 		want(t, "Failures after cancelled calls", n, reset, 1, t0.Add(window))
 	})

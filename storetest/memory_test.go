@@ -484,6 +484,18 @@ func (m *memory) AddFailure(ctx context.Context, key string, length time.Duratio
 	return w.count, w.resetAt, nil
 }
 
+func (m *memory) ForgiveFailure(ctx context.Context, key string, now time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if w, ok := m.failures[key]; ok && now.Before(w.resetAt) && w.count > 0 {
+		w.count--
+		m.failures[key] = w
+	}
+	return nil
+}
+
 func (m *memory) ResetFailures(ctx context.Context, key string) error {
 	if err := m.lock(ctx); err != nil {
 		return err

@@ -107,7 +107,7 @@ func (s *Service) Create(ctx context.Context, email, pw string, roles []string) 
 	if err := ValidateEmail(email); err != nil {
 		return nil, err
 	}
-	if err := password.Check(pw); err != nil {
+	if err := password.Check(pw, email); err != nil {
 		return nil, err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)
@@ -275,7 +275,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 	if !ok {
 		return fmt.Errorf("%w: current password is wrong", authd.ErrForbidden)
 	}
-	if err := password.Check(next); err != nil {
+	if err := password.Check(next, u.Email); err != nil {
 		var inv *authd.InvalidError
 		if errors.As(err, &inv) {
 			inv.Field = "new_password"
@@ -297,7 +297,7 @@ func (s *Service) SetPassword(ctx context.Context, email, pw string) error {
 	if err != nil {
 		return fmt.Errorf("account: find user: %w", err)
 	}
-	if err := password.Check(pw); err != nil {
+	if err := password.Check(pw, u.Email); err != nil {
 		return err
 	}
 	if err := s.setPassword(ctx, u, pw, ""); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,34 @@ func TestClients(t *testing.T) {
 	}
 	if err := c.Authenticate(ctx, "orders", secret); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPasswordPolicyKnowsTheUser: a password that is mostly the user's own
+// email is refused at registration, on a change and when set by an
+// administrator (SECURITY P3), with a reason that says so.
+func TestPasswordPolicyKnowsTheUser(t *testing.T) {
+	ctx := context.Background()
+	svc, _, _ := newService(t)
+	const email = "annabelle.smith@example.com"
+	mostlyEmail := "annabellesmith@example.com1"
+	wantEmailReason := func(t *testing.T, what string, err error) {
+		t.Helper()
+		var inv *authd.InvalidError
+		if !errors.As(err, &inv) || !strings.Contains(inv.Message, "email") {
+			t.Fatalf("%s with a password made of the email: %v, want a refusal that names the email", what, err)
+		}
+	}
+	_, err := svc.Register(ctx, email, mostlyEmail)
+	wantEmailReason(t, "Register", err)
+	u, err := svc.Register(ctx, email, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEmailReason(t, "ChangePassword", svc.ChangePassword(ctx, u.ID, pw, mostlyEmail, "", account.Meta{}))
+	wantEmailReason(t, "SetPassword", svc.SetPassword(ctx, email, mostlyEmail))
+	// Someone else may use it: it is not their email.
+	if _, err := svc.Register(ctx, "bob@example.org", mostlyEmail); err != nil {
+		t.Fatalf("another user's password that happens to contain an email: %v", err)
 	}
 }

@@ -333,6 +333,23 @@ type nodeSettings struct {
 	accessTTL string
 }
 
+// nodeArgs are the serve flags of mode m's nodes, stores aside. The
+// benchmark and the soak sign in with the password grant, which authd
+// enables only under --password-grant (RFC 9700 forbids it by default).
+func nodeArgs(m Mode, ns nodeSettings) []string {
+	args := []string{"--dev", "--addr", "127.0.0.1:0", "--issuer", "http://authd-bench.test", "--log-level", "warn",
+		"--password-grant",
+		"--session-cache=" + fmt.Sprint(m.Model != "session" || m.Cache),
+		"--token-cache=" + fmt.Sprint(m.Model != "jwt" || m.Cache)}
+	if m.Alg != "" {
+		args = append(args, "--jwt-alg", m.Alg)
+	}
+	if ns.accessTTL != "" {
+		args = append(args, "--access-ttl", ns.accessTTL)
+	}
+	return args
+}
+
 // startCluster prepares m's store and starts n authd nodes on it. The
 // first node starts alone (it migrates the schema and makes the first
 // signing key); the others start together after it.
@@ -343,15 +360,7 @@ func (r *runner) startCluster(ctx context.Context, m Mode, n int, tag string, ns
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	args := []string{"--dev", "--addr", "127.0.0.1:0", "--issuer", "http://authd-bench.test", "--log-level", "warn",
-		"--session-cache=" + fmt.Sprint(m.Model != "session" || m.Cache),
-		"--token-cache=" + fmt.Sprint(m.Model != "jwt" || m.Cache)}
-	if m.Alg != "" {
-		args = append(args, "--jwt-alg", m.Alg)
-	}
-	if ns.accessTTL != "" {
-		args = append(args, "--access-ttl", ns.accessTTL)
-	}
+	args := nodeArgs(m, ns)
 	switch m.Store {
 	case "postgres":
 		schema, u, err := pgSchema(ctx, r.cfg.Postgres)

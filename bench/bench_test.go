@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,44 @@ func TestRender(t *testing.T) {
 		} else if err != nil {
 			t.Fatalf("SVG is not well-formed: %v", err)
 		}
+	}
+}
+
+// TestNodeArgs: the benchmark and the soak sign in with the password
+// grant, which authd enables only under --password-grant, so every node
+// of every mode has it; the mode's algorithm and the soak's access token
+// lifetime are passed on.
+func TestNodeArgs(t *testing.T) {
+	type tc struct {
+		name string
+		m    Mode
+		ns   nodeSettings
+	}
+	var tests []tc
+	for _, m := range AllModes() {
+		tests = append(tests, tc{m.Name, m, nodeSettings{}})
+	}
+	tests = append(tests, tc{"soak", Mode{Name: "soak", Model: "jwt", Store: "sqlite", Cache: true}, nodeSettings{accessTTL: "3s"}})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := nodeArgs(tt.m, tt.ns)
+			has := func(want ...string) bool {
+				for i := 0; i+len(want) <= len(args); i++ {
+					if slices.Equal(args[i:i+len(want)], want) {
+						return true
+					}
+				}
+				return false
+			}
+			if !has("--password-grant") {
+				t.Errorf("args %v lack --password-grant", args)
+			}
+			if tt.m.Alg != "" && !has("--jwt-alg", tt.m.Alg) {
+				t.Errorf("args %v lack --jwt-alg %s", args, tt.m.Alg)
+			}
+			if tt.ns.accessTTL != "" && !has("--access-ttl", tt.ns.accessTTL) {
+				t.Errorf("args %v lack --access-ttl %s", args, tt.ns.accessTTL)
+			}
+		})
 	}
 }

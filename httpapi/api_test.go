@@ -55,6 +55,26 @@ func TestRegister(t *testing.T) {
 			}
 		})
 	}
+	// The weak passwords an outside test suite got accepted (SECURITY P3):
+	// each is 400 with a reason in plain words that names its family.
+	for _, tt := range []struct{ pw, reason string }{
+		{"aaaaaaaaaaaaaaa", "repeated"},
+		{"111111111111111", "repeated"},
+		{"abcabcabcabcabc", "repeated"},
+		{"iloveyouiloveyou", "repeated"},
+		{"123456789012345", "sequential"},
+		{"abcdefghijklmnop", "sequential"},
+		{"qwertyuiopasdfgh", "keyboard"},
+		{"zed.example.com-zed", "email"},
+		{"authdauthdauthd1", "name of this service"},
+	} {
+		t.Run("weak "+tt.pw, func(t *testing.T) {
+			m := assertProblem(t, h.do(nil, "POST", "/v1/register", creds("zed@example.com", tt.pw)), http.StatusBadRequest)
+			if m["field"] != "password" || !strings.Contains(m["detail"].(string), tt.reason) {
+				t.Fatalf("want a password problem saying %q: %v", tt.reason, m)
+			}
+		})
+	}
 	t.Run("signup closed", func(t *testing.T) {
 		h := newHarness(t, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.Signup = false }))
 		assertProblem(t, h.do(nil, "POST", "/v1/register", creds("d@example.com", goodPassword)), http.StatusForbidden)
@@ -364,6 +384,11 @@ func TestBadInput(t *testing.T) {
 		{"JSON null", "POST", "/v1/register", `null`, nil, 400},
 		{"number for string", "POST", "/v1/login", `{"email":1,"password":2}`, nil, 400},
 		{"trailing garbage", "POST", "/v1/login", `{"email":"a"} x`, nil, 400},
+		{"trailing object", "POST", "/v1/login", `{"email":"a","password":"b"}{"email":"c"}`, nil, 400},
+		{"trailing bracket", "POST", "/v1/register", `{"email":"a@example.com","password":"correct horse battery staple"}]`, nil, 400},
+		{"duplicate member", "POST", "/v1/login", `{"email":"ann@example.com","password":"x","password":"correct horse battery staple"}`, nil, 400},
+		{"duplicate unknown member", "POST", "/v1/register", `{"email":"z@example.com","password":"correct horse battery staple","x":1,"x":2}`, nil, 400},
+		{"member names are case-sensitive", "POST", "/v1/login", `{"EMAIL":"ann@example.com","Password":"correct horse battery staple"}`, nil, 401},
 		{"wrong content type", "POST", "/v1/login", []byte(`{"email":"a","password":"b"}`), []string{"Content-Type", "text/plain"}, 415},
 		{"no content type", "POST", "/v1/register", []byte(`{}`), nil, 415},
 		{"1 MiB body", "POST", "/v1/login", append(append([]byte(`{"email":"`), big...), '"', '}'), []string{"Content-Type", "application/json"}, 413},

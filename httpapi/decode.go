@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,19 +64,50 @@ func decodeBody(w http.ResponseWriter, r *http.Request, form bool, fields map[st
 	return &errBody{http.StatusUnsupportedMediaType, "Content-Type must be " + want}
 }
 
+// decodeJSON reads one JSON object whose members are fields.
+//
+// NOTE: encoding/json keeps the last of two members with one name and
+// matches names case-insensitively; a body whose two readers (a proxy, a
+// WAF, authd) could disagree on what it says is refused instead: a
+// duplicate member name, or anything after the object, is 400 (the rule
+// SECURITY J7 sets for tokens, kept for bodies too). Names match exactly.
 func decodeJSON(body []byte, fields map[string]*string) error {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil || m == nil {
-		return &errBody{http.StatusBadRequest, "request body must be a JSON object"}
+	notObject := &errBody{http.StatusBadRequest, "request body must be a JSON object"}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return notObject
 	}
-	for k, p := range fields {
-		raw, ok := m[k]
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return notObject
+		}
+		name, ok := tok.(string)
+		if !ok {
+			return notObject
+		}
+		if seen[name] {
+			return &errBody{http.StatusBadRequest, fmt.Sprintf("member %q is given more than once", name)}
+		}
+		seen[name] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return notObject
+		}
+		p, ok := fields[name]
 		if !ok {
 			continue
 		}
 		if err := json.Unmarshal(raw, p); err != nil {
-			return &errBody{http.StatusBadRequest, fmt.Sprintf("field %q must be a string", k)}
+			return &errBody{http.StatusBadRequest, fmt.Sprintf("field %q must be a string", name)}
 		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return notObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &errBody{http.StatusBadRequest, "request body must be one JSON object with nothing after it"}
 	}
 	return nil
 }

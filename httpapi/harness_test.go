@@ -95,7 +95,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	t.Cleanup(func() { db.Close() })
 	h.db = db
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hc := httpapi.Config{Dev: true, Signup: true, Logger: log, Now: h.clock.Now}
+	hc := httpapi.Config{Dev: true, Signup: true, PasswordGrant: true, Logger: log, Now: h.clock.Now}
 	ac := account.Config{MaxFailures: 5, MaxFailuresIP: 100, Window: 15 * time.Minute, Now: h.clock.Now, Logger: log}
 	sc := session.Config{Idle: time.Hour, Max: 24 * time.Hour, AccessTTL: 15 * time.Minute, Now: h.clock.Now, Logger: log}
 	o := options{http: &hc, account: &ac, session: &sc, params: testParams}

@@ -104,8 +104,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	switch gt := form.Get("grant_type"); gt {
-	case "password":
+	switch gt := form.Get("grant_type"); {
+	case gt == "password" && s.cfg.PasswordGrant:
 		user, pw := form.Get("username"), form.Get("password")
 		if user == "" || pw == "" {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "username and password are required")
@@ -129,7 +129,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		s.deps.Accounts.Record(r.Context(), authd.AuditEvent{Event: authd.EventLoginSucceeded, UserID: u.ID, SessionID: p.Claims.SessionID,
 			IP: meta.IP, UserAgent: meta.UserAgent, Detail: "password grant"})
 		writeTokenResponse(w, p)
-	case "refresh_token":
+	case gt == "refresh_token":
 		rt := form.Get("refresh_token")
 		if rt == "" {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "refresh_token is required")
@@ -146,11 +146,21 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeTokenResponse(w, p)
-	case "":
+	case gt == "":
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
 	default:
-		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type", "supported grant types: password, refresh_token")
+		writeOAuthError(w, http.StatusBadRequest, "unsupported_grant_type",
+			"supported grant types: "+strings.Join(s.grantTypes(), ", "))
 	}
+}
+
+// grantTypes lists the grants /oauth2/token accepts, as discovery names
+// them.
+func (s *Server) grantTypes() []string {
+	if s.cfg.PasswordGrant {
+		return []string{"refresh_token", "password"}
+	}
+	return []string{"refresh_token"}
 }
 
 // countLogin counts a failed or throttled login.
@@ -236,6 +246,9 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	iss := strings.TrimRight(s.cfg.Issuer, "/")
+	// NOTE: every field describes what this server does now (a client
+	// trusts discovery): no authorization endpoint and no ID tokens are
+	// advertised until authd serves them, and only the grants enabled.
 	md := map[string]any{
 		"issuer":                                        iss,
 		"jwks_uri":                                      iss + "/.well-known/jwks.json",
@@ -243,12 +256,11 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 		"revocation_endpoint":                           iss + "/oauth2/revoke",
 		"introspection_endpoint":                        iss + "/oauth2/introspect",
 		"revocation_feed_endpoint":                      iss + "/v1/revocations",
-		"grant_types_supported":                         []string{"password", "refresh_token"},
+		"grant_types_supported":                         s.grantTypes(),
 		"response_types_supported":                      []string{},
 		"token_endpoint_auth_methods_supported":         []string{"none"},
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic"},
 		"revocation_endpoint_auth_methods_supported":    []string{"none"},
-		"id_token_signing_alg_values_supported":         s.deps.Tokens.SigningAlgs(),
 		"access_token_signing_alg_values_supported":     s.deps.Tokens.SigningAlgs(),
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")

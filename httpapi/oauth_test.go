@@ -5,12 +5,17 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/authd/authd/account"
+	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/session"
 )
 
 func (h *harness) oauthConfig() *oauth2.Config {
@@ -359,7 +364,7 @@ func TestDiscovery(t *testing.T) {
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
 		m := h.do(nil, "GET", path, nil).json(t)
 		for _, k := range []string{"issuer", "jwks_uri", "token_endpoint", "revocation_endpoint", "introspection_endpoint",
-			"grant_types_supported", "token_endpoint_auth_methods_supported", "id_token_signing_alg_values_supported"} {
+			"grant_types_supported", "token_endpoint_auth_methods_supported", "response_types_supported"} {
 			if m[k] == nil {
 				t.Errorf("%s lacks %s", path, k)
 			}
@@ -367,6 +372,48 @@ func TestDiscovery(t *testing.T) {
 		if m["issuer"] != "http://authd.test" || m["token_endpoint"] != "http://authd.test/oauth2/token" {
 			t.Errorf("%s: %v", path, m)
 		}
+	}
+}
+
+// TestDiscoveryIsTrue: discovery advertises only what authd does — no ID
+// token algorithms while it issues no ID tokens, no authorization
+// endpoint, and only the grants that are enabled.
+func TestDiscoveryIsTrue(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		h := newHarness(t, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.PasswordGrant = pg }))
+		for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
+			m := h.do(nil, "GET", path, nil).json(t)
+			for _, k := range []string{"id_token_signing_alg_values_supported", "authorization_endpoint", "userinfo_endpoint"} {
+				if _, ok := m[k]; ok {
+					t.Errorf("password grant %v: %s advertises %s, which authd does not serve", pg, path, k)
+				}
+			}
+			want := []any{"refresh_token"}
+			if pg {
+				want = append(want, "password")
+			}
+			if !reflect.DeepEqual(m["grant_types_supported"], want) {
+				t.Errorf("password grant %v: %s grant_types_supported %v, want %v", pg, path, m["grant_types_supported"], want)
+			}
+		}
+	}
+}
+
+// TestPasswordGrantOffByDefault: without --password-grant (RFC 9700 forbids
+// the grant) /oauth2/token refuses it as unsupported, right password or not,
+// and checks no password.
+func TestPasswordGrantOffByDefault(t *testing.T) {
+	h := newHarness(t, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.PasswordGrant = false }))
+	h.register("ann@example.com")
+	r := h.passwordGrant("ann@example.com", nil)
+	if r.StatusCode != 400 || r.json(t)["error"] != "unsupported_grant_type" {
+		t.Fatalf("password grant while off: %d %s", r.StatusCode, r.body)
+	}
+	if strings.Contains(string(r.body), "password,") || strings.Contains(string(r.body), ", password") {
+		t.Fatalf("the error lists the password grant while it is off: %s", r.body)
+	}
+	if strings.Contains(h.logs.String(), `"event":"login_failed"`) || strings.Contains(h.logs.String(), `"event":"login_succeeded"`) {
+		t.Fatal("a refused password grant checked the password")
 	}
 }
 

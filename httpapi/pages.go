@@ -124,6 +124,11 @@ func (p *pageHandlers) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	p.render(w, r, http.StatusOK, "signin", v)
 }
 
+// redirect answers a GET with a redirect to the page at to (a constant).
+func (p *pageHandlers) redirect(to string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { p.r.SeeOther(w, to) }
+}
+
 // handleLoginForm serves POST /login.
 func (p *pageHandlers) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	var email, pw, ret string

@@ -43,6 +43,20 @@ func (s *Server) routes(mux *http.ServeMux) {
 	if s.deps.Tokens != nil {
 		mux.HandleFunc("POST /account/token", pg.withSession(pg.handleTokenForm))
 	}
+	// A browser GET on a URL that a form posts to (a bookmark, a reload
+	// after the POST, a typed address) goes to the page that has the form;
+	// it never changes state (C2) and never shows raw JSON.
+	for path, to := range map[string]string{
+		"/signup":                         pathLogin,
+		"/logout":                         pathAccount,
+		"/account/sessions/{id}/revoke":   pathAccount,
+		"/account/sessions/revoke-others": pathAccount,
+		"/account/signout-everywhere":     pathAccount,
+		"/account/password":               pathAccount,
+		"/account/token":                  pathAccount,
+	} {
+		mux.HandleFunc("GET "+path, pg.redirect(to))
+	}
 	mux.HandleFunc("GET /assets/{name}", pg.handleAsset)
 	// ---- end of pages
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -31,8 +32,12 @@ type Config struct {
 	// Dev allows plain-HTTP cookies without Secure and the __Host- prefix.
 	Dev bool
 	// Issuer is the base URL of the discovery documents.
-	Issuer         string
-	Signup         bool
+	Issuer string
+	Signup bool
+	// PasswordGrant enables the legacy resource-owner password grant of
+	// /oauth2/token (--password-grant). NOTE: RFC 9700 §2.4 forbids it; it is
+	// off unless an operator asks for it, for first-party scripts and tests.
+	PasswordGrant  bool
 	CORSOrigins    []string
 	TrustedProxies []netip.Prefix
 	// TLS is true when the server terminates TLS itself (HSTS is sent).
@@ -173,9 +178,15 @@ func (rec *recorder) WriteHeader(code int) {
 			writeOAuthError(rec.ResponseWriter, code, "invalid_request", detail)
 			return
 		}
-		if code == http.StatusNotFound && rec.s.pages != nil && !apiPath(rec.r.URL.Path) {
-			// A person followed a bad link: a page, not a JSON problem.
-			rec.s.pages.message(rec.ResponseWriter, rec.r, code, "Page not found", "There is nothing at "+(&url.URL{Path: rec.r.URL.Path}).String()+".")
+		if rec.s.pages != nil && !apiPath(rec.r.URL.Path) {
+			// A person followed a bad link or sent a form the wrong way: a
+			// page, not a JSON problem.
+			where := (&url.URL{Path: rec.r.URL.Path}).String()
+			if code == http.StatusNotFound {
+				rec.s.pages.message(rec.ResponseWriter, rec.r, code, "Page not found", "There is nothing at "+where+".")
+			} else {
+				rec.s.pages.message(rec.ResponseWriter, rec.r, code, "Not allowed", "This address does not take a "+rec.r.Method+" request: "+where+".")
+			}
 			return
 		}
 		writeProblem(rec.ResponseWriter, rec.r, code, detail)
@@ -216,6 +227,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		// discovery documents set their own Cache-Control.
 		w.Header().Set("Cache-Control", "no-store")
 		rec := &recorder{ResponseWriter: w, s: s, r: r}
+		body := r.Body
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -233,12 +245,37 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
+			if rec.status == http.StatusRequestEntityTooLarge {
+				linger(w, body)
+			}
 			s.metrics.observe(route, rec.status, time.Since(start))
 			s.log.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", rec.status,
 				"duration", time.Since(start), "request_id", id)
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// A refused oversized body is read and thrown away, up to lingerBytes and
+// for at most lingerTime, after its 413 is sent.
+const (
+	lingerBytes = 4 << 20
+	lingerTime  = 3 * time.Second
+)
+
+// linger sends the answer now, then reads and discards what the client is
+// still sending of a body the server refused (as nginx's lingering close
+// does). Closing with the body unread makes the kernel reset the
+// connection under the client's writes, and most clients then report the
+// reset instead of the 413 they were sent. Bounded in bytes and time, so
+// a client cannot hold the connection open with it.
+func linger(w http.ResponseWriter, body io.Reader) {
+	rc := http.NewResponseController(w)
+	if rc.Flush() != nil {
+		return
+	}
+	_ = rc.SetReadDeadline(time.Now().Add(lingerTime))
+	_, _ = io.CopyN(io.Discard, body, lingerBytes)
 }
 
 // cors answers browsers from the --cors-origin allowlist. NOTE: an origin

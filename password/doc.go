@@ -1,8 +1,10 @@
 // Package password owns everything authd does with passwords: hashing them
 // with argon2id into PHC strings, verifying them (with rehash-on-login when
 // the parameters rise), bounding how many hashes run at once, and the
-// password policy of SECURITY P2–P3 (length in code points after NFC, and a
-// blocklist of common passwords).
+// password policy of SECURITY P2–P3 (length in code points after NFC, a
+// blocklist of common and breached passwords, and zxcvbn's patterns:
+// repeats, runs, rows of keys, the user's own email and the service's
+// name).
 //
 // It knows nothing of users, stores or HTTP: the session and account
 // packages call Check when a password is set, Hasher.Hash to store it,
@@ -45,7 +47,21 @@
 //     that a corrupted row is an error wrapping ErrMalformedHash, never a
 //     panic nor a multi-gigabyte allocation.
 //   - The blocklist is compared case-insensitively after NFC, exactly (no
-//     fuzzy matching, no composition rules: NIST SP 800-63B-4). It is
-//     embedded in the binary and loaded on first use. See
+//     fuzzy matching, no composition rules: NIST SP 800-63B-4). It holds
+//     the 100,000 most common passwords of SecLists' xato-net list, the
+//     zxcvbn-ts list, and the long entries of the rest of SecLists' top
+//     million; it is embedded in the binary and loaded on first use. See
 //     blocklist_SOURCE.md for its origin, licence and update procedure.
+//   - Patterns are found by a maintained estimator, not by rules written
+//     here: zxcvbn (github.com/trustelem/zxcvbn, a port of Dropbox's
+//     zxcvbn 4.4.2). Check refuses a password when repeats, runs of
+//     sequential characters, rows of keys, or the user's own words (the
+//     email given by the caller, and always "authd") cover two thirds of
+//     its code points or more, or when zxcvbn would guess it in fewer than
+//     a million tries, and says which (NIST SP 800-63B-4 §3.1.1.2;
+//     ASVS 5 6.2.4, 6.2.11). zxcvbn runs on chunks of at most 32 bytes
+//     with a bounded number of l33t tables, and stops once the answer is
+//     known, so its cost stays bounded (about 30 ms for the worst
+//     256-code-point inputs found, 1 ms for ordinary ones); see
+//     patterns.go for the thresholds and why.
 package password

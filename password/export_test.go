@@ -1,6 +1,9 @@
 package password
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Test-only access to internals, for the black-box password_test package.
 
@@ -42,3 +45,41 @@ func BlocklistSetLen() int { return len(blocklistSet()) }
 
 // LoadBlocklistForBench builds the set again, as the first Check does.
 func LoadBlocklistForBench() int { return len(loadBlocklist()) }
+
+// MsgUncheckable is Check's message when the pattern rule panicked.
+const MsgUncheckable = msgUncheckable
+
+// SetAnalyse replaces the pattern rule until restore is called.
+func SetAnalyse(f func(nfc string, userInputs []string) string) (restore func()) {
+	old := analyse
+	analyse = f
+	return func() { analyse = old }
+}
+
+// ChunkBytes bounds the bytes of one zxcvbn run.
+const ChunkBytes = chunkBytes
+
+// L33tTables returns how many l33t tables zxcvbn tries for s (an upper
+// bound: the product of cutChunk), and ChunkL33tTables its bound.
+func L33tTables(s string) int {
+	n := 1
+	for _, e := range l33tTable {
+		k := 0
+		for _, c := range []byte(e.chars) {
+			if strings.IndexByte(s, c) >= 0 {
+				k++
+			}
+		}
+		n *= max(1, k)
+	}
+	return n
+}
+
+// ChunkL33tTables bounds L33tTables of one zxcvbn run.
+const ChunkL33tTables = chunkL33tTables
+
+// CutChunk returns the prefix of s that the pattern rule analyses next.
+func CutChunk(s string) string { return cutChunk(s, chunkBytes, chunkL33tTables) }
+
+// Blocklisted reports whether the NFC password nfc is on the blocklist.
+func Blocklisted(nfc string) bool { return blocklisted(nfc) }

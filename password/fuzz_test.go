@@ -70,21 +70,30 @@ func FuzzVerify(f *testing.F) {
 	})
 }
 
-// FuzzCheck: Check never panics, always answers nil or a password
-// *authd.InvalidError, and accepts only what the policy allows.
+// FuzzCheck: Check never panics (nor does zxcvbn inside it: a recovered
+// panic would show as MsgUncheckable), always answers nil or a password
+// *authd.InvalidError, and accepts only what the policy allows, whatever
+// the user input beside the password.
 func FuzzCheck(f *testing.F) {
 	for _, s := range []string{
 		"", "short", "violet tractor sings at dawn", "1qaz2wsx3edc4rfv",
 		strings.Repeat(decomposedE, 15), strings.Repeat("🔑", 257), "bad \xff utf-8 but long enough",
+		"aaaaaaaaaaaaaaa", "abcabcabcabcabc", "qwertyuiopasdfgh", "123456789012345",
+		"annexample.com12", "ééééé🔑🔑🔑🔑🔑ééééé", "4@8({[<369!|1750$+%2 and more", "\u0915\u093c" + strings.Repeat("x\u0301", 10),
 	} {
-		f.Add(s)
+		f.Add(s, "ann.example@example.com")
 	}
-	f.Fuzz(func(t *testing.T, pw string) {
-		err := password.Check(pw)
+	f.Add("authdauthdauthd1", "")
+	f.Add("éa@éb.éc ééé", "éa@éb.éc")
+	f.Fuzz(func(t *testing.T, pw, userInput string) {
+		err := password.Check(pw, userInput)
 		if err != nil {
 			var inv *authd.InvalidError
 			if !errors.As(err, &inv) || inv.Field != "password" || inv.Message == "" {
 				t.Fatalf("Check = %#v", err)
+			}
+			if inv.Message == password.MsgUncheckable {
+				t.Fatalf("Check(%q, %q): the pattern rule panicked", pw, userInput)
 			}
 			return
 		}
@@ -94,7 +103,7 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("accepted %q (%d bytes, %d code points after NFC)", pw, len(pw), c)
 		}
 		// The normalised form is the same password (when it fits the byte bound).
-		if len(n) <= password.MaxBytes && password.Check(n) != nil {
+		if len(n) <= password.MaxBytes && password.Check(n, userInput) != nil {
 			t.Fatalf("Check(%q) accepted, its NFC form refused", pw)
 		}
 	})

@@ -93,7 +93,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.write.SetMaxIdleConns(1)
 	db.write.SetConnMaxLifetime(0)
 	db.write.SetConnMaxIdleTime(0)
-	if err := db.write.PingContext(ctx); err != nil {
+	if err := ping(ctx, db.write); err != nil {
 		if _, serr := os.Stat(filepath.Dir(abs)); serr != nil {
 			// SQLite says only "unable to open database file".
 			err = fmt.Errorf("%w (%w)", err, serr)
@@ -114,13 +114,35 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.read.SetMaxIdleConns(n)
 	db.read.SetConnMaxLifetime(0)
 	db.read.SetConnMaxIdleTime(0)
-	if err := db.read.PingContext(ctx); err != nil {
+	if err := ping(ctx, db.read); err != nil {
 		return fail(db.wrap(ctx, "open "+abs, err))
 	}
 	if err := db.prepare(ctx); err != nil {
 		return fail(err)
 	}
 	return db, nil
+}
+
+// ping opens p's first connection, which applies the DSN's pragmas.
+//
+// NOTE: while another process switches a new file to WAL, SQLite answers
+// SQLITE_BUSY at once, without waiting in its busy handler; several serve
+// processes started together on one new file would see it. Opening retries
+// a busy file for up to BusyTimeout, as a busy write would wait.
+func ping(ctx context.Context, p *sql.DB) error {
+	deadline := time.Now().Add(BusyTimeout)
+	for {
+		err := p.PingContext(ctx)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // dsn returns the data source name of the file at abs for the write pool or

@@ -10,9 +10,14 @@ import (
 	"github.com/authd/authd/bench"
 )
 
-const benchSynopsis = `bench [--quick] [--out DIR] [--modes SUBSTR,…] [--postgres URL] [--redis URL] [--redis-cluster]
+var benchCmd = &command{
+	name:    "bench",
+	summary: "the session-vs-JWT benchmark (or with --soak the soak test) on real authd processes",
+	usage: `bench [--quick] [--out DIR] [--modes SUBSTR,…] [--postgres URL] [--redis URL] [--redis-cluster]
              [--concurrency N] [--phase D] [--revocations N] [--timeout D]
-       authd bench --soak DURATION [--soak-store sqlite|postgres|redis|redis-cluster] [--out DIR]`
+       authd bench --soak DURATION [--soak-store sqlite|postgres|redis|redis-cluster] [--out DIR]`,
+	more: "The nodes are children of this binary (or --authd), each mode on fresh stores\nthat are removed after it; see docs/BENCHMARKS.md.",
+}
 
 // runBench is `authd bench` (issue #7): the session-vs-JWT benchmark, or
 // with --soak the soak test, on children of this very binary. See package
@@ -25,25 +30,25 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		soakStore string
 		exe       string
 	)
-	fs := flagSet("bench")
-	fs.BoolVar(&cfg.Quick, "quick", false, "short phases and 20 revocations per mode: a smoke run of under a minute (CI)")
-	fs.StringVar(&cfg.Out, "out", "bench-results", "`directory` for results.md, results.json, results.svg and the nodes' logs")
-	fs.StringVar(&modes, "modes", "", "run only the modes whose name contains one of these comma-separated `substrings` (session/sqlite/cache, jwt/EdDSA/nocache, …)")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 32, "keep-alive clients of each load phase")
-	fs.DurationVar(&cfg.Phase, "phase", 0, "measured `duration` of each load phase (default 5s, 250ms with --quick)")
-	fs.IntVar(&cfg.Revocations, "revocations", 0, "revocation trials per mode (default 500, 20 with --quick)")
-	fs.StringVar(&cfg.Postgres, "postgres", "", "PostgreSQL `URL` for the postgres modes (default $AUTHD_TEST_POSTGRES); each mode gets a fresh schema, dropped after")
-	fs.StringVar(&cfg.Redis, "redis", "", "Redis `URL` for the redis modes (default $AUTHD_TEST_REDIS); each mode writes under a fresh key prefix, deleted after")
-	fs.BoolVar(&cfg.RedisCluster, "redis-cluster", false, "start a 3-master Redis Cluster from redis-server for the redis-cluster modes")
-	fs.DurationVar(&cfg.Timeout, "timeout", 0, "deadline of the whole run (default 3h, 5m with --quick; soak: its duration + 5m)")
-	fs.DurationVar(&soak, "soak", 0, "instead of the benchmark, run the soak test for this `duration` against 3 nodes; exits non-zero if any check fails")
-	fs.StringVar(&soakStore, "soak-store", "sqlite", "session store of the soak: sqlite, postgres, redis or redis-cluster")
-	fs.StringVar(&exe, "authd", "", "authd `binary` to start as the nodes (default: this one)")
-	if err := parse(fs, args, getenv, stdout, benchSynopsis); err != nil {
+	f := newFlags(benchCmd)
+	f.Bool(&cfg.Quick, "quick", false, "short phases and 20 revocations per mode: a smoke run of under a minute (CI)")
+	f.String(&cfg.Out, "out", "bench-results", "DIR", "directory for results.md, results.json, results.svg and the nodes' logs")
+	f.String(&modes, "modes", "", "SUBSTR,…", "run only the modes whose name contains one of these comma-separated substrings (session/sqlite/cache, jwt/EdDSA/nocache, …)")
+	f.Int(&cfg.Concurrency, "concurrency", 32, "keep-alive clients of each load phase, 1 to 4096")
+	f.Duration(&cfg.Phase, "phase", 0, "measured duration of each load phase (0: 5s, 250ms with --quick)")
+	f.Int(&cfg.Revocations, "revocations", 0, "revocation trials per mode (0: 500, 20 with --quick)")
+	f.String(&cfg.Postgres, "postgres", "", "URL", "PostgreSQL for the postgres modes (default $AUTHD_TEST_POSTGRES); each mode gets a fresh schema, dropped after")
+	f.String(&cfg.Redis, "redis", "", "URL", "Redis for the redis modes (default $AUTHD_TEST_REDIS); each mode writes under a fresh key prefix, deleted after")
+	f.Bool(&cfg.RedisCluster, "redis-cluster", false, "start a 3-master Redis Cluster from redis-server for the redis-cluster modes")
+	f.Duration(&cfg.Timeout, "timeout", 0, "deadline of the whole run (0: 3h, 5m with --quick; soak: its duration + 5m)")
+	f.Duration(&soak, "soak", 0, "instead of the benchmark, run the soak test for this long against 3 nodes; exits non-zero if any check fails")
+	f.Enum(&soakStore, "soak-store", "sqlite", "STORE", []string{"sqlite", "postgres", "redis", "redis-cluster"}, "session store of the soak")
+	f.String(&exe, "authd", "", "BINARY", "authd binary to start as the nodes (default: this one)")
+	if err := f.parse(args, getenv, stdout); err != nil {
 		return err
 	}
 	if cfg.Concurrency < 1 || cfg.Concurrency > 4096 {
-		return fmt.Errorf("bench: --concurrency must be between 1 and 4096")
+		return fmt.Errorf("--concurrency %d: want 1 to 4096", cfg.Concurrency)
 	}
 	if cfg.Postgres == "" {
 		cfg.Postgres = getenv("AUTHD_TEST_POSTGRES")
@@ -61,9 +66,6 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	cfg.Command = "authd bench " + strings.Join(args, " ")
 
 	if soak > 0 {
-		if !oneOf(soakStore, "sqlite", "postgres", "redis", "redis-cluster") {
-			return fmt.Errorf("bench: --soak-store %q: use sqlite, postgres, redis or redis-cluster", soakStore)
-		}
 		rep, err := bench.Soak(ctx, cfg, soak, soakStore)
 		if rep != nil {
 			fmt.Fprint(stdout, bench.SoakMarkdown(rep))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,7 +29,15 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// The real-process tests' binary (44 MB) goes with the run.
+	if err := removeBinary(); err != nil {
+		fmt.Fprintf(os.Stderr, "removing the test binary: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // TestBenchQuick is CI's smoke run of `authd bench --quick`: the files are

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -21,9 +22,7 @@ func TestRedisFailsClosed(t *testing.T) {
 	authdBinary(t)
 	rs := redistest.StartServer(t, "--appendonly", "yes", "--appendfsync", "always")
 	db := pgtest.Schema(t)
-	if code, _, e := runCmd(t, nodePassword+"\n", env(nil), "user", "add", "--db", db, "--email", "ann@example.com", "--password-stdin"); code != 0 {
-		t.Fatalf("user add: %s", e)
-	}
+	addUser(t, db, "ann@example.com", nodePassword)
 	n := startNode(t, "--db", db, "--redis", rs.URL())
 	cl := newClient(t)
 	if code, body := cl.do("POST", n.url+"/v1/login", "application/json", `{"email":"ann@example.com","password":"`+nodePassword+`"}`); code != 200 {
@@ -38,30 +37,11 @@ func TestRedisFailsClosed(t *testing.T) {
 	json.Unmarshal(body, &pair)
 	bearer := "Bearer " + pair["access_token"].(string)
 
-	// Load: two pollers, one on the session and one on the token.
-	var killed atomic.Bool
-	var after sync.Map // status → count, after the kill took effect
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, hdr := range [][]string{{"Cookie", cookieHeader(t, cl, n)}, {"Authorization", bearer}} {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				s := status(n.url+"/v1/me", hdr...)
-				if killed.Load() {
-					v, _ := after.LoadOrStore(s, new(atomic.Int64))
-					v.(*atomic.Int64).Add(1)
-					if s != 503 {
-						t.Logf("%s → %d at %s", hdr[0], s, time.Now().Format("15:04:05.000"))
-					}
-				}
-			}
-		})
-	}
+	// Load: two probes, one on the session and one on the token.
+	o := startOutageProbes(t, n.url+"/v1/me", map[string][]string{
+		"session": {"Cookie", cookieHeader(t, cl, n)},
+		"bearer":  {"Authorization", bearer},
+	})
 	time.Sleep(200 * time.Millisecond)
 	if err := rs.Kill(); err != nil {
 		t.Fatal(err)
@@ -69,19 +49,19 @@ func TestRedisFailsClosed(t *testing.T) {
 	// The sessions fail at once; the bearer token fails once its revocation
 	// list is older than --revocation-max-staleness (5 s).
 	time.Sleep(6 * time.Second)
-	killed.Store(true)
-	time.Sleep(time.Second)
-	res, err := http.Get(n.url + "/readyz")
+	o.open()
+	o.await(t, 5, 10*time.Second)
+	res, err := o.hc.Get(n.url + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ready map[string]any
 	json.NewDecoder(res.Body).Decode(&ready)
 	res.Body.Close()
-	if res.StatusCode != 503 || !strings.Contains(ready["checks"].(map[string]any)["redis"].(string), "unavailable") {
+	if checks, _ := ready["checks"].(map[string]any); res.StatusCode != 503 || !strings.Contains(fmt.Sprint(checks["redis"]), "unavailable") {
 		t.Fatalf("readyz with Redis down: %d %v", res.StatusCode, ready)
 	}
-	killed.Store(false)
+	o.close()
 	t.Logf("restarting Redis at %s", time.Now().Format("15:04:05.000"))
 	if err := rs.Restart(); err != nil {
 		t.Fatal(err)
@@ -94,15 +74,7 @@ func TestRedisFailsClosed(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("serving again %v after Redis came back; the session survived (AOF)", time.Since(start))
-	close(stop)
-	wg.Wait()
-	after.Range(func(k, v any) bool {
-		t.Logf("with Redis down: %d × %d", v.(*atomic.Int64).Load(), k)
-		if k.(int) != 503 {
-			t.Errorf("status %d while Redis was down", k)
-		}
-		return true
-	})
+	o.check(t, "Redis")
 }
 
 func cookieHeader(t *testing.T, cl *client, n *node) string {
@@ -123,9 +95,7 @@ func TestPostgresFailsClosed(t *testing.T) {
 	authdBinary(t)
 	pg := pgtest.StartServer(t)
 	db := pg.URL()
-	if code, _, e := runCmd(t, nodePassword+"\n", env(nil), "user", "add", "--db", db, "--email", "ann@example.com", "--password-stdin"); code != 0 {
-		t.Fatalf("user add: %s", e)
-	}
+	addUser(t, db, "ann@example.com", nodePassword)
 	n := startNode(t, "--db", db)
 	cl := newClient(t)
 	if code, body := cl.do("POST", n.url+"/v1/login", "application/json", `{"email":"ann@example.com","password":"`+nodePassword+`"}`); code != 200 {
@@ -137,32 +107,15 @@ func TestPostgresFailsClosed(t *testing.T) {
 			t.Fatalf("me: %d", s)
 		}
 	}
-	var down atomic.Bool
-	var seen sync.Map
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			s := status(n.url+"/v1/me", "Cookie", cookie)
-			if down.Load() {
-				v, _ := seen.LoadOrStore(s, new(atomic.Int64))
-				v.(*atomic.Int64).Add(1)
-			}
-		}
-	})
+	o := startOutageProbes(t, n.url+"/v1/me", map[string][]string{"session": {"Cookie", cookie}})
 	if err := pg.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	// The cache's change feed breaks with the server: from then on every
 	// lookup goes to the (dead) store.
 	time.Sleep(500 * time.Millisecond)
-	down.Store(true)
-	time.Sleep(time.Second)
+	o.open()
+	o.await(t, 5, 10*time.Second)
 	code, body := cl.do("POST", n.url+"/v1/login", "application/json", `{"email":"ann@example.com","password":"`+nodePassword+`"}`)
 	if code != 503 {
 		t.Fatalf("login with PostgreSQL down: %d %s", code, body)
@@ -170,7 +123,7 @@ func TestPostgresFailsClosed(t *testing.T) {
 	if code, body := cl.do("GET", n.url+"/readyz", "", ""); code != 503 || !strings.Contains(string(body), `"db":"unavailable`) {
 		t.Fatalf("readyz: %d %s", code, body)
 	}
-	down.Store(false)
+	o.close()
 	if err := pg.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -182,13 +135,112 @@ func TestPostgresFailsClosed(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("serving again %v after PostgreSQL came back; the session survived", time.Since(start))
-	close(stop)
-	wg.Wait()
-	seen.Range(func(k, v any) bool {
-		t.Logf("with PostgreSQL down: %d × %d", v.(*atomic.Int64).Load(), k)
-		if k.(int) != 503 {
-			t.Errorf("status %d while PostgreSQL was down", k)
+	o.check(t, "PostgreSQL")
+}
+
+// outageProbes poll one URL in a loop, one goroutine per credential, and
+// count the statuses of the requests that began and ended while the outage
+// window was open (open to close). check then asserts that every probe
+// observed requests in the window and that each got 503: a probe whose
+// requests hang, or a window that saw nothing, fails instead of passing
+// having checked nothing.
+type outageProbes struct {
+	hc     *http.Client // with a timeout: a hanging request ends as -1
+	phase  atomic.Int32 // 0 before the window, 1 inside, 2 after
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	names  []string
+	during map[string]map[int]int // probe → status → count, inside the window
+}
+
+// probeTimeout bounds each probe request: well under the window, so that
+// a request that hangs is seen as one (status -1), not as silence.
+const probeTimeout = 2 * time.Second
+
+func startOutageProbes(t *testing.T, u string, creds map[string][]string) *outageProbes {
+	o := &outageProbes{hc: &http.Client{Timeout: probeTimeout}, stop: make(chan struct{}), during: map[string]map[int]int{}}
+	for name, hdr := range creds {
+		o.names = append(o.names, name)
+		o.during[name] = map[int]int{}
+		o.wg.Go(func() {
+			for {
+				select {
+				case <-o.stop:
+					return
+				default:
+				}
+				began := o.phase.Load()
+				s := statusWith(o.hc, u, hdr...)
+				if began != 1 || o.phase.Load() != 1 {
+					continue
+				}
+				o.mu.Lock()
+				o.during[name][s]++
+				o.mu.Unlock()
+				if s != 503 {
+					t.Logf("%s → %d at %s", name, s, time.Now().Format("15:04:05.000"))
+				}
+			}
+		})
+	}
+	t.Cleanup(o.halt)
+	return o
+}
+
+func (o *outageProbes) open()  { o.phase.Store(1) }
+func (o *outageProbes) close() { o.phase.Store(2) }
+
+func (o *outageProbes) halt() {
+	select {
+	case <-o.stop:
+	default:
+		close(o.stop)
+	}
+	o.wg.Wait()
+}
+
+// counted is how many requests of probe name the window has counted.
+func (o *outageProbes) counted(name string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	n := 0
+	for _, c := range o.during[name] {
+		n += c
+	}
+	return n
+}
+
+// await waits, inside the window, at least a second and until every probe
+// has n requests counted, or at most max.
+func (o *outageProbes) await(t *testing.T, n int, max time.Duration) {
+	start := time.Now()
+	for time.Since(start) < max {
+		enough := time.Since(start) >= time.Second
+		for _, name := range o.names {
+			enough = enough && o.counted(name) >= n
 		}
-		return true
-	})
+		if enough {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// check stops the probes and asserts what they saw with store down.
+func (o *outageProbes) check(t *testing.T, store string) {
+	t.Helper()
+	o.halt()
+	for _, name := range o.names {
+		n := o.counted(name)
+		t.Logf("%s with %s down: %d requests observed: %v", name, store, n, o.during[name])
+		if n == 0 {
+			t.Errorf("%s: no request was observed while %s was down: the test checked nothing", name, store)
+		}
+		for s, c := range o.during[name] {
+			if s != 503 {
+				t.Errorf("%s: status %d (%d times) while %s was down, want only 503 (-1: no answer within %s)", name, s, c, store, probeTimeout)
+			}
+		}
+	}
 }

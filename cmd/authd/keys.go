@@ -15,46 +15,53 @@ import (
 	"github.com/authd/authd/token"
 )
 
-const keysUsage = `keys list [--db URL]
-       authd keys rotate [--alg EdDSA|ES256|RS256|HS256] [--db URL]`
+var keysCmds = []*command{
+	{name: "keys list", summary: "list the signing keys: kid, algorithm, state, created",
+		usage: "keys list [--access-ttl D] [--db URL] [--redis URL]"},
+	{name: "keys rotate", summary: "make a new current signing key",
+		usage: "keys rotate [--alg ALG] [--db URL] [--redis URL]",
+		more: `Every running node signs with the new key within 5 s; the old public key
+stays published until the last token it signed has expired.`},
+}
 
 func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("keys: missing subcommand: list or rotate; run 'authd keys --help'")
+	cmd, err := subcommand("keys", keysCmds, args, stdout)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	if sub == "-h" || sub == "--help" || sub == "help" {
-		fmt.Fprintf(stdout, "Usage: authd %s\n\nrotate makes a new current signing key (of --alg, default the current key's\nalgorithm); every running node signs with it within 5 s, and the old public\nkey stays published until the last token it signed has expired.\n", keysUsage)
-		return errHelp{}
-	}
-	if sub != "list" && sub != "rotate" {
-		return fmt.Errorf("keys: unknown subcommand %q: use list or rotate", sub)
-	}
-	c := &Config{}
-	fs := flagSet("keys " + sub)
-	serveFlags(fs, c)
+	c := adminConfig()
+	f := newFlags(cmd)
 	var alg string
-	if sub == "rotate" {
-		fs.StringVar(&alg, "alg", "", "`algorithm` of the new key: EdDSA, ES256, RS256 or HS256 (default: the current key's)")
+	rotate := cmd.name == "keys rotate"
+	if rotate {
+		f.Enum(&alg, "alg", "", "ALG", token.Algorithms, "algorithm of the new key: "+orList(token.Algorithms)+"; default: the current key's")
+	} else {
+		f.Duration(&c.AccessTTL, "access-ttl", 15*time.Minute, "the --access-ttl of serve: how long a retired key still verifies")
 	}
-	if err := parse(fs, args[1:], getenv, stdout, keysUsage); err != nil {
+	storeFlags(f, c)
+	if err := f.parse(args[1:], getenv, stdout); err != nil {
 		return err
 	}
-	if alg != "" && !oneOf(alg, token.Algorithms...) {
-		return fmt.Errorf("keys rotate: --alg %q: use EdDSA, ES256, RS256 or HS256", alg)
+	if !rotate {
+		if err := within("access-ttl", c.AccessTTL, time.Second, maxAccessTTL).err(); err != nil {
+			return err
+		}
 	}
-	if err := c.validate(); err != nil {
+	if err := validateStores(c); err != nil {
 		return err
 	}
-	st, err := openStores(ctx, c)
+	st, err := openStores(ctx, c, mustExist)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	now := time.Now()
-	if sub == "rotate" {
-		// Make sure a current key exists first, so that rotate on a fresh
-		// store retires nothing surprising.
+	if rotate {
+		// Make sure a current key exists first (of --alg, if given), so
+		// that rotate on a fresh store retires nothing surprising.
+		if alg != "" {
+			c.JWTAlg = alg
+		}
 		if _, err := newApp(ctx, c, st, slog.New(slog.DiscardHandler)); err != nil {
 			return err
 		}
@@ -84,34 +91,31 @@ func keyState(k *authd.Key, now time.Time, ttl time.Duration) string {
 	return "retired, verifies until " + k.RetiredAt.Add(ttl).UTC().Format(time.RFC3339)
 }
 
-const clientUsage = `client add --id ID [--secret-stdin] [--db URL]`
+var clientCmds = []*command{
+	{name: "client add", summary: "register a client that may call POST /oauth2/introspect with HTTP Basic credentials",
+		usage: "client add --id ID [--secret-stdin] [--db URL] [--redis URL]",
+		more:  "Without --secret-stdin a random secret is generated and printed once."},
+}
 
 func runClient(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("client: missing subcommand: add; run 'authd client --help'")
+	cmd, err := subcommand("client", clientCmds, args, stdout)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	if sub == "-h" || sub == "--help" || sub == "help" {
-		fmt.Fprintf(stdout, "Usage: authd %s\n\nA client may call POST /oauth2/introspect with HTTP Basic credentials.\nWithout --secret-stdin a random secret is generated and printed once.\n", clientUsage)
-		return errHelp{}
-	}
-	if sub != "add" {
-		return fmt.Errorf("client: unknown subcommand %q: use add", sub)
-	}
-	c := &Config{}
-	fs := flagSet("client add")
-	serveFlags(fs, c)
+	c := adminConfig()
+	f := newFlags(cmd)
 	var id string
 	var fromStdin bool
-	fs.StringVar(&id, "id", "", "the client's `id`")
-	fs.BoolVar(&fromStdin, "secret-stdin", false, "read the secret from the first line of standard input instead of generating one")
-	if err := parse(fs, args[1:], getenv, stdout, clientUsage); err != nil {
+	f.String(&id, "id", "", "ID", "the client's id; required")
+	f.Bool(&fromStdin, "secret-stdin", false, "read the secret from the first line of standard input instead of generating one")
+	storeFlags(f, c)
+	if err := f.parse(args[1:], getenv, stdout); err != nil {
 		return err
 	}
 	if id == "" {
 		return errors.New("client add: --id is required")
 	}
-	if err := c.validate(); err != nil {
+	if err := validateStores(c); err != nil {
 		return err
 	}
 	secret := ""
@@ -126,7 +130,7 @@ func runClient(ctx context.Context, args []string, getenv func(string) string, s
 		rand.Read(b)
 		secret = base64.RawURLEncoding.EncodeToString(b)
 	}
-	st, err := openStores(ctx, c)
+	st, err := openStores(ctx, c, mustExist)
 	if err != nil {
 		return err
 	}

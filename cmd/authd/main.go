@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -19,7 +20,7 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `authd — session and JWT authentication over one user base
+const usage = `authd: session and JWT authentication over one user base
 
 Usage:
   authd serve    [flags]        run the server
@@ -37,9 +38,12 @@ Usage:
                                 the session-vs-JWT benchmark on real authd processes
   authd version
 
-Every command takes the store flags (--db, --redis) and every flag has an
-environment variable: --session-idle is AUTHD_SESSION_IDLE; a flag wins over
-its variable. Run 'authd COMMAND --help' for a command's flags.
+Every command takes the store flags (--db, --redis, --redis-prefix) and
+works on the data of serve; every command but serve, migrate and bench
+refuses to start on a missing SQLite file. Every flag has an environment
+variable: --session-idle is AUTHD_SESSION_IDLE; a flag wins over its
+variable. Run 'authd COMMAND --help' (or 'authd help COMMAND') for a
+command's flags.
 `
 
 // run is main without the process: tests call it directly.
@@ -50,11 +54,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	var err error
 	switch args[0] {
-	case "-h", "--help", "-help", "help":
+	case "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "help":
+		// authd help user add is authd user add --help.
+		if len(args) == 1 {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		return run(ctx, append(args[1:len(args):len(args)], "--help"), getenv, stdin, stdout, stderr)
 	case "version", "--version":
-		err = runVersion(stdout)
+		err = runVersion(args[1:], stdout)
 	case "serve":
 		err = runServe(ctx, args[1:], getenv, stdout, stderr)
 	case "migrate":
@@ -73,10 +84,32 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return exit(err, stderr)
 }
 
-// errHelp means --help was asked for and printed: exit 0.
-type errHelp struct{}
-
-func (errHelp) Error() string { return "help" }
+// subcommand picks the subcommand of a group (user, keys, client) from
+// args: it prints the group's help for --help and refuses an unknown one.
+func subcommand(group string, subs []*command, args []string, stdout io.Writer) (*command, error) {
+	names := make([]string, len(subs))
+	for i, c := range subs {
+		names[i] = strings.TrimPrefix(c.name, group+" ")
+	}
+	if len(args) == 0 {
+		return nil, fmt.Errorf("%s: missing subcommand: want %s; run 'authd %s --help'", group, orList(names), group)
+	}
+	switch args[0] {
+	case "-h", "--help", "-help", "help":
+		fmt.Fprintf(stdout, "Usage:\n")
+		for _, c := range subs {
+			fmt.Fprintf(stdout, "  authd %s\n      %s\n", c.usage, c.summary)
+		}
+		fmt.Fprintf(stdout, "\nRun 'authd %s SUBCOMMAND --help' for a subcommand's flags.\n", group)
+		return nil, errHelp{}
+	}
+	for i, n := range names {
+		if args[0] == n {
+			return subs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("%s: unknown subcommand %q: want %s", group, args[0], orList(names))
+}
 
 // exit prints err as the one line the contract allows and returns the exit status.
 func exit(err error, stderr io.Writer) int {

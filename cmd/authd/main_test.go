@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 type syncBuffer struct {
@@ -37,6 +39,21 @@ func runCmd(t *testing.T, stdin string, getenv func(string) string, args ...stri
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, getenv, strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// addUser creates (or upgrades) the schema of db, as an operator runs
+// authd migrate first, then adds a user with `authd user add` and returns
+// its id.
+func addUser(t *testing.T, db, email, pw string) string {
+	t.Helper()
+	if code, _, e := runCmd(t, "", env(nil), "migrate", "--db", db); code != 0 {
+		t.Fatalf("migrate: %s", e)
+	}
+	code, out, e := runCmd(t, pw+"\n", env(nil), "user", "add", "--db", db, "--email", email, "--password-stdin")
+	if code != 0 {
+		t.Fatalf("user add: %s", e)
+	}
+	return strings.TrimSpace(out)
 }
 
 // startServer runs `authd serve` in-process on a free port and returns its
@@ -88,6 +105,9 @@ func startServer(t *testing.T, getenv func(string) string, args ...string) (stri
 func TestEndToEnd(t *testing.T) {
 	db := "sqlite:" + filepath.Join(t.TempDir(), "authd.db")
 	const pw = "correct horse battery staple"
+	if code, _, e := runCmd(t, "", env(nil), "migrate", "--db", db); code != 0 {
+		t.Fatalf("migrate: %s", e)
+	}
 	code, out, errOut := runCmd(t, pw+"\n", env(nil), "user", "add", "--db", db, "--email", "Admin@Example.com", "--role", "admin", "--password-stdin")
 	if code != 0 {
 		t.Fatalf("user add: %d %s", code, errOut)
@@ -150,30 +170,52 @@ func TestEndToEnd(t *testing.T) {
 	}
 }
 
+// TestBadInvocations: a bad command, flag, variable or value is one line
+// on stderr, "authd: " then lower case (as Go errors are), naming what is
+// wrong and what a valid value looks like; never a usage dump.
 func TestBadInvocations(t *testing.T) {
 	dir := t.TempDir()
+	db := "sqlite:" + filepath.Join(dir, "a.db")
+	if code, _, e := runCmd(t, "", env(nil), "migrate", "--db", db); code != 0 {
+		t.Fatalf("migrate: %s", e)
+	}
 	tests := []struct {
 		name string
 		env  map[string]string
 		args []string
 		want string
 	}{
-		{"unknown command", nil, []string{"frobnicate"}, "unknown command"},
-		{"unknown flag", nil, []string{"serve", "--nope"}, "flag provided but not defined"},
-		{"bad duration", nil, []string{"serve", "--session-idle", "soon"}, "session-idle"},
-		{"bad duration from env", map[string]string{"AUTHD_SESSION_IDLE": "soon"}, []string{"serve"}, "AUTHD_SESSION_IDLE"},
-		{"bad alg", nil, []string{"serve", "--jwt-alg", "none"}, "--jwt-alg"},
-		{"bad db scheme", nil, []string{"serve", "--db", "mysql://x"}, "--db"},
-		{"bad issuer", nil, []string{"serve", "--issuer", "not a url"}, "--issuer"},
-		{"bad proxy", nil, []string{"serve", "--trusted-proxy", "10.0.0.0/99"}, "--trusted-proxy"},
-		{"bad origin", nil, []string{"serve", "--cors-origin", "*"}, "--cors-origin"},
-		{"tls half", nil, []string{"serve", "--tls-cert", "x.pem"}, "--tls-key"},
-		{"unopenable db", nil, []string{"serve", "--db", "sqlite:" + filepath.Join(dir, "no", "such", "dir", "a.db")}, "--db"},
-		{"busy address", nil, []string{"serve", "--db", "sqlite:" + filepath.Join(dir, "a.db"), "--addr", "256.0.0.1:1"}, "--addr"},
-		{"bad email before the password prompt", nil, []string{"user", "add", "--db", "sqlite:" + filepath.Join(dir, "a.db"), "--email", "x"}, "email"},
-		{"user without email", nil, []string{"user", "add", "--db", "sqlite:" + filepath.Join(dir, "a.db")}, "--email"},
-		{"weak password", nil, []string{"user", "add", "--db", "sqlite:" + filepath.Join(dir, "a.db"), "--email", "a@example.com", "--password-stdin"}, "password"},
-		{"stray argument", nil, []string{"migrate", "extra"}, "unexpected argument"},
+		{"unknown command", nil, []string{"frobnicate"}, `unknown command "frobnicate"; run 'authd --help' for the list`},
+		{"unknown flag", nil, []string{"serve", "--nope"}, "unknown flag --nope for authd serve; run 'authd serve --help'"},
+		{"unknown flag of a subcommand", nil, []string{"user", "add", "--jwt-alg", "ES256"}, "unknown flag --jwt-alg for authd user add"},
+		{"flag without its value", nil, []string{"serve", "--addr"}, "--addr needs a value"},
+		{"bad bool from env", map[string]string{"AUTHD_DEV": "maybe"}, []string{"serve"}, `AUTHD_DEV="maybe": want true or false`},
+		{"bad bool", nil, []string{"serve", "--dev=maybe"}, `--dev "maybe": want true or false`},
+		{"bad duration", nil, []string{"serve", "--session-idle", "soon"}, `--session-idle "soon": want a duration like 15m or 2h30m`},
+		{"bad duration from env", map[string]string{"AUTHD_SESSION_IDLE": "soon"}, []string{"serve"}, `AUTHD_SESSION_IDLE="soon": want a duration like 15m or 2h30m`},
+		{"duration without unit", nil, []string{"serve", "--access-ttl", "15"}, `--access-ttl "15": want a duration like 15m or 2h30m`},
+		{"bad int", nil, []string{"serve", "--login-max-failures", "ten"}, `--login-max-failures "ten": want a whole number like 10`},
+		{"bad int from env", map[string]string{"AUTHD_LOGIN_MAX_FAILURES_IP": "1e3"}, []string{"serve"}, `AUTHD_LOGIN_MAX_FAILURES_IP="1e3": want a whole number like 10`},
+		{"bad alg", nil, []string{"serve", "--jwt-alg", "none"}, `--jwt-alg "none": want EdDSA, ES256, RS256 or HS256`},
+		{"bad alg from env", map[string]string{"AUTHD_JWT_ALG": "HS512"}, []string{"serve"}, `AUTHD_JWT_ALG="HS512": want EdDSA, ES256, RS256 or HS256`},
+		{"bad log level", nil, []string{"serve", "--log-level", "loud"}, `--log-level "loud": want debug, info, warn or error`},
+		{"bad key alg", nil, []string{"keys", "rotate", "--db", db, "--alg", "none"}, `--alg "none": want EdDSA, ES256, RS256 or HS256`},
+		{"bad soak store", nil, []string{"bench", "--soak", "1s", "--soak-store", "mysql"}, `--soak-store "mysql": want sqlite, postgres, redis or redis-cluster`},
+		{"bad concurrency", nil, []string{"bench", "--concurrency", "0"}, "--concurrency 0: want 1 to 4096"},
+		{"bad db scheme", nil, []string{"serve", "--db", "mysql://x"}, `--db "mysql://x": want sqlite:PATH or postgres://user@host/db`},
+		{"bad issuer", nil, []string{"serve", "--issuer", "not a url"}, `--issuer "not a url": want an http(s) URL`},
+		{"bad proxy", nil, []string{"serve", "--trusted-proxy", "10.0.0.0/99"}, `--trusted-proxy "10.0.0.0/99": want a CIDR like 10.0.0.0/8`},
+		{"bad origin", nil, []string{"serve", "--cors-origin", "*"}, `--cors-origin "*": want an origin`},
+		{"tls half", nil, []string{"serve", "--tls-cert", "x.pem"}, "--tls-cert and --tls-key go together"},
+		{"access ttl too long", nil, []string{"serve", "--access-ttl", "25h"}, "--access-ttl 25h: want 1s to 24h"},
+		{"unopenable db", nil, []string{"serve", "--db", "sqlite:" + filepath.Join(dir, "no", "such", "dir", "a.db")}, "cannot open --db"},
+		{"unlistenable address", nil, []string{"serve", "--db", db, "--addr", "256.0.0.1:1"}, "cannot listen on --addr 256.0.0.1:1"},
+		{"bad email before the password prompt", nil, []string{"user", "add", "--db", db, "--email", "x"}, "email"},
+		{"user without email", nil, []string{"user", "add", "--db", db}, "user add: --email is required"},
+		{"weak password", nil, []string{"user", "add", "--db", db, "--email", "a@example.com", "--password-stdin"}, "password"},
+		{"stray argument", nil, []string{"migrate", "extra"}, `unexpected argument "extra" for authd migrate`},
+		{"missing subcommand", nil, []string{"user"}, "user: missing subcommand: want add, passwd, lock or unlock"},
+		{"unknown subcommand", nil, []string{"keys", "delete"}, `keys: unknown subcommand "delete": want list or rotate`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,12 +223,19 @@ func TestBadInvocations(t *testing.T) {
 			if code == 0 {
 				t.Fatalf("exit 0; stdout %q", out)
 			}
+			if out != "" {
+				t.Errorf("stdout %q, want nothing", out)
+			}
 			lines := strings.Split(strings.TrimRight(errOut, "\n"), "\n")
-			if len(lines) != 1 || !strings.HasPrefix(lines[0], "authd: ") {
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "authd: ") || !strings.HasSuffix(errOut, "\n") {
 				t.Fatalf("stderr is not one 'authd: ' line: %q", errOut)
 			}
-			if !strings.Contains(lines[0], tt.want) {
-				t.Fatalf("stderr %q does not name %q", lines[0], tt.want)
+			msg := strings.TrimPrefix(lines[0], "authd: ")
+			if !strings.Contains(msg, tt.want) {
+				t.Fatalf("stderr %q does not say %q", lines[0], tt.want)
+			}
+			if r, _ := utf8.DecodeRuneInString(msg); unicode.IsUpper(r) && !strings.HasPrefix(msg, "AUTHD_") {
+				t.Errorf("message starts with a capital: %q", msg)
 			}
 		})
 	}
@@ -215,10 +264,10 @@ func TestHelp(t *testing.T) {
 
 func TestFlagWinsOverEnv(t *testing.T) {
 	c := &Config{}
-	fs := flagSet("serve")
-	serveFlags(fs, c)
+	f := newFlags(serveCmd)
+	serveFlags(f, c)
 	e := env(map[string]string{"AUTHD_SESSION_IDLE": "2h", "AUTHD_ADDR": "127.0.0.1:1", "AUTHD_AUDIENCE": "a, b", "AUTHD_CORS_ORIGIN": "https://x.example"})
-	if err := parse(fs, []string{"--addr", "127.0.0.1:2", "--cors-origin", "https://y.example"}, e, io.Discard, ""); err != nil {
+	if err := f.parse([]string{"--addr", "127.0.0.1:2", "--cors-origin", "https://y.example"}, e, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	if c.SessionIdle != 2*time.Hour || c.Addr != "127.0.0.1:2" {

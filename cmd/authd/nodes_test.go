@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,9 +25,11 @@ import (
 	"github.com/authd/authd/redis/redistest"
 )
 
-// The tests here run authd as real processes: the binary is built once.
+// The tests here run authd as real processes: the binary is built once,
+// into binDir, which TestMain removes at the end.
 var (
 	buildOnce sync.Once
+	binDir    string
 	binPath   string
 	buildErr  error
 )
@@ -40,16 +45,48 @@ func authdBinary(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		binPath = filepath.Join(dir, "authd")
+		binDir, binPath = dir, filepath.Join(dir, "authd")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
 		}
+		t.Logf("built %s", binPath)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
 	return binPath
+}
+
+// TestBinaryRemovedAtExit runs a real-process test of this very test
+// binary with its own TMPDIR: the authd binary it builds there is gone when
+// the run ends.
+func TestBinaryRemovedAtExit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds authd")
+	}
+	tmp := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSignalsStopCleanly$/^interrupt$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child run: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`built (\S+)`).FindSubmatch(out)
+	if m == nil || !strings.HasPrefix(string(m[1]), tmp+string(filepath.Separator)) {
+		t.Fatalf("the child built no authd under %s:\n%s", tmp, out)
+	}
+	if _, err := os.Stat(string(m[1])); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s outlived the run (%v)", m[1], err)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("the run left %v in its TMPDIR", names)
+	}
 }
 
 // node is one authd process.
@@ -59,11 +96,21 @@ type node struct {
 	stderr *syncBuffer
 }
 
-// startNode runs `authd serve args…` on a free port and waits until it listens.
+// removeBinary removes what authdBinary built; TestMain calls it.
+func removeBinary() error {
+	if binDir == "" {
+		return nil
+	}
+	return os.RemoveAll(binDir)
+}
+
+// startNode runs `authd serve args…` on a free port and waits until it
+// listens. The tests use the password grant, which is off unless asked for
+// (RFC 9700): every node has --password-grant.
 func startNode(t *testing.T, args ...string) *node {
 	t.Helper()
 	bin := authdBinary(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--dev", "--log-level", "warn"}, args...)...)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--dev", "--log-level", "warn", "--password-grant"}, args...)...)
 	n := &node{cmd: cmd, stderr: &syncBuffer{}}
 	cmd.Stderr = n.stderr
 	stdout, err := cmd.StdoutPipe()
@@ -140,13 +187,20 @@ func (c *client) do(method, u, ctype, body string, hdr ...string) (int, []byte) 
 
 const nodePassword = "correct horse battery staple"
 
-// status is a GET that reports the status only (for pollers in goroutines).
-func status(u string, hdr ...string) int {
+// statusClient is the client of status: no request waits forever.
+var statusClient = &http.Client{Timeout: 10 * time.Second}
+
+// status is a GET that reports the status only (for pollers in
+// goroutines); -1 when no answer came within 10 s.
+func status(u string, hdr ...string) int { return statusWith(statusClient, u, hdr...) }
+
+// statusWith is status with the client hc.
+func statusWith(hc *http.Client, u string, hdr ...string) int {
 	req, _ := http.NewRequest("GET", u, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	res, err := http.DefaultClient.Do(req)
+	res, err := hc.Do(req)
 	if err != nil {
 		return -1
 	}
@@ -209,9 +263,7 @@ func TestManyNodes(t *testing.T) {
 			authdBinary(t)
 			args := append(s.args(t), "--refresh-grace", "0s")
 			db := args[1]
-			if code, _, e := runCmd(t, nodePassword+"\n", env(nil), "user", "add", "--db", db, "--email", "ann@example.com", "--password-stdin"); code != 0 {
-				t.Fatalf("user add: %s", e)
-			}
+			addUser(t, db, "ann@example.com", nodePassword)
 			nodes := []*node{startNode(t, args...), startNode(t, args...), startNode(t, args...)}
 			testNodes(t, nodes, db)
 		})
@@ -353,9 +405,7 @@ func TestRestartLosesNothing(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			authdBinary(t)
 			args := s.args(t)
-			if code, _, e := runCmd(t, nodePassword+"\n", env(nil), "user", "add", "--db", args[1], "--email", "ann@example.com", "--password-stdin"); code != 0 {
-				t.Fatalf("user add: %s", e)
-			}
+			addUser(t, args[1], "ann@example.com", nodePassword)
 			n := startNode(t, args...)
 			cl := newClient(t)
 			if code, _ := cl.do("POST", n.url+"/v1/login", "application/json", `{"email":"ann@example.com","password":"`+nodePassword+`"}`); code != 200 {

@@ -11,9 +11,7 @@ import (
 func TestServeOnPostgres(t *testing.T) {
 	db := pgtest.Schema(t)
 	const pw = "correct horse battery staple"
-	if code, _, e := runCmd(t, pw+"\n", env(nil), "user", "add", "--db", db, "--email", "ann@example.com", "--password-stdin"); code != 0 {
-		t.Fatalf("user add: %s", e)
-	}
+	addUser(t, db, "ann@example.com", pw)
 	base, stop, logs := startServer(t, env(nil), "--db", db, "--dev")
 	res, err := http.Post(base+"/v1/login", "application/json", strings.NewReader(`{"email":"ann@example.com","password":"`+pw+`"}`))
 	if err != nil || res.StatusCode != 200 {

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,18 +77,34 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 	return a, nil
 }
 
+var serveCmd = &command{
+	name:    "serve",
+	summary: "run the server (creates or upgrades the schema first)",
+	usage:   "serve [flags]",
+	more: `Prints "authd listening on ADDR" when ready; stops cleanly on SIGINT and
+SIGTERM. The listen address is taken before the store is opened, so a
+busy address leaves nothing behind.`,
+}
+
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	c := &Config{}
-	fs := flagSet("serve")
-	serveFlags(fs, c)
-	if err := parse(fs, args, getenv, stdout, "serve [flags]"); err != nil {
+	f := newFlags(serveCmd)
+	serveFlags(f, c)
+	if err := f.parse(args, getenv, stdout); err != nil {
 		return err
 	}
 	if err := c.validate(); err != nil {
 		return err
 	}
 	log := newLogger(c, stderr)
-	st, err := openStores(ctx, c)
+	// NOTE: the address is taken before the store is opened, so that a
+	// busy port (another authd) neither creates nor migrates anything.
+	ln, err := listen(c)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	st, err := openStores(ctx, c, mayCreate)
 	if err != nil {
 		return err
 	}
@@ -108,19 +126,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := httpapi.New(httpapi.Config{
-		Dev: c.Dev, Issuer: c.Issuer, Signup: c.Signup, CORSOrigins: c.CORSOrigins.vals, TrustedProxies: c.trustedPrefixes,
-		TLS: c.TLSCert != "", Logger: log, Registry: reg,
-	}, httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users,
+	srv, err := httpapi.New(httpConfig(c, log, reg), httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users,
 		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, Ready: st.checks})
 	if err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		return fmt.Errorf("cannot listen on --addr %s: %v", c.Addr, errors.Unwrap(err))
-	}
 	hs := &http.Server{
 		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -131,19 +142,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		MaxHeaderBytes: 32 << 10,
 		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if c.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("cannot load --tls-cert/--tls-key: %v", err)
-		}
-		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		ln = tls.NewListener(ln, hs.TLSConfig)
+	// After everything that can fail: a refused start stays one line.
+	if short := c.shortLifetimes(); len(short) > 0 {
+		log.Warn("lifetimes under one minute: fine for trying out expiry, not for production", "flags", strings.Join(short, " "))
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "authd listening on %s\n", ln.Addr())
-	log.Info("serving", "addr", ln.Addr().String(), "db", redactURL(c.DB), "dev", c.Dev)
+	log.Info("serving", "addr", ln.Addr().String(), "db", redactURL(c.DB), "dev", c.Dev, "password_grant", c.PasswordGrant)
 
 	select {
 	case err := <-errc:
@@ -161,17 +167,60 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
+// httpConfig is what serve's flags say to package httpapi.
+func httpConfig(c *Config, log *slog.Logger, reg *prometheus.Registry) httpapi.Config {
+	return httpapi.Config{
+		Dev: c.Dev, Issuer: c.Issuer, Signup: c.Signup, PasswordGrant: c.PasswordGrant,
+		CORSOrigins: c.CORSOrigins.vals, TrustedProxies: c.trustedPrefixes,
+		TLS: c.TLSCert != "", Logger: log, Registry: reg,
+	}
+}
+
+// listen takes --addr (with TLS when --tls-cert is set). Its error is one
+// line naming the address and why.
+func listen(c *Config) (net.Listener, error) {
+	var tlsCfg *tls.Config
+	if c.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("cannot load --tls-cert %s / --tls-key %s: %v", c.TLSCert, c.TLSKey, err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("cannot listen on --addr %s: the address is in use (is another authd running?)", c.Addr)
+	case err != nil:
+		var cause error = err
+		if oe, ok := err.(*net.OpError); ok && oe.Err != nil {
+			cause = oe.Err
+		}
+		return nil, fmt.Errorf("cannot listen on --addr %s: %v", c.Addr, cause)
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	return ln, nil
+}
+
+var migrateCmd = &command{
+	name:    "migrate",
+	summary: "create or upgrade the schema of --db, then exit",
+	usage:   "migrate [--db URL] [--redis URL]",
+}
+
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	c := &Config{}
-	fs := flagSet("migrate")
-	storeFlags(fs, c)
-	if err := parse(fs, args, getenv, stdout, "migrate [--db URL] [--redis URL]"); err != nil {
+	c := adminConfig()
+	f := newFlags(migrateCmd)
+	storeFlags(f, c)
+	if err := f.parse(args, getenv, stdout); err != nil {
 		return err
 	}
 	if err := validateStores(c); err != nil {
 		return err
 	}
-	st, err := openStores(ctx, c)
+	st, err := openStores(ctx, c, mayCreate)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 	"time"
 
@@ -50,14 +52,30 @@ type mainStore interface {
 	Close() error
 }
 
+// openMode says whether openStores may create a missing SQLite file.
+type openMode int
+
+const (
+	// mayCreate: serve and migrate make the database when it is missing.
+	mayCreate openMode = iota
+	// mustExist: the commands that only read or change existing data refuse
+	// a missing SQLite file rather than start an empty one with a new key.
+	mustExist
+)
+
 // openStores opens --db (and --redis), applying migrations. The error is
 // one line naming the store and what to do.
-func openStores(ctx context.Context, c *Config) (*stores, error) {
+func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) {
 	var (
 		db  mainStore
 		err error
 	)
 	if path, ok := strings.CutPrefix(c.DB, "sqlite:"); ok {
+		if mode == mustExist {
+			if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("no database at %s (run authd migrate, or pass --db)", path)
+			}
+		}
 		db, err = sqlite.Open(ctx, path)
 	} else {
 		db, err = postgres.Open(ctx, c.DB)

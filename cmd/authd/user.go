@@ -17,36 +17,38 @@ import (
 	"github.com/authd/authd/password"
 )
 
-const userUsage = `user add --email E [--role R]... [--password-stdin]
-       authd user passwd --email E [--password-stdin]
-       authd user lock|unlock --email E`
+var userCmds = []*command{
+	{name: "user add", summary: "create a user; prints its id alone on stdout",
+		usage: "user add --email E [--role R]... [--password-stdin] [--db URL] [--redis URL]",
+		more:  "Without --password-stdin the password is asked for twice on the terminal."},
+	{name: "user passwd", summary: "set a user's password; ends all the user's sessions and refresh tokens",
+		usage: "user passwd --email E [--password-stdin] [--db URL] [--redis URL]"},
+	{name: "user lock", summary: "lock a user out; ends all the user's sessions and refresh tokens",
+		usage: "user lock --email E [--db URL] [--redis URL]"},
+	{name: "user unlock", summary: "let a locked user sign in again",
+		usage: "user unlock --email E [--db URL] [--redis URL]"},
+}
 
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("user: missing subcommand: add, passwd, lock or unlock; run 'authd user --help'")
+	cmd, err := subcommand("user", userCmds, args, stdout)
+	if err != nil {
+		return err
 	}
-	sub := args[0]
-	if sub == "-h" || sub == "--help" || sub == "help" {
-		fmt.Fprintf(stdout, "Usage: authd %s\n", userUsage)
-		return errHelp{}
-	}
-	if !oneOf(sub, "add", "passwd", "lock", "unlock") {
-		return fmt.Errorf("user: unknown subcommand %q: use add, passwd, lock or unlock", sub)
-	}
-	c := &Config{}
-	fs := flagSet("user " + sub)
-	serveFlags(fs, c)
+	sub := strings.TrimPrefix(cmd.name, "user ")
+	c := adminConfig()
+	f := newFlags(cmd)
 	var email string
 	var roles list
 	var pwStdin bool
-	fs.StringVar(&email, "email", "", "the user's `email`")
+	f.String(&email, "email", "", "E", "the user's email address; required")
 	if sub == "add" {
-		fs.Var(&roles, "role", "a `role` of the user (repeatable)")
+		f.List(&roles, "role", "R", "a role of the user; repeatable")
 	}
 	if sub == "add" || sub == "passwd" {
-		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password from the first line of standard input instead of prompting")
+		f.Bool(&pwStdin, "password-stdin", false, "read the password from the first line of standard input instead of prompting")
 	}
-	if err := parse(fs, args[1:], getenv, stdout, userUsage); err != nil {
+	storeFlags(f, c)
+	if err := f.parse(args[1:], getenv, stdout); err != nil {
 		return err
 	}
 	if email == "" {
@@ -58,10 +60,10 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 			return userErr(err, email)
 		}
 	}
-	if err := c.validate(); err != nil {
+	if err := validateStores(c); err != nil {
 		return err
 	}
-	st, err := openStores(ctx, c)
+	st, err := openStores(ctx, c, mustExist)
 	if err != nil {
 		return err
 	}
@@ -148,7 +150,12 @@ func readSecret(stdin io.Reader, fromStdin bool, prompt string) (string, error) 
 	return string(a), nil
 }
 
-func runVersion(stdout io.Writer) error {
+var versionCmd = &command{name: "version", summary: "print authd's version", usage: "version"}
+
+func runVersion(args []string, stdout io.Writer) error {
+	if err := newFlags(versionCmd).parse(args, func(string) string { return "" }, stdout); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "authd %s\n", authd.Version)
 	return nil
 }

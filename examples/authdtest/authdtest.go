@@ -41,8 +41,13 @@ var (
 	buildErr  error
 )
 
+// mainRunning is set by Main: Build refuses to build without it, since
+// nothing else would remove the binary.
+var mainRunning bool
+
 // Main runs the tests and removes what Build made.
 func Main(m *testing.M) {
+	mainRunning = true
 	code := m.Run()
 	if buildDir != "" {
 		_ = os.RemoveAll(buildDir)
@@ -64,6 +69,10 @@ func GoBin() string {
 // binary and returns the executable's path. Each path is built once.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
+	if !mainRunning {
+		t.Fatalf("authdtest: Build needs authdtest.Main in the package's TestMain, which removes the binary at the end")
+		return ""
+	}
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "authdtest-")
 	})
@@ -112,7 +121,9 @@ func FreeAddr(t testing.TB) string {
 type Options struct {
 	Audiences []string // --audience (repeatable); default: authd's own
 	Alg       string   // --jwt-alg; default: authd's (EdDSA)
-	Args      []string // more serve flags
+	// Args are more serve flags, after Start's own: they win over them
+	// ("--password-grant=false" turns the password grant off).
+	Args []string
 }
 
 // Server is a running authd.
@@ -128,9 +139,9 @@ type Server struct {
 	logs *syncBuffer
 }
 
-// Start builds and starts authd serve --dev on a free port with a fresh
-// SQLite database, waits until it prints "authd listening on", and stops
-// it at the end of the test.
+// Start builds and starts authd serve --dev --password-grant on a free
+// port with a fresh SQLite database, waits until it prints "authd
+// listening on", and stops it at the end of the test.
 func Start(t testing.TB, opt Options) *Server {
 	t.Helper()
 	bin := Binary(t)
@@ -139,14 +150,7 @@ func Start(t testing.TB, opt Options) *Server {
 	for attempt := 1; ; attempt++ {
 		s.Addr = FreeAddr(t)
 		s.URL = "http://" + s.Addr
-		s.args = []string{"serve", "--addr", s.Addr, "--db", s.DB, "--dev", "--issuer", s.URL, "--log-level", "warn"}
-		for _, a := range opt.Audiences {
-			s.args = append(s.args, "--audience", a)
-		}
-		if opt.Alg != "" {
-			s.args = append(s.args, "--jwt-alg", opt.Alg)
-		}
-		s.args = append(s.args, opt.Args...)
+		s.args = serveArgs(s.Addr, s.DB, opt)
 		err := s.start()
 		if err == nil {
 			break
@@ -157,6 +161,21 @@ func Start(t testing.TB, opt Options) *Server {
 	}
 	t.Cleanup(func() { s.Stop(t) })
 	return s
+}
+
+// serveArgs are the arguments of `authd serve` for Start. The password
+// grant is on (--password-grant): PasswordGrant needs it, and authd leaves
+// it off unless asked (RFC 9700). Options.Args come last, so
+// "--password-grant=false" there turns it off again.
+func serveArgs(addr, db string, opt Options) []string {
+	args := []string{"serve", "--addr", addr, "--db", db, "--dev", "--issuer", "http://" + addr, "--log-level", "warn", "--password-grant"}
+	for _, a := range opt.Audiences {
+		args = append(args, "--audience", a)
+	}
+	if opt.Alg != "" {
+		args = append(args, "--jwt-alg", opt.Alg)
+	}
+	return append(args, opt.Args...)
 }
 
 func (s *Server) start() error {

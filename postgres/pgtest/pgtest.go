@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/authd/authd/internal/testenv"
 )
 
 // PoolSize bounds each test DB's pool: many subtests each open a DB on
@@ -29,10 +31,7 @@ func DSN(t testing.TB) string {
 	dsn := os.Getenv("AUTHD_TEST_POSTGRES")
 	if dsn == "" {
 		const msg = "AUTHD_TEST_POSTGRES not set: set it to a PostgreSQL URL (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to run the PostgreSQL store tests"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.SkipOrFail(t, "%s", msg)
 	}
 	return dsn
 }

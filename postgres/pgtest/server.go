@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/authd/authd/internal/testenv"
 )
 
 // Server is a PostgreSQL cluster owned by one test (initdb + pg_ctl), which
@@ -116,8 +118,5 @@ func (s *Server) Stop() error {
 
 func skipOrFail(tb testing.TB, msg string) {
 	tb.Helper()
-	if os.Getenv("CI") == "true" {
-		tb.Fatal(msg)
-	}
-	tb.Skip(msg)
+	testenv.SkipOrFail(tb, "%s", msg)
 }

@@ -17,11 +17,9 @@ import (
 	"github.com/authd/authd/storetest"
 )
 
-func init() { sqlite.WatchPoll = 5 * time.Millisecond }
-
 func openDB(t testing.TB, path string) *sqlite.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), path)
+	db, err := sqlite.Open(context.Background(), path, sqlite.WithWatchPoll(5*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +228,6 @@ func TestFeedLossEmptiesTheCache(t *testing.T) {
 type raceFeed struct {
 	*sqlite.DB
 	other *sqlite.DB
-	c     atomic.Pointer[cache.Sessions]
 	armed atomic.Bool
 }
 

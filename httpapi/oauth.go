@@ -174,14 +174,25 @@ func (s *Server) countLogin(err error) {
 	}
 }
 
-func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+// tokenParam reads the form of /oauth2/revoke and /oauth2/introspect and
+// its required token parameter (RFC 7009 §2.1, RFC 7662 §2.1). It reports
+// false when it has answered the request itself.
+func tokenParam(w http.ResponseWriter, r *http.Request) (string, bool) {
 	form, ok := oauthForm(w, r)
 	if !ok {
-		return
+		return "", false
 	}
 	tok := form.Get("token")
 	if tok == "" {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "token is required")
+		return "", false
+	}
+	return tok, true
+}
+
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	tok, ok := tokenParam(w, r)
+	if !ok {
 		return
 	}
 	m := s.meta(r)
@@ -210,13 +221,8 @@ func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 		s.failOAuth(w, r, err)
 		return
 	}
-	form, ok := oauthForm(w, r)
+	tok, ok := tokenParam(w, r)
 	if !ok {
-		return
-	}
-	tok := form.Get("token")
-	if tok == "" {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "token is required")
 		return
 	}
 	res, err := s.deps.Tokens.Introspect(r.Context(), tok)

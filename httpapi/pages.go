@@ -129,14 +129,24 @@ func (p *pageHandlers) redirect(to string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) { p.r.SeeOther(w, to) }
 }
 
+// credentialsForm reads the email, password and return fields that the
+// sign-in and sign-up forms post, and starts the page that answers them. It
+// reports false when it has answered the request itself (a bad body).
+func (p *pageHandlers) credentialsForm(w http.ResponseWriter, r *http.Request) (email, pw, ret string, v pages.SignInPage, ok bool) {
+	if !p.form(w, r, map[string]*string{"email": &email, "password": &pw, "return": &ret}) {
+		return "", "", "", v, false
+	}
+	v = p.signInPage(r)
+	v.Return, _ = pages.SafeReturn(ret)
+	return email, pw, ret, v, true
+}
+
 // handleLoginForm serves POST /login.
 func (p *pageHandlers) handleLoginForm(w http.ResponseWriter, r *http.Request) {
-	var email, pw, ret string
-	if !p.form(w, r, map[string]*string{"email": &email, "password": &pw, "return": &ret}) {
+	email, pw, ret, v, ok := p.credentialsForm(w, r)
+	if !ok {
 		return
 	}
-	v := p.signInPage(r)
-	v.Return, _ = pages.SafeReturn(ret)
 	v.Login.Email = email
 	switch {
 	case email == "":
@@ -173,12 +183,10 @@ func (p *pageHandlers) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 
 // handleSignupForm serves POST /signup: create the account, then sign in.
 func (p *pageHandlers) handleSignupForm(w http.ResponseWriter, r *http.Request) {
-	var email, pw, ret string
-	if !p.form(w, r, map[string]*string{"email": &email, "password": &pw, "return": &ret}) {
+	email, pw, ret, v, ok := p.credentialsForm(w, r)
+	if !ok {
 		return
 	}
-	v := p.signInPage(r)
-	v.Return, _ = pages.SafeReturn(ret)
 	v.Register.Email = email
 	v.Focus = "signup-email"
 	if !p.s.cfg.Signup {

@@ -183,21 +183,6 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
-func TestRedact(t *testing.T) {
-	for in, want := range map[string]string{
-		"redis://u:secret@h:1/0":            "redis://u:xxxxx@h:1/0",
-		"redis-cluster://:secret@a:1,b:2":   "redis-cluster://:xxxxx@a:1,b:2",
-		"redis://h:1/0":                     "redis://h:1/0",
-		"redis://user@h:1/0":                "redis://user@h:1/0",
-		"redis://u:p@ss@h:1/0?x=a@b":        "redis://u:xxxxx@h:1/0?x=a@b",
-		"redis://h:1/0?password=not-parsed": "redis://h:1/0?password=not-parsed",
-	} {
-		if got := redact(in); got != want {
-			t.Errorf("redact(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func BenchmarkDecodeRecord(b *testing.B) {
 	now := time.Now()
 	s := &authd.Session{

@@ -12,6 +12,8 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/redis/rueidis"
+
+	"github.com/authd/authd/internal/redact"
 )
 
 // DefaultPrefix is the prefix of every key the Store writes.
@@ -120,7 +122,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 		dial = min(dial, max(time.Until(dl), time.Millisecond))
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("redis: open %s: %w", redact(rawURL), err)
+		return nil, fmt.Errorf("redis: open %s: %w", redact.URL(rawURL), err)
 	}
 	copt.Dialer.Timeout = dial
 	copt.ConnWriteTimeout = o.timeout
@@ -140,7 +142,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	}
 	client, err := rueidis.NewClient(copt)
 	if err != nil {
-		return nil, fmt.Errorf("redis: open %s: %w: %w", redact(rawURL), authd.ErrUnavailable, err)
+		return nil, fmt.Errorf("redis: open %s: %w: %w", redact.URL(rawURL), authd.ErrUnavailable, err)
 	}
 	s := &Store{
 		client:   client,
@@ -153,7 +155,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("redis: open %s: %w", redact(rawURL), err)
+		return nil, fmt.Errorf("redis: open %s: %w", redact.URL(rawURL), err)
 	}
 	return s, nil
 }
@@ -161,7 +163,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 // parseURL turns an authd Redis URL into rueidis options.
 func parseURL(raw string) (rueidis.ClientOption, bool, error) {
 	bad := func(why string) (rueidis.ClientOption, bool, error) {
-		return rueidis.ClientOption{}, false, fmt.Errorf("redis: bad URL %s: %s", redact(raw), why)
+		return rueidis.ClientOption{}, false, fmt.Errorf("redis: bad URL %s: %s", redact.URL(raw), why)
 	}
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
@@ -222,27 +224,6 @@ func parseURL(raw string) (rueidis.ClientOption, bool, error) {
 	default:
 		return bad("unknown scheme " + strconv.Quote(scheme))
 	}
-}
-
-// redact hides the password of a URL in error messages.
-func redact(raw string) string {
-	scheme, rest, ok := strings.Cut(raw, "://")
-	if !ok {
-		return raw
-	}
-	end := strings.IndexAny(rest, "/?")
-	if end < 0 {
-		end = len(rest)
-	}
-	at := strings.LastIndexByte(rest[:end], '@')
-	if at < 0 {
-		return raw
-	}
-	user, _, hasPass := strings.Cut(rest[:at], ":")
-	if !hasPass {
-		return raw
-	}
-	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 // Ping reports whether Redis answers: nil, or an error wrapping

@@ -28,10 +28,11 @@ const BusyTimeout = 5 * time.Second
 // safe for concurrent use, and several DBs (in one process or several) may
 // share one file.
 type DB struct {
-	path   string
-	write  *sql.DB // one connection; transactions BEGIN IMMEDIATE
-	read   *sql.DB // several connections; query_only
-	closed atomic.Bool
+	path      string
+	watchPoll time.Duration
+	write     *sql.DB // one connection; transactions BEGIN IMMEDIATE
+	read      *sql.DB // several connections; query_only
+	closed    atomic.Bool
 
 	// Counts of writes, for housekeeping (see prune).
 	sessionWrites, failureWrites atomic.Uint64
@@ -55,11 +56,18 @@ var (
 	_ authd.Pinger         = (*DB)(nil)
 )
 
+// Option configures Open.
+type Option func(*DB)
+
+// WithWatchPoll sets how often WatchSessions reads the change feed
+// (default DefaultWatchPoll); tests shorten it.
+func WithWatchPoll(d time.Duration) Option { return func(db *DB) { db.watchPoll = d } }
+
 // Open opens the database file at path, creating it if needed, and brings
 // its schema up to date (see Migrate). Errors opening the file (a missing
 // directory, a file that is not a database, no permission) wrap
 // authd.ErrUnavailable and name the path.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	if path == "" || path == ":memory:" {
 		return nil, fmt.Errorf("sqlite: open %q: a file path is required (an in-memory database cannot be shared between connections)", path)
 	}
@@ -73,7 +81,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
 		f.Close()
 	}
-	db := &DB{path: abs}
+	db := &DB{path: abs, watchPoll: DefaultWatchPoll}
+	for _, o := range opts {
+		o(db)
+	}
 	fail := func(err error) (*DB, error) {
 		db.Close()
 		return nil, err

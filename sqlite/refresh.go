@@ -92,11 +92,14 @@ func (db *DB) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func
 		if err != nil {
 			return err // returned as fn gave it; the deferred rollback discards everything
 		}
-		// Only the four fields the contract names are saved.
-		s := *orig
-		s.Generation, s.RotatedAt, s.LastUsedAt, s.RevokedAt = f.Generation, f.RotatedAt, f.LastUsedAt, f.RevokedAt
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_families SET generation = ?, rotated_at = ?, last_used_at = ?, revoked_at = ? WHERE id = ?`,
-			s.Generation, nullMicros(s.RotatedAt), micros(s.LastUsedAt), nullMicros(s.RevokedAt), s.ID); err != nil {
+		// Only the four fields the contract names are saved; RETURNING
+		// gives the family as stored (times at the column's precision), as
+		// every later read will see it.
+		s, err := scanFamily(tx.QueryRowContext(ctx, `UPDATE refresh_families
+			SET generation = ?, rotated_at = ?, last_used_at = ?, revoked_at = ?
+			WHERE id = ? RETURNING `+familyColumns,
+			f.Generation, nullMicros(f.RotatedAt), micros(f.LastUsedAt), nullMicros(f.RevokedAt), orig.ID))
+		if err != nil {
 			return db.wrap(ctx, op, err)
 		}
 		if succ != nil {
@@ -104,7 +107,7 @@ func (db *DB) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func
 				return err
 			}
 		}
-		saved = &s
+		saved = s
 		return nil
 	})
 	if err != nil {

@@ -7,9 +7,10 @@ import (
 	"github.com/authd/authd"
 )
 
-// WatchPoll is how often WatchSessions reads the change feed. It bounds how
-// long another process's revocation can be served from a local cache.
-var WatchPoll = 25 * time.Millisecond
+// DefaultWatchPoll is how often WatchSessions reads the change feed unless
+// WithWatchPoll says otherwise. It bounds how long another process's
+// revocation can be served from a local cache.
+const DefaultWatchPoll = 25 * time.Millisecond
 
 // WatchSessions implements authd.SessionWatcher by polling the
 // session_events table, which triggers fill in the same transaction as every
@@ -21,7 +22,7 @@ func (db *DB) WatchSessions(ctx context.Context, h authd.SessionEvents) error {
 		return db.wrap(ctx, op, err)
 	}
 	h.Subscribed()
-	t := time.NewTicker(WatchPoll)
+	t := time.NewTicker(db.watchPoll)
 	defer t.Stop()
 	polls := 0
 	for {

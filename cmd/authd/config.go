@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/authd/authd/internal/redact"
 )
 
 // Config is everything the flags and the environment say. Only this
@@ -217,22 +219,13 @@ func validateStores(c *Config) error {
 		}
 	case strings.HasPrefix(c.DB, "postgres://"), strings.HasPrefix(c.DB, "postgresql://"):
 	default:
-		return fmt.Errorf("--db %q: want sqlite:PATH or postgres://user@host/db", redactURL(c.DB))
+		return fmt.Errorf("--db %q: want sqlite:PATH or postgres://user@host/db", redact.URL(c.DB))
 	}
 	if c.Redis != "" && !strings.HasPrefix(c.Redis, "redis://") && !strings.HasPrefix(c.Redis, "redis-cluster://") &&
 		!strings.HasPrefix(c.Redis, "rediss://") && !strings.HasPrefix(c.Redis, "rediss-cluster://") {
-		return fmt.Errorf("--redis %q: want redis://host:port/N or redis-cluster://h1:p1,h2:p2", redactURL(c.Redis))
+		return fmt.Errorf("--redis %q: want redis://host:port/N or redis-cluster://h1:p1,h2:p2", redact.URL(c.Redis))
 	}
 	return nil
-}
-
-// redactURL hides a password in a store URL before it reaches a message.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
 }
 
 func oneOf(s string, opts ...string) bool {

@@ -47,9 +47,6 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 			return err
 		}
 	}
-	if err := validateStores(c); err != nil {
-		return err
-	}
 	st, err := openStores(ctx, c, mustExist)
 	if err != nil {
 		return err

@@ -22,6 +22,8 @@ import (
 	"github.com/authd/authd/password"
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/token"
+
+	"github.com/authd/authd/internal/redact"
 )
 
 // app is authd wired together over opened stores.
@@ -149,7 +151,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(stdout, "authd listening on %s\n", ln.Addr())
-	log.Info("serving", "addr", ln.Addr().String(), "db", redactURL(c.DB), "dev", c.Dev, "password_grant", c.PasswordGrant)
+	log.Info("serving", "addr", ln.Addr().String(), "db", redact.URL(c.DB), "dev", c.Dev, "password_grant", c.PasswordGrant)
 
 	select {
 	case err := <-errc:
@@ -217,14 +219,11 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := f.parse(args, getenv, stdout); err != nil {
 		return err
 	}
-	if err := validateStores(c); err != nil {
-		return err
-	}
 	st, err := openStores(ctx, c, mayCreate)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(stdout, "schema of %s is up to date\n", redactURL(c.DB))
+	fmt.Fprintf(stdout, "schema of %s is up to date\n", redact.URL(c.DB))
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/authd/authd/postgres"
 	"github.com/authd/authd/redis"
 	"github.com/authd/authd/sqlite"
+
+	"github.com/authd/authd/internal/redact"
 )
 
 // stores are the opened stores, by role.
@@ -63,9 +65,13 @@ const (
 	mustExist
 )
 
-// openStores opens --db (and --redis), applying migrations. The error is
-// one line naming the store and what to do.
+// openStores checks the store flags, then opens --db (and --redis),
+// applying migrations. The error is one line naming the store and what to
+// do.
 func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) {
+	if err := validateStores(c); err != nil {
+		return nil, err
+	}
 	var (
 		db  mainStore
 		err error
@@ -81,7 +87,7 @@ func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) 
 		db, err = postgres.Open(ctx, c.DB)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cannot open --db %s: %v", redactURL(c.DB), err)
+		return nil, fmt.Errorf("cannot open --db %s: %v", redact.URL(c.DB), err)
 	}
 	st := &stores{
 		users: db, sessions: db, refresh: db, keys: db,
@@ -100,7 +106,7 @@ func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) 
 		rs, err := redis.Open(ctx, c.Redis, opts...)
 		if err != nil {
 			st.Close()
-			return nil, fmt.Errorf("cannot open --redis %s: %v", redactURL(c.Redis), err)
+			return nil, fmt.Errorf("cannot open --redis %s: %v", redact.URL(c.Redis), err)
 		}
 		st.sessions, st.revocations, st.limiter = rs, rs, rs
 		st.checks = append(st.checks, httpapi.Check{Name: "redis", Pinger: rs})

@@ -60,9 +60,6 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 			return userErr(err, email)
 		}
 	}
-	if err := validateStores(c); err != nil {
-		return err
-	}
 	st, err := openStores(ctx, c, mustExist)
 	if err != nil {
 		return err

@@ -13,6 +13,13 @@
 // The constructor is called once per subtest and must return a fresh, empty
 // store (a new file, schema or key prefix), cleaned up through t.Cleanup.
 //
+// Each Run function is only the list of its subtests, one a line: the
+// contract sentence as the subtest's name, and the method of a small suite
+// type (refreshSuite, sessionSuite, …) that proves it; the helpers the
+// subtests share are methods of the same type. The names are an interface:
+// store packages, CI logs and the mutant test (storetest_test.go) name
+// subtests by them, so a sentence's test is renamed only with its contract.
+//
 // The suite knows the interfaces only: no SQL, no driver. Its conventions,
 // which every backend can keep:
 //

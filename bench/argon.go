@@ -2,13 +2,10 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/crypto/argon2"
 
 	"github.com/authd/authd/password"
 )
@@ -30,23 +27,36 @@ func argonEstimate(c Config) float64 { return argonWindow(c).Seconds() + 0.1 }
 // argonWindow is at least a second: a hash takes tens of milliseconds.
 func argonWindow(c Config) time.Duration { return max(c.Phase, time.Second) }
 
-// argon2Rate computes argon2id.IDKey at password.DefaultParams on
-// GOMAXPROCS workers for dur and returns the rate.
+// newServeHasher is the hasher `authd serve` makes (cmd/authd/serve.go):
+// the same parameters and the same bound on computations at once, so that
+// the rate measured here is the one serve's logins run into.
+func newServeHasher() *password.Hasher {
+	return password.NewHasher(password.DefaultParams(), 0)
+}
+
+// argon2Rate verifies a password with serve's hasher on GOMAXPROCS workers
+// for dur and returns the rate. It measures Verify, what every login runs,
+// not a bare argon2.IDKey: what is measured is what serve runs.
 func argon2Rate(ctx context.Context, dur time.Duration) Argon2 {
-	p := password.DefaultParams
+	h := newServeHasher()
+	p := h.Params()
 	workers := runtime.GOMAXPROCS(0)
+	a := Argon2{MemoryKiB: p.Memory, Time: p.Time, Threads: p.Threads, Workers: workers}
+	const pw = "correct horse battery staple"
+	encoded, err := h.Hash(ctx, pw) // made before the window: not counted
+	if err != nil {
+		return a
+	}
 	var n atomic.Int64
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range workers {
 		wg.Go(func() {
-			pw := []byte("correct horse battery staple")
-			salt := make([]byte, p.SaltLen)
 			for !stop.Load() && ctx.Err() == nil {
-				rand.Read(salt)
-				argon2.IDKey(pw, salt, p.Time, p.Memory, p.Threads, p.KeyLen)
-				n.Add(1)
+				if ok, _, err := h.Verify(ctx, encoded, pw); ok && err == nil {
+					n.Add(1)
+				}
 			}
 		})
 	}
@@ -54,7 +64,7 @@ func argon2Rate(ctx context.Context, dur time.Duration) Argon2 {
 	stop.Store(true)
 	wg.Wait() // the hashes in flight count: the window is until they end
 	el := time.Since(start)
-	a := Argon2{MemoryKiB: p.Memory, Time: p.Time, Threads: p.Threads, Workers: workers, Hashes: int(n.Load()), Seconds: round3(el.Seconds())}
+	a.Hashes, a.Seconds = int(n.Load()), round3(el.Seconds())
 	if el > 0 {
 		a.PerSecond = round1(float64(a.Hashes) / el.Seconds())
 	}

@@ -9,9 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/authd/authd/internal/redact"
 	"github.com/authd/authd/redis/redisproc"
 )
 
@@ -163,57 +163,69 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer r.close()
-	rep := &Report{Version: ReportVersion, StartedAt: time.Now().UTC(), Quick: cfg.Quick, Command: cfg.Command,
-		Machine: readMachine(), Settings: Settings{Concurrency: cfg.Concurrency, PhaseSeconds: cfg.Phase.Seconds(),
-			WarmupSeconds: cfg.Warmup.Seconds(), Revocations: cfg.Revocations, Nodes: clusterNodes}}
-
+	rep := newReport(cfg)
 	r.checkStores(ctx, modes)
-	total := argonEstimate(cfg)
-	for _, m := range modes {
-		if r.skipReason(m) == "" {
-			total += r.estimate(m)
-		}
-	}
-	r.prog = newProgress(cfg.Progress, total)
+	r.prog = newProgress(cfg.Progress, r.plan(modes))
 	if needsCluster(modes) && r.clusterReason == "" {
-		r.prog.note("starting a 3-master Redis Cluster")
-		dir := filepath.Join(r.tmp, "redis-cluster")
-		if c, err := redisproc.NewCluster(dir, 3); err != nil {
+		if err := r.startRedisCluster(); err != nil {
 			r.clusterReason = "cannot start a Redis Cluster: " + err.Error()
-		} else {
-			r.cluster = c
 		}
 	}
-
 	r.prog.step("argon2id in process", argonEstimate(cfg))
 	rep.Argon2 = argon2Rate(ctx, argonWindow(cfg))
-
-	for _, m := range modes {
-		if ctx.Err() != nil {
-			rep.Modes = append(rep.Modes, ModeResult{Mode: m, Status: StatusFailed, Reason: "the run's deadline passed (--timeout)"})
-			continue
-		}
-		if why := r.skipReason(m); why != "" {
-			rep.Modes = append(rep.Modes, ModeResult{Mode: m, Status: StatusSkipped, Reason: why})
-			r.prog.note("%s: skipped: %s", m.Name, why)
-			continue
-		}
-		res := r.runMode(ctx, m)
-		if res.Status != StatusOK {
-			r.prog.note("%s: %s: %s", m.Name, res.Status, res.Reason)
-		}
-		rep.Modes = append(rep.Modes, res)
-	}
+	rep.Modes = r.runModes(ctx, modes)
 	r.prog.finish()
 	rep.FinishedAt = time.Now().UTC()
 	rep.Targets = evaluateTargets(rep)
 	if err := writeReport(cfg.Out, rep); err != nil {
 		return rep, err
 	}
-	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return rep, fmt.Errorf("the run did not finish within --timeout %s; partial results are in %s", cfg.Timeout, cfg.Out)
 	}
 	return rep, ctx.Err()
+}
+
+// newReport is the report of a run with cfg, before anything is measured.
+func newReport(cfg Config) *Report {
+	return &Report{Version: ReportVersion, StartedAt: time.Now().UTC(), Quick: cfg.Quick, Command: redactCommand(cfg.Command),
+		Machine: readMachine(), Settings: Settings{Concurrency: cfg.Concurrency, PhaseSeconds: cfg.Phase.Seconds(),
+			WarmupSeconds: cfg.Warmup.Seconds(), Revocations: cfg.Revocations, Nodes: clusterNodes}}
+}
+
+// plan is the estimated seconds of the whole run, for the ETA: the argon2id
+// window and every mode that can run here.
+func (r *runner) plan(modes []Mode) float64 {
+	total := argonEstimate(r.cfg)
+	for _, m := range modes {
+		if r.skipReason(m) == "" {
+			total += r.estimate(m)
+		}
+	}
+	return total
+}
+
+// runModes runs the modes in turn. A mode that cannot run here, fails, or
+// comes after the run's deadline is recorded as such, and the run goes on.
+func (r *runner) runModes(ctx context.Context, modes []Mode) []ModeResult {
+	results := make([]ModeResult, 0, len(modes))
+	for _, m := range modes {
+		var res ModeResult
+		switch why := r.skipReason(m); {
+		case ctx.Err() != nil:
+			res = ModeResult{Mode: m, Status: StatusFailed, Reason: "the run's deadline passed (--timeout)"}
+		case why != "":
+			res = ModeResult{Mode: m, Status: StatusSkipped, Reason: why}
+			r.prog.note("%s: skipped: %s", m.Name, why)
+		default:
+			res = r.runMode(ctx, m)
+			if res.Status != StatusOK {
+				r.prog.note("%s: %s: %s", m.Name, res.Status, res.Reason)
+			}
+		}
+		results = append(results, res)
+	}
+	return results
 }
 
 func newRunner(cfg Config) (*runner, error) {
@@ -261,13 +273,13 @@ func (r *runner) checkStores(ctx context.Context, modes []Mode) {
 	defer cancel()
 	if r.cfg.Postgres == "" {
 		r.pgReason = "no PostgreSQL: pass --postgres URL or set AUTHD_TEST_POSTGRES"
-	} else if err := pgExec(cctx, r.cfg.Postgres, "SELECT 1"); err != nil {
-		r.pgReason = "PostgreSQL " + redact(r.cfg.Postgres) + " is not reachable: " + oneLine(err.Error())
+	} else if err := pgPing(cctx, r.cfg.Postgres); err != nil {
+		r.pgReason = "PostgreSQL " + redact.URL(r.cfg.Postgres) + " is not reachable: " + oneLine(err.Error())
 	}
 	if r.cfg.Redis == "" {
 		r.redisReason = "no Redis: pass --redis URL or set AUTHD_TEST_REDIS"
 	} else if rep, err := redisCommand(cctx, r.cfg.Redis, "PING"); err != nil || rep != "PONG" {
-		r.redisReason = fmt.Sprintf("Redis %s is not reachable: %v", redact(r.cfg.Redis), err)
+		r.redisReason = fmt.Sprintf("Redis %s is not reachable: %v", redact.URL(r.cfg.Redis), err)
 	}
 	if !r.cfg.RedisCluster {
 		r.clusterReason = "no Redis Cluster: pass --redis-cluster to have the bench start one"
@@ -309,317 +321,14 @@ func (r *runner) rounds() int {
 	return 6
 }
 
-// ---- one mode
-
-// cluster is the authd nodes of one mode and what tears them down.
-type cluster struct {
-	nodes   []*node
-	cleanup []func()
-}
-
-func (c *cluster) stop() {
-	var wg sync.WaitGroup
-	for _, n := range c.nodes {
-		wg.Go(n.stop)
-	}
-	wg.Wait()
-	for i := len(c.cleanup) - 1; i >= 0; i-- {
-		c.cleanup[i]()
-	}
-}
-
-// nodeSettings are the serve flags that vary between uses.
-type nodeSettings struct {
-	accessTTL string
-}
-
-// nodeArgs are the serve flags of mode m's nodes, stores aside. The
-// benchmark and the soak sign in with the password grant, which authd
-// enables only under --password-grant (RFC 9700 forbids it by default).
-func nodeArgs(m Mode, ns nodeSettings) []string {
-	args := []string{"--dev", "--addr", "127.0.0.1:0", "--issuer", "http://authd-bench.test", "--log-level", "warn",
-		"--password-grant",
-		"--session-cache=" + fmt.Sprint(m.Model != "session" || m.Cache),
-		"--token-cache=" + fmt.Sprint(m.Model != "jwt" || m.Cache)}
-	if m.Alg != "" {
-		args = append(args, "--jwt-alg", m.Alg)
-	}
-	if ns.accessTTL != "" {
-		args = append(args, "--access-ttl", ns.accessTTL)
-	}
-	return args
-}
-
-// startCluster prepares m's store and starts n authd nodes on it. The
-// first node starts alone (it migrates the schema and makes the first
-// signing key); the others start together after it.
-func (r *runner) startCluster(ctx context.Context, m Mode, n int, tag string, ns nodeSettings) (*cluster, error) {
-	c := &cluster{}
-	slug := strings.ReplaceAll(m.Name, "/", "_") + tag
-	dir := filepath.Join(r.tmp, slug)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	args := nodeArgs(m, ns)
-	switch m.Store {
-	case "postgres":
-		schema, u, err := pgSchema(ctx, r.cfg.Postgres)
-		if err != nil {
-			return nil, fmt.Errorf("cannot create a PostgreSQL schema: %v", oneLine(err.Error()))
-		}
-		c.cleanup = append(c.cleanup, func() { pgDropSchema(r.cfg.Postgres, schema) })
-		args = append(args, "--db", u)
-	case "redis", "redis-cluster":
-		prefix := "authd-bench-" + randomHex(4) + ":"
-		target := r.cfg.Redis
-		var masters []string
-		if m.Store == "redis-cluster" {
-			target = r.cluster.URL()
-			masters = r.cluster.Addrs()
-		} else {
-			masters = []string{r.cfg.Redis}
-		}
-		c.cleanup = append(c.cleanup, func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			for _, a := range masters {
-				deletePrefix(ctx, a, prefix)
-			}
-		})
-		args = append(args, "--db", "sqlite:"+filepath.Join(dir, "authd.db"), "--redis", target, "--redis-prefix", prefix)
-	default:
-		args = append(args, "--db", "sqlite:"+filepath.Join(dir, "authd.db"))
-	}
-	env := childEnv(r.cfg.Env)
-	start := func(i int) (*node, error) {
-		name := fmt.Sprintf("node%d", i)
-		return startNode(ctx, &r.procs, name, r.cfg.Exe, env, filepath.Join(r.logs, slug+"-"+name+".log"), args)
-	}
-	first, err := start(0)
-	if err != nil {
-		c.stop()
-		return nil, err
-	}
-	c.nodes = append(c.nodes, first)
-	rest := make([]*node, n-1)
-	errs := make([]error, n-1)
-	var wg sync.WaitGroup
-	for i := range rest {
-		wg.Go(func() { rest[i], errs[i] = start(i + 1) })
-	}
-	wg.Wait()
-	for i, nd := range rest {
-		if nd != nil {
-			c.nodes = append(c.nodes, nd)
-		}
-		if errs[i] != nil && err == nil {
-			err = errs[i]
-		}
-	}
-	if err != nil {
-		c.stop()
-		return nil, err
-	}
-	return c, nil
-}
-
-// users registers n users on base and returns their emails and password.
-func (r *runner) users(ctx context.Context, base string, n int, tag string) ([]string, string, error) {
-	pw := randomPassword()
-	emails := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range emails {
-		emails[i] = randomEmail(tag)
-		wg.Go(func() { errs[i] = r.api.register(ctx, base, emails[i], pw) })
-	}
-	wg.Wait()
-	return emails, pw, errors.Join(errs...)
-}
-
-// runMode measures one mode on a fresh store and fresh nodes.
-func (r *runner) runMode(ctx context.Context, m Mode) (res ModeResult) {
-	res = ModeResult{Mode: m, Status: StatusOK}
-	phase := (r.cfg.Phase + r.cfg.Warmup).Seconds()
-	r.prog.step(m.Name+": starting 3 nodes", 1)
-	cl, err := r.startCluster(ctx, m, clusterNodes, "", nodeSettings{})
-	if err != nil {
-		return failed(res, err)
-	}
-	defer func() {
-		// Connections dialled but never used would hold up the nodes'
-		// graceful shutdown for 5 s (net/http treats them as active).
-		r.hc.CloseIdleConnections()
-		cl.stop()
-	}()
-	for _, n := range cl.nodes {
-		res.Logs = append(res.Logs, n.log)
-	}
-	n0 := cl.nodes[0]
-	conc := r.cfg.Concurrency
-	nUsers, want := 8, conc // want: distinct credentials for the load phases
-	if r.cfg.Quick {
-		nUsers, want = 4, min(conc, 8)
-	}
-	emails, pw, err := r.users(ctx, n0.base, nUsers, "u")
-	if err != nil {
-		return failed(res, err)
-	}
-
-	// Logins (argon2id-bound), on one node. The credentials they make serve
-	// the load phases (one per client, or shared by a few with --quick),
-	// then the revocation trials.
-	var mu sync.Mutex
-	var creds []cred
-	var pairs []tokenPair
-	keep := want + r.cfg.Revocations
-	login := func(ctx context.Context, w int) (cred, tokenPair, int, error) {
-		email := emails[w%len(emails)]
-		if m.Model == "session" {
-			c, st, err := r.api.login(ctx, n0.base, email, pw)
-			return c, tokenPair{}, st, err
-		}
-		p, st, err := r.api.passwordGrant(ctx, n0.base, email, pw)
-		return bearerCred(p.Access), p, st, err
-	}
-	if m.Model == "session" {
-		res.LoginEndpoint = "POST /v1/login"
-	} else {
-		res.LoginEndpoint = "POST /oauth2/token grant_type=password"
-	}
-	r.prog.step(m.Name+": logins", phase)
-	st := closedLoop(ctx, conc, r.cfg.Warmup, r.cfg.Phase, cl.nodes, func(ctx context.Context, w int) (bool, int) {
-		c, p, status, err := login(ctx, w)
-		if err != nil {
-			return false, status
-		}
-		mu.Lock()
-		if len(creds) < keep {
-			creds, pairs = append(creds, c), append(pairs, p)
-		}
-		mu.Unlock()
-		return true, status
-	})
-	res.Logins = &st
-	if missing := want - len(creds); missing > 0 {
-		errs := make([]error, missing)
-		var wg sync.WaitGroup
-		for i := range missing {
-			wg.Go(func() {
-				c, p, _, err := login(ctx, i)
-				mu.Lock()
-				creds, pairs = append(creds, c), append(pairs, p)
-				mu.Unlock()
-				errs[i] = err
-			})
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return failed(res, err)
-		}
-	}
-	if ctx.Err() != nil {
-		return failed(res, ctx.Err())
-	}
-	loadCreds := creds[:want]
-	res.Credential = &Credential{Header: creds[0].header, HeaderBytes: creds[0].wireBytes(), ValueBytes: len(creds[0].value)}
-
-	// Throughput: /healthz (the baseline) and /v1/me, on one node and
-	// spread over all three.
-	for _, k := range []int{1, clusterNodes} {
-		nodes := cl.nodes[:k]
-		r.prog.step(fmt.Sprintf("%s: GET /healthz and /v1/me, %d node(s)", m.Name, k), 2*phase)
-		hz := make([]*http.Request, conc)
-		me := make([]*http.Request, conc)
-		for w := range conc {
-			hz[w], _ = http.NewRequest("GET", nodes[w%k].base+"/healthz", nil)
-			me[w] = meRequest(nodes[w%k].base, loadCreds[w%len(loadCreds)])
-		}
-		tp := Throughput{Nodes: k}
-		tp.Healthz, tp.Me = interleaved(ctx, r.rounds(), conc, r.cfg.Warmup, r.cfg.Phase, cl.nodes,
-			func(ctx context.Context, w int) (bool, int) {
-				s, err := do(r.hc, hz[w])
-				return err == nil && s == http.StatusOK, s
-			},
-			func(ctx context.Context, w int) (bool, int) {
-				s, err := do(r.hc, me[w])
-				return err == nil && s == http.StatusOK, s
-			})
-		if tp.Healthz.RPS > 0 {
-			tp.Ratio = round3(tp.Me.RPS / tp.Healthz.RPS)
-		}
-		res.Throughput = append(res.Throughput, tp)
-	}
-
-	if m.Model == "jwt" {
-		// Issuance: a session exchanged for an access token.
-		sc, _, err := r.api.login(ctx, n0.base, emails[0], pw)
-		if err != nil {
-			return failed(res, err)
-		}
-		r.prog.step(m.Name+": token issuance", phase)
-		iss := closedLoop(ctx, conc, r.cfg.Warmup, r.cfg.Phase, cl.nodes, func(ctx context.Context, w int) (bool, int) {
-			req, _ := http.NewRequestWithContext(ctx, "POST", n0.base+"/v1/session/token", nil)
-			req.Header.Set(sc.header, sc.value)
-			s, err := do(r.hc, req)
-			return err == nil && s == http.StatusOK, s
-		})
-		res.Issuance = &iss
-		// Refresh rotations: each client rotates its own family.
-		r.prog.step(m.Name+": refresh rotations", phase)
-		// Each client rotates a family of its own: two clients sharing one
-		// would be reuse, which kills the family.
-		rts := make([]string, min(conc, len(pairs)))
-		for w := range rts {
-			rts[w] = pairs[w].Refresh
-		}
-		ref := closedLoop(ctx, len(rts), r.cfg.Warmup, r.cfg.Phase, cl.nodes, func(ctx context.Context, w int) (bool, int) {
-			p, s, err := r.api.refresh(ctx, n0.base, rts[w])
-			if err != nil {
-				return false, s
-			}
-			rts[w] = p.Refresh
-			return true, s
-		})
-		res.Refresh = &ref
-	}
-
-	// Revocation to refusal.
-	r.prog.step(fmt.Sprintf("%s: %d revocations", m.Name, r.cfg.Revocations), float64(r.cfg.Revocations)*0.05)
-	rev, err := r.revocations(ctx, m, cl.nodes, emails, pw, creds)
-	if err != nil {
-		return failed(res, err)
-	}
-	res.Revocation = rev
-	for _, n := range cl.nodes {
-		if n.exited() {
-			return failed(res, fmt.Errorf("%s died during the run: %s", n.name, lastLine(n.log)))
-		}
-	}
-	r.prog.step(m.Name+": stopping the nodes", 0.2)
-	return res
-}
-
-func failed(res ModeResult, err error) ModeResult {
-	res.Status, res.Reason = StatusFailed, oneLine(err.Error())
-	// A build of authd that does not take a store flag yet is a missing
-	// store, not a failure of the bench.
-	if strings.Contains(res.Reason, "not supported") || strings.Contains(res.Reason, "flag provided but not defined") {
-		res.Status = StatusSkipped
-	}
-	return res
-}
-
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// redact hides a password in a URL.
-func redact(s string) string {
-	if i := strings.Index(s, "://"); i >= 0 {
-		if j := strings.LastIndex(s, "@"); j > i {
-			if k := strings.Index(s[i+3:j], ":"); k >= 0 {
-				return s[:i+3+k] + ":xxxxx" + s[j:]
-			}
-		}
+// redactCommand hides the password of every URL in a command line: the
+// reports record the command, and results.md is meant to be published.
+func redactCommand(cmd string) string {
+	words := strings.Split(cmd, " ")
+	for i, w := range words {
+		words[i] = redact.URL(w)
 	}
-	return s
+	return strings.Join(words, " ")
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"encoding/xml"
 	"io"
 	"os"
@@ -143,5 +144,133 @@ func TestNodeArgs(t *testing.T) {
 				t.Errorf("args %v lack --access-ttl %s", args, tt.ns.accessTTL)
 			}
 		})
+	}
+}
+
+// A soak fails on every count that must stay 0, in a fixed order.
+func TestCountFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		rep  SoakReport
+		want []string
+	}{
+		{"clean", SoakReport{}, nil},
+		{"one", SoakReport{Lost: 2}, []string{"2 live credentials were refused"}},
+		{"all", SoakReport{ServerErrors: 1, TransportErrors: 2, Lost: 3, RevokedAccepted: 4, Unexpected: 5}, []string{
+			"1 answers were 5xx", "2 requests got no answer", "3 live credentials were refused",
+			"4 revoked credentials were accepted more than 1s after their revocation", "5 unexpected answers"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := countFailures(&tt.rep); !slices.Equal(got, tt.want) {
+				t.Errorf("countFailures = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A node may end with soakGoroutineSlack more goroutines, and a heap of
+// soakHeapFactor × its start or its start + soakHeapSlack, whichever is more.
+func TestGrowth(t *testing.T) {
+	const mb = 1 << 20
+	use := func(g int, heap int64) RuntimeUse { return RuntimeUse{Goroutines: g, HeapInuse: heap} }
+	tests := []struct {
+		name       string
+		start, end RuntimeUse
+		want       int // failures
+	}{
+		{"steady", use(14, 50*mb), use(14, 50*mb), 0},
+		{"goroutines at the slack", use(14, 50*mb), use(14+soakGoroutineSlack, 50*mb), 0},
+		{"goroutines past the slack", use(14, 50*mb), use(15+soakGoroutineSlack, 50*mb), 1},
+		{"small heap: start + slack", use(14, 10*mb), use(14, 10*mb+soakHeapSlack), 0},
+		{"small heap past start + slack", use(14, 10*mb), use(14, 10*mb+soakHeapSlack+1), 1},
+		{"large heap: factor", use(14, 100*mb), use(14, 200*mb), 0},
+		{"large heap past the factor", use(14, 100*mb), use(14, 200*mb+1), 1},
+		{"both", use(14, 100*mb), use(100, 300*mb), 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := growth(NodeMetrics{Node: "node0", Start: tt.start, End: tt.end})
+			if len(got) != tt.want {
+				t.Errorf("growth = %q, want %d failure(s)", got, tt.want)
+			}
+		})
+	}
+}
+
+// pickOp draws each operation in proportion to its weight.
+func TestPickOp(t *testing.T) {
+	counts := map[string]int{}
+	for k := range soakOpsWeight {
+		counts[pickOp(k).name]++
+	}
+	for _, o := range soakOps {
+		if counts[o.name] != o.weight {
+			t.Errorf("%s drawn %d times in %d, want its weight %d", o.name, counts[o.name], soakOpsWeight, o.weight)
+		}
+	}
+	if loginOp.weight != counts["login"] {
+		t.Errorf("loginOp is not in soakOps with its weight")
+	}
+}
+
+func TestKeepLatest(t *testing.T) {
+	tests := []struct{ in, want []string }{
+		{nil, nil},
+		{[]string{"a"}, []string{"a"}},
+		{[]string{"a", "b", "c", "d"}, []string{"a", "b", "c", "d"}},
+		{[]string{"a", "b", "c", "d", "e"}, []string{"b", "c", "d", "e"}},
+	}
+	for _, tt := range tests {
+		if got := keepLatest(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("keepLatest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestUnmeasuredRow(t *testing.T) {
+	m := ModeResult{Mode: Mode{Name: "session/redis/cache"}, Status: StatusSkipped, Reason: "no Redis | here"}
+	tests := []struct {
+		col, cols int
+		want      string
+	}{
+		{1, 3, "| session/redis/cache | skipped: no Redis \\| here | |\n"},
+		{2, 4, "| session/redis/cache | | skipped: no Redis \\| here | |\n"},
+	}
+	for _, tt := range tests {
+		if got := unmeasuredRow(m, tt.col, tt.cols); got != tt.want {
+			t.Errorf("unmeasuredRow(%d, %d) = %q, want %q", tt.col, tt.cols, got, tt.want)
+		}
+	}
+}
+
+// The argon2id figure is taken, and reported, at the parameters of the
+// hasher serve makes.
+func TestArgon2RateAtServeParams(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	a := argon2Rate(ctx, 50*time.Millisecond)
+	p := newServeHasher().Params()
+	if a.MemoryKiB != p.Memory || a.Time != p.Time || a.Threads != p.Threads {
+		t.Errorf("argon2Rate at m=%d t=%d p=%d, want serve's m=%d t=%d p=%d", a.MemoryKiB, a.Time, a.Threads, p.Memory, p.Time, p.Threads)
+	}
+	if a.Hashes < 1 || a.PerSecond <= 0 {
+		t.Errorf("argon2Rate = %+v, want at least one hash", a)
+	}
+}
+
+// The command recorded in the reports keeps everything but URL passwords.
+func TestRedactCommand(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"authd bench --quick", "authd bench --quick"},
+		{"authd bench --postgres postgres://ann:s3cret@db/x?sslmode=disable --redis redis://:pw@127.0.0.1:6379/0",
+			"authd bench --postgres postgres://ann:xxxxx@db/x?sslmode=disable --redis redis://:xxxxx@127.0.0.1:6379/0"},
+		{"authd bench --postgres=postgres://ann:s3cret@db/x", "authd bench --postgres=postgres://ann:xxxxx@db/x"},
+		{"authd bench  --out  dir", "authd bench  --out  dir"},
+	}
+	for _, tt := range tests {
+		if got := redactCommand(tt.in); got != tt.want {
+			t.Errorf("redactCommand(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

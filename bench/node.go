@@ -128,10 +128,7 @@ func startNode(ctx context.Context, pr *procs, name, exe string, env []string, l
 func (n *node) stop() {
 	n.once.Do(func() {
 		terminate(n.cmd)
-		select {
-		case <-n.done:
-		case <-time.After(5 * time.Second):
-		}
+		n.waitExit()
 		killGroup(n.cmd)
 		<-n.done
 	})
@@ -141,11 +138,18 @@ func (n *node) stop() {
 func (n *node) kill() {
 	n.once.Do(func() {
 		killGroup(n.cmd)
-		select {
-		case <-n.done:
-		case <-time.After(5 * time.Second):
-		}
+		n.waitExit()
 	})
+}
+
+// waitExit waits for the child to exit, for 5 s at most.
+func (n *node) waitExit() {
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-n.done:
+	case <-t.C:
+	}
 }
 
 func (n *node) pid() int { return n.cmd.Process.Pid }

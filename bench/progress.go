@@ -44,13 +44,6 @@ func newProgress(w io.Writer, total float64) *progress {
 	return p
 }
 
-// addTotal grows or shrinks the plan (a mode skipped, a store found).
-func (p *progress) addTotal(est float64) {
-	p.mu.Lock()
-	p.total += est
-	p.mu.Unlock()
-}
-
 // step starts a step of est estimated seconds, ending the previous one.
 func (p *progress) step(label string, est float64) {
 	p.mu.Lock()

@@ -154,11 +154,7 @@ func evaluateTargets(rep *Report) []Target {
 
 // writeReport writes results.json, results.md and results.svg into dir.
 func writeReport(dir string, rep *Report) error {
-	j, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "results.json"), append(j, '\n'), 0o644); err != nil {
+	if err := writeJSON(filepath.Join(dir, "results.json"), rep); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(Markdown(rep)), 0o644); err != nil {
@@ -167,48 +163,63 @@ func writeReport(dir string, rep *Report) error {
 	return os.WriteFile(filepath.Join(dir, "results.svg"), []byte(SVG(rep)), 0o644)
 }
 
+// writeJSON writes v to path as indented JSON ending in a newline.
+func writeJSON(path string, v any) error {
+	j, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(j, '\n'), 0o644)
+}
+
 // Markdown renders the report as the tables of docs/BENCHMARKS.md.
 func Markdown(rep *Report) string {
 	var b strings.Builder
+	markdownIntro(&b, rep)
+	markdownThroughput(&b, rep)
+	markdownRevocation(&b, rep)
+	markdownTargets(&b, rep)
+	return b.String()
+}
+
+// markdownIntro says when, where and how the run was made.
+func markdownIntro(b *strings.Builder, rep *Report) {
 	mc := rep.Machine
-	fmt.Fprintf(&b, "Run %s, %s. Machine: %d × %s, %s RAM, %s/%s, Linux %s, %s. ",
+	fmt.Fprintf(b, "Run %s, %s. Machine: %d × %s, %s RAM, %s/%s, Linux %s, %s. ",
 		rep.StartedAt.Format("2006-01-02 15:04 MST"), rep.FinishedAt.Sub(rep.StartedAt).Round(time.Second),
 		mc.CPUs, mc.CPUModel, gib(mc.MemBytes), mc.OS, mc.Arch, mc.Kernel, mc.GoVersion)
 	s := rep.Settings
-	fmt.Fprintf(&b, "%d authd nodes per mode, %d keep-alive clients, %gs measured after %gs warm-up per phase, %d revocations per mode",
+	fmt.Fprintf(b, "%d authd nodes per mode, %d keep-alive clients, %gs measured after %gs warm-up per phase, %d revocations per mode",
 		s.Nodes, s.Concurrency, s.PhaseSeconds, s.WarmupSeconds, s.Revocations)
 	if rep.Quick {
 		b.WriteString(" (--quick: indicative only)")
 	}
 	b.WriteString(". The load generator shares the CPUs with the servers: compare the ratios, not the absolute rates.\n\n")
 	if rep.Command != "" {
-		fmt.Fprintf(&b, "Command: `%s`\n\n", rep.Command)
+		fmt.Fprintf(b, "Command: `%s`\n\n", rep.Command)
 	}
+}
 
+// markdownThroughput is the table of /v1/me against /healthz.
+func markdownThroughput(b *strings.Builder, rep *Report) {
 	b.WriteString("### Throughput: GET /v1/me against GET /healthz\n\n")
-	b.WriteString("| mode | nodes | /v1/me req/s | p50 / p99 ms | CPU µs/req | /healthz req/s | p50 / p99 ms | CPU µs/req | me ÷ healthz |\n")
-	b.WriteString("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
-	for _, m := range rep.Modes {
-		if m.Status != StatusOK {
-			fmt.Fprintf(&b, "| %s | | %s: %s | | | | | | |\n", m.Name, m.Status, mdEscape(m.Reason))
-			continue
-		}
+	modeTable(b, rep, 2, "| mode | nodes | /v1/me req/s | p50 / p99 ms | CPU µs/req | /healthz req/s | p50 / p99 ms | CPU µs/req | me ÷ healthz |\n"+
+		"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n", func(m ModeResult) {
 		for _, t := range m.Throughput {
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", m.Name, t.Nodes,
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", m.Name, t.Nodes,
 				rate(t.Me), lat(t.Me), cpu(t.Me), rate(t.Healthz), lat(t.Healthz), cpu(t.Healthz), pct(t.Ratio))
 		}
-	}
+	})
+}
 
+// markdownRevocation is the argon2id rate and the table of revocation
+// delays, credential sizes, logins and tokens.
+func markdownRevocation(b *strings.Builder, rep *Report) {
 	b.WriteString("\n### Revocation, credential size, logins and tokens\n\n")
-	fmt.Fprintf(&b, "Raw argon2id in process (m=%d KiB, t=%d, p=%d) on %d workers: **%.1f hashes/s**.\n\n",
+	fmt.Fprintf(b, "Raw argon2id in process (m=%d KiB, t=%d, p=%d) on %d workers: **%.1f hashes/s**.\n\n",
 		rep.Argon2.MemoryKiB, rep.Argon2.Time, rep.Argon2.Threads, rep.Argon2.Workers, rep.Argon2.PerSecond)
-	b.WriteString("| mode | revoked by | refused by same node p50 / p99 ms | by every other node p50 / p99 ms | not refused | credential header | bytes | logins/s | issuance/s | refresh/s |\n")
-	b.WriteString("| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n")
-	for _, m := range rep.Modes {
-		if m.Status != StatusOK {
-			fmt.Fprintf(&b, "| %s | %s: %s | | | | | | | | |\n", m.Name, m.Status, mdEscape(m.Reason))
-			continue
-		}
+	modeTable(b, rep, 1, "| mode | revoked by | refused by same node p50 / p99 ms | by every other node p50 / p99 ms | not refused | credential header | bytes | logins/s | issuance/s | refresh/s |\n"+
+		"| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n", func(m ModeResult) {
 		rv, other, notRef, by := "—", "—", "—", "—"
 		if m.Revocation != nil {
 			by = m.Revocation.Revoke
@@ -222,32 +233,61 @@ func Markdown(rep *Report) string {
 		if c := m.Credential; c != nil {
 			hdr, hb = c.Header, strconv.Itoa(c.HeaderBytes)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.Name, by, rv, other, notRef, hdr, hb,
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.Name, by, rv, other, notRef, hdr, hb,
 			ratePtr(m.Logins), ratePtr(m.Issuance), ratePtr(m.Refresh))
-	}
+	})
+}
 
-	if len(rep.Targets) > 0 {
-		b.WriteString("\n### Targets\n\n| target | mode | goal | measured | met |\n| --- | --- | --- | ---: | --- |\n")
-		for _, t := range rep.Targets {
-			met := "**missed**"
-			if t.Met {
-				met = "met"
-			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %g %s | %s |\n", t.Name, t.Mode, t.Goal, t.Measured, t.Unit, met)
+// markdownTargets is the table of the targets, when any was evaluated.
+func markdownTargets(b *strings.Builder, rep *Report) {
+	if len(rep.Targets) == 0 {
+		return
+	}
+	b.WriteString("\n### Targets\n\n| target | mode | goal | measured | met |\n| --- | --- | --- | ---: | --- |\n")
+	for _, t := range rep.Targets {
+		met := "**missed**"
+		if t.Met {
+			met = "met"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %g %s | %s |\n", t.Name, t.Mode, t.Goal, t.Measured, t.Unit, met)
+	}
+}
+
+// modeTable writes a table with head (its header and alignment lines) and
+// the rows of every mode: those row writes for a measured mode, one with
+// its status and reason in column statusCol for any other.
+func modeTable(b *strings.Builder, rep *Report, statusCol int, head string, row func(m ModeResult)) {
+	b.WriteString(head)
+	header, _, _ := strings.Cut(head, "\n")
+	cols := strings.Count(header, " | ") + 1
+	for _, m := range rep.Modes {
+		if m.Status != StatusOK {
+			b.WriteString(unmeasuredRow(m, statusCol, cols))
+			continue
+		}
+		row(m)
+	}
+}
+
+// unmeasuredRow is the table row of a mode that was not measured, of cols
+// columns: its name, then its status and reason in column col.
+func unmeasuredRow(m ModeResult, col, cols int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| %s |", m.Name)
+	for i := 1; i < cols; i++ {
+		if i == col {
+			fmt.Fprintf(&b, " %s: %s |", m.Status, mdEscape(m.Reason))
+		} else {
+			b.WriteString(" |")
 		}
 	}
+	b.WriteString("\n")
 	return b.String()
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 
-func rate(s Stats) string {
-	r := fmt.Sprintf("%.0f", s.RPS)
-	if s.Errors > 0 {
-		r += fmt.Sprintf(" (%d errors)", s.Errors)
-	}
-	return r
-}
+func rate(s Stats) string { return fmt.Sprintf("%.0f", s.RPS) + errNote(s) }
 
 func ratePtr(s *Stats) string {
 	if s == nil {

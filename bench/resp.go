@@ -102,36 +102,41 @@ func (rc *respConn) read() (any, error) {
 		return nil, redisError(line[1:])
 	case ':':
 		return strconv.ParseInt(line[1:], 10, 64)
-	case '$':
+	case '$', '*':
 		n, err := strconv.Atoi(line[1:])
 		if err != nil {
 			return nil, err
 		}
 		if n < 0 {
-			return nil, nil
+			return nil, nil // a null bulk string or array
 		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(rc.r, buf); err != nil {
-			return nil, err
+		if line[0] == '$' {
+			return rc.readBulk(n)
 		}
-		return string(buf[:n]), nil
-	case '*':
-		n, err := strconv.Atoi(line[1:])
-		if err != nil {
-			return nil, err
-		}
-		if n < 0 {
-			return nil, nil
-		}
-		out := make([]any, n)
-		for i := range out {
-			if out[i], err = rc.read(); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
+		return rc.readArray(n)
 	}
 	return nil, fmt.Errorf("redis: unexpected reply %q", line)
+}
+
+// readBulk reads a bulk string of n bytes and its CRLF.
+func (rc *respConn) readBulk(n int) (string, error) {
+	buf := make([]byte, n+2)
+	if _, err := io.ReadFull(rc.r, buf); err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+// readArray reads the n replies of an array.
+func (rc *respConn) readArray(n int) ([]any, error) {
+	out := make([]any, n)
+	for i := range out {
+		var err error
+		if out[i], err = rc.read(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // redisCommand sends one command to target over a fresh connection.

@@ -15,70 +15,21 @@ import (
 // accepted before the trial counts it as never refused.
 const trialTimeout = 5 * time.Second
 
-// revocations makes cfg.Revocations fresh credentials, then revokes them
-// one at a time on the nodes in turn, while one poller per node calls
-// GET /v1/me with the credential until that node refuses it. have are
-// live credentials to revoke first.
-func (r *runner) revocations(ctx context.Context, m Mode, nodes []*node, emails []string, pw string, have []cred) (*Revocation, error) {
-	n := r.cfg.Revocations
-	creds := make([]cred, n)
-	// The credentials of the earlier phases are still live: use them first.
-	used := copy(creds, have)
-	// Make the credentials with a few workers, on every node in turn.
-	const makers = 4
-	var next atomic.Int64
-	next.Store(int64(used))
-	errs := make([]error, makers)
-	var wg sync.WaitGroup
-	for w := range makers {
-		wg.Go(func() {
-			// JWT: one password grant per worker, then a chain of refreshes,
-			// each giving a new access token (no argon2id per credential).
-			var rt string
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				base := nodes[i%len(nodes)].base
-				if m.Model == "session" {
-					c, _, err := r.api.login(ctx, base, emails[i%len(emails)], pw)
-					if err != nil {
-						errs[w] = err
-						return
-					}
-					creds[i] = c
-					continue
-				}
-				var p tokenPair
-				var err error
-				if rt == "" {
-					p, _, err = r.api.passwordGrant(ctx, base, emails[w%len(emails)], pw)
-				} else {
-					p, _, err = r.api.refresh(ctx, base, rt)
-				}
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				rt = p.Refresh
-				creds[i] = bearerCred(p.Access)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+// revocations makes cfg.Revocations credentials (the live ones of the
+// earlier phases first), then revokes them one at a time on the nodes in
+// turn, while one poller per node calls GET /v1/me with the credential
+// until that node refuses it.
+func (mr *modeRun) revocations(ctx context.Context) (*Revocation, error) {
+	creds, err := mr.revocable(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("making the credentials to revoke: %w", err)
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-
-	rev := &Revocation{Trials: n}
-	if m.Model == "session" {
+	rev := &Revocation{Trials: len(creds), Revoke: "POST /oauth2/revoke (access token)"}
+	if mr.m.Model == "session" {
 		rev.Revoke = "POST /v1/logout"
-	} else {
-		rev.Revoke = "POST /oauth2/revoke (access token)"
 	}
 	var same, others []time.Duration
 	timeouts := 0
@@ -86,16 +37,15 @@ func (r *runner) revocations(ctx context.Context, m Mode, nodes []*node, emails 
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		t := r.trial(ctx, nodes, i%len(nodes), m, c)
+		t := mr.trial(ctx, i%len(mr.nodes), c)
 		rev.Errors += t.errors
 		rev.RefusedEarly += t.early
-		if t.err != nil {
+		switch {
+		case t.err != nil:
 			return nil, t.err
-		}
-		if t.early > 0 {
+		case t.early > 0:
 			continue // refused before it was revoked: counted, not timed
-		}
-		if t.missing > 0 {
+		case t.missing > 0:
 			rev.NotRefused++
 			if timeouts++; timeouts >= 3 {
 				return nil, fmt.Errorf("%d revoked credentials were still accepted %s after their revocation: giving up", timeouts, trialTimeout)
@@ -103,17 +53,65 @@ func (r *runner) revocations(ctx context.Context, m Mode, nodes []*node, emails 
 			continue
 		}
 		timeouts = 0
-		same = append(same, t.same)
-		if len(nodes) > 1 {
-			others = append(others, t.others)
-		}
+		same, others = append(same, t.same), append(others, t.others)
 	}
 	rev.SameNode = delays(same)
-	if len(nodes) > 1 {
+	if len(mr.nodes) > 1 {
 		d := delays(others)
 		rev.OtherNodes = &d
 	}
 	return rev, nil
+}
+
+// revocable returns cfg.Revocations live credentials: those of the logins
+// phase, then fresh ones made by a few workers on every node in turn.
+func (mr *modeRun) revocable(ctx context.Context) ([]cred, error) {
+	creds := make([]cred, mr.cfg.Revocations)
+	var next atomic.Int64
+	next.Store(int64(copy(creds, mr.creds)))
+	const makers = 4
+	errs := make([]error, makers)
+	var wg sync.WaitGroup
+	for w := range makers {
+		wg.Go(func() { errs[w] = mr.makeCreds(ctx, w, &next, creds) })
+	}
+	wg.Wait()
+	return creds, errors.Join(errs...)
+}
+
+// makeCreds is maker w: it fills creds[next] until creds is full. A
+// session is a login; a JWT one password grant per maker, then a chain of
+// refreshes, each giving a new access token (no argon2id per credential).
+func (mr *modeRun) makeCreds(ctx context.Context, w int, next *atomic.Int64, creds []cred) error {
+	var rt string
+	for ctx.Err() == nil {
+		i := int(next.Add(1)) - 1
+		if i >= len(creds) {
+			return nil
+		}
+		base := mr.nodes[i%len(mr.nodes)].base
+		if mr.m.Model == "session" {
+			c, _, err := mr.api.login(ctx, base, mr.emails[i%len(mr.emails)], mr.pw)
+			if err != nil {
+				return err
+			}
+			creds[i] = c
+			continue
+		}
+		var p tokenPair
+		var err error
+		if rt == "" {
+			p, _, err = mr.api.passwordGrant(ctx, base, mr.emails[w%len(mr.emails)], mr.pw)
+		} else {
+			p, _, err = mr.api.refresh(ctx, base, rt)
+		}
+		if err != nil {
+			return err
+		}
+		rt = p.Refresh
+		creds[i] = bearerCred(p.Access)
+	}
+	return nil
 }
 
 // trialResult is one revocation's outcome.
@@ -130,84 +128,116 @@ type trialResult struct {
 // the refusals. A refusal counts when its answer arrives; the delay is
 // from the revoking response's arrival, 0 when the refusal came first (a
 // poller of the revoking node can be answered before the revoker is).
-func (r *runner) trial(ctx context.Context, nodes []*node, at int, m Mode, c cred) trialResult {
-	var res trialResult
+func (mr *modeRun) trial(ctx context.Context, at int, c cred) trialResult {
 	tctx, cancel := context.WithTimeout(ctx, trialTimeout)
 	defer cancel()
-	refused := make([]time.Time, len(nodes))
-	var sent atomic.Int64 // when the revocation was sent (UnixNano); 0 before
-	var seen sync.WaitGroup
-	var errCount, early atomic.Int64
-	seen.Add(len(nodes))
-	var wg sync.WaitGroup
-	for j, n := range nodes {
-		wg.Go(func() {
-			saw := false
-			defer func() {
-				if !saw {
-					seen.Done()
-				}
-			}()
-			req := meRequest(n.base, c).WithContext(tctx)
-			for tctx.Err() == nil {
-				st, err := do(r.hc, req)
-				now := time.Now()
-				switch {
-				case err != nil:
-					if tctx.Err() == nil {
-						errCount.Add(1)
-					}
-				case st == http.StatusOK:
-					if !saw {
-						saw = true
-						seen.Done()
-					}
-				case st == http.StatusUnauthorized:
-					if sent.Load() == 0 {
-						early.Add(1)
-						return
-					}
-					refused[j] = now
-					return
-				default:
-					errCount.Add(1)
-				}
-			}
-		})
-	}
-	allSeen := make(chan struct{})
-	go func() { seen.Wait(); close(allSeen) }()
-	select {
-	case <-allSeen:
-	case <-tctx.Done():
-	}
-	if e := early.Load(); e > 0 || tctx.Err() != nil {
+	p := startPollers(tctx, mr.hc, mr.nodes, c)
+	if !p.allAccepted(tctx) {
 		cancel()
-		wg.Wait()
-		res.early, res.errors = int(early.Load()), int(errCount.Load())
+		p.wg.Wait()
+		res := trialResult{early: int(p.early.Load()), errors: int(p.errs.Load())}
 		if res.early == 0 {
 			res.err = errors.New("a fresh credential was never accepted by every node")
 		}
 		return res
 	}
-	sent.Store(time.Now().UnixNano())
-	base := nodes[at].base
-	var err error
-	if m.Model == "session" {
-		_, err = r.api.logout(tctx, base, c)
-	} else {
-		_, err = r.api.revoke(tctx, base, c.value[len("Bearer "):])
-	}
+	p.sent.Store(time.Now().UnixNano())
+	err := mr.revoke(tctx, mr.nodes[at].base, c)
 	answered := time.Now()
 	if err != nil {
 		cancel()
-		wg.Wait()
-		res.err = fmt.Errorf("revoking on %s: %w", nodes[at].name, err)
-		return res
+		p.wg.Wait()
+		return trialResult{err: fmt.Errorf("revoking on %s: %w", mr.nodes[at].name, err)}
 	}
-	wg.Wait()
-	res.errors = int(errCount.Load())
-	for j, t := range refused {
+	p.wg.Wait()
+	return p.result(at, answered)
+}
+
+// revoke ends c on base as the mode does: logout for a session, RFC 7009
+// revocation for an access token.
+func (mr *modeRun) revoke(ctx context.Context, base string, c cred) error {
+	var err error
+	if mr.m.Model == "session" {
+		_, err = mr.api.logout(ctx, base, c)
+	} else {
+		_, err = mr.api.revoke(ctx, base, c.value[len("Bearer "):])
+	}
+	return err
+}
+
+// pollers call GET /v1/me with one credential on every node, each in a
+// tight loop until its node refuses it.
+type pollers struct {
+	refused     []time.Time    // when each node's refusal arrived; zero if none
+	sent        atomic.Int64   // when the revocation was sent (UnixNano); 0 before
+	errs, early atomic.Int64   // answers neither 200 nor 401; refusals before sent
+	seen        sync.WaitGroup // done once per node, at its first 200 or its end
+	wg          sync.WaitGroup // the pollers
+}
+
+func startPollers(ctx context.Context, hc *http.Client, nodes []*node, c cred) *pollers {
+	p := &pollers{refused: make([]time.Time, len(nodes))}
+	p.seen.Add(len(nodes))
+	for j, n := range nodes {
+		req := meRequest(n.base, c).WithContext(ctx)
+		p.wg.Go(func() { p.poll(ctx, hc, j, req) })
+	}
+	return p
+}
+
+// poll is node j's poller: it records the node's first acceptance (seen)
+// and its first refusal.
+func (p *pollers) poll(ctx context.Context, hc *http.Client, j int, req *http.Request) {
+	saw := false
+	defer func() {
+		if !saw {
+			p.seen.Done()
+		}
+	}()
+	for ctx.Err() == nil {
+		st, err := do(hc, req)
+		now := time.Now()
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				p.errs.Add(1)
+			}
+		case st == http.StatusOK:
+			if !saw {
+				saw = true
+				p.seen.Done()
+			}
+		case st == http.StatusUnauthorized:
+			if p.sent.Load() == 0 {
+				p.early.Add(1)
+				return
+			}
+			p.refused[j] = now
+			return
+		default:
+			p.errs.Add(1)
+		}
+	}
+}
+
+// allAccepted waits until every node has accepted the credential (so
+// every cache holds it), and reports whether they all did, none refusing
+// it first, before ctx ended.
+func (p *pollers) allAccepted(ctx context.Context) bool {
+	allSeen := make(chan struct{})
+	go func() { p.seen.Wait(); close(allSeen) }()
+	select {
+	case <-allSeen:
+	case <-ctx.Done():
+	}
+	return p.early.Load() == 0 && ctx.Err() == nil
+}
+
+// result times the refusals of the ended pollers from answered, the
+// arrival of the revoking response on node at.
+func (p *pollers) result(at int, answered time.Time) trialResult {
+	res := trialResult{errors: int(p.errs.Load())}
+	for j, t := range p.refused {
 		if t.IsZero() {
 			res.missing++
 			continue

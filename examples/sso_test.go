@@ -1,7 +1,8 @@
 package examples_test
 
 // Single sign-on across two services, end to end: authd, examples/orders
-// and examples/billing run as real processes.
+// (verify's middleware) and examples/billing (Verifier.Verify in its
+// handler) run as real processes, and must answer every token alike.
 
 import (
 	"encoding/json"
@@ -17,8 +18,9 @@ import (
 func TestMain(m *testing.M) { authdtest.Main(m) }
 
 const (
-	email    = "ann@example.com"
-	password = "correct horse battery staple 42"
+	email      = "ann@example.com"
+	password   = "correct horse battery staple 42"
+	adminEmail = "bob@example.com" // has the role admin
 )
 
 // revocationBound is what the issue asks of a revocation: refused by both
@@ -31,6 +33,7 @@ func TestSingleSignOn(t *testing.T) {
 	}
 	authd := authdtest.Start(t, authdtest.Options{Audiences: []string{"orders", "billing"}})
 	uid := authd.AddUser(t, email, password)
+	authd.AddUser(t, adminEmail, password, "admin")
 	ordersBin := authdtest.Build(t, "github.com/authd/authd/examples/orders")
 	billingBin := authdtest.Build(t, "github.com/authd/authd/examples/billing")
 	orders := "http://" + authdtest.StartProcess(t, ordersBin, "orders listening on ", "--addr", "127.0.0.1:0", "--issuer", authd.URL) + "/orders"
@@ -41,13 +44,11 @@ func TestSingleSignOn(t *testing.T) {
 	onlyBilling := authd.PasswordGrant(t, email, password, "billing").AccessToken
 
 	t.Run("ready", func(t *testing.T) {
-		for _, u := range []string{orders, billing} {
-			resp, err := client.Get(u[:strings.LastIndex(u, "/")] + "/readyz")
-			if err != nil || resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET /readyz of %s: %v %v", u, resp, err)
-			}
-			resp.Body.Close()
+		resp, err := client.Get(strings.TrimSuffix(billing, "/invoices") + "/readyz")
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /readyz of billing: %v %v", resp, err)
 		}
+		resp.Body.Close()
 	})
 
 	t.Run("one token, both services", func(t *testing.T) {
@@ -69,6 +70,8 @@ func TestSingleSignOn(t *testing.T) {
 			{billing, onlyBilling, http.StatusOK},
 			{orders, onlyBilling, http.StatusUnauthorized},
 			{orders, "", http.StatusUnauthorized},
+			{billing, "", http.StatusUnauthorized},
+			{orders, "not-a-token", http.StatusUnauthorized},
 			{billing, "not-a-token", http.StatusUnauthorized},
 		}
 		for _, tc := range tests {
@@ -83,19 +86,19 @@ func TestSingleSignOn(t *testing.T) {
 	})
 
 	t.Run("role", func(t *testing.T) {
-		if status, _, _ := get(t, billing+"/all", both); status != http.StatusForbidden {
-			t.Fatalf("GET /invoices/all without the admin role: %d, want 403", status)
+		if status, _, _ := get(t, orders+"/all", onlyOrders); status != http.StatusForbidden {
+			t.Errorf("GET /orders/all without the admin role: %d, want 403", status)
+		}
+		admin := authd.PasswordGrant(t, adminEmail, password, "orders").AccessToken
+		if status, body, _ := get(t, orders+"/all", admin); status != http.StatusOK || body["email"] != adminEmail {
+			t.Errorf("GET /orders/all with the admin role: %d %v, want 200", status, body)
 		}
 	})
 
 	t.Run("revoked token refused by both within 1s", func(t *testing.T) {
 		start := time.Now() // the delay counts the revocation request itself
 		authd.Revoke(t, both)
-		d := refusedByBoth(t, start, both, orders, billing)
-		t.Logf("a token revoked with POST /oauth2/revoke was refused by both services after %s", d)
-		if d >= revocationBound {
-			t.Fatalf("refused after %s, want under %s", d, revocationBound)
-		}
+		refusedByBoth(t, start, "a token revoked with POST /oauth2/revoke", both, orders, billing)
 	})
 
 	t.Run("logout refused by both within 1s", func(t *testing.T) {
@@ -109,11 +112,7 @@ func TestSingleSignOn(t *testing.T) {
 		}
 		start := time.Now()
 		authd.Logout(t, cookie)
-		d := refusedByBoth(t, start, tok, orders, billing)
-		t.Logf("the token of a logged-out session was refused by both services after %s", d)
-		if d >= revocationBound {
-			t.Fatalf("refused after %s, want under %s", d, revocationBound)
-		}
+		refusedByBoth(t, start, "the token of a logged-out session", tok, orders, billing)
 	})
 
 	t.Run("other tokens unaffected", func(t *testing.T) {
@@ -123,10 +122,11 @@ func TestSingleSignOn(t *testing.T) {
 	})
 }
 
-// refusedByBoth polls both services with tok until both answer 401 and
-// returns how long that took from start (just before the revocation was
-// asked for). It gives up after 5 s.
-func refusedByBoth(t *testing.T, start time.Time, tok string, urls ...string) time.Duration {
+// refusedByBoth polls both services with tok until both answer 401, logs
+// how long that took from start (just before the revocation was asked
+// for), and fails t if it was revocationBound or more. It gives up after
+// 5 s.
+func refusedByBoth(t *testing.T, start time.Time, what, tok string, urls ...string) {
 	t.Helper()
 	pending := map[string]bool{}
 	for _, u := range urls {
@@ -145,7 +145,11 @@ func refusedByBoth(t *testing.T, start time.Time, tok string, urls ...string) ti
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	return time.Since(start)
+	d := time.Since(start)
+	t.Logf("%s was refused by both services after %s", what, d)
+	if d >= revocationBound {
+		t.Fatalf("refused after %s, want under %s", d, revocationBound)
+	}
 }
 
 var client = &http.Client{Timeout: 10 * time.Second}

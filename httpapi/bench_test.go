@@ -18,7 +18,7 @@ import (
 //
 //	go test -run '^$' -bench 'Login|RawArgon2id' -benchmem ./httpapi
 func BenchmarkLogin(b *testing.B) {
-	h := newHarness(b, func(o *options) { o.params = password.DefaultParams })
+	h := newHarness(b, func(o *options) { o.params = password.DefaultParams() })
 	h.register("ann@example.com")
 	handler := h.srv.Config.Handler
 	body := creds("ann@example.com", goodPassword)
@@ -35,7 +35,7 @@ func BenchmarkLogin(b *testing.B) {
 }
 
 func BenchmarkRawArgon2id(b *testing.B) {
-	p := password.DefaultParams
+	p := password.DefaultParams()
 	salt := make([]byte, p.SaltLen)
 	for b.Loop() {
 		argon2.IDKey([]byte(goodPassword), salt, p.Time, p.Memory, p.Threads, p.KeyLen)

@@ -14,7 +14,7 @@ import (
 const benchPassword = "violet tractor sings at dawn"
 
 func BenchmarkHashDefault(b *testing.B) {
-	h := password.NewHasher(password.DefaultParams, 1)
+	h := password.NewHasher(password.DefaultParams(), 1)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := h.Hash(ctx, benchPassword); err != nil {
@@ -24,7 +24,7 @@ func BenchmarkHashDefault(b *testing.B) {
 }
 
 func BenchmarkVerifyDefault(b *testing.B) {
-	h := password.NewHasher(password.DefaultParams, 1)
+	h := password.NewHasher(password.DefaultParams(), 1)
 	ctx := context.Background()
 	enc := mustHash(b, h, benchPassword)
 	for b.Loop() {
@@ -37,7 +37,7 @@ func BenchmarkVerifyDefault(b *testing.B) {
 // BenchmarkRawArgon2idDefault is argon2.IDKey alone at DefaultParams: the
 // difference from BenchmarkHashDefault is the Hasher's own overhead.
 func BenchmarkRawArgon2idDefault(b *testing.B) {
-	p := password.DefaultParams
+	p := password.DefaultParams()
 	salt := make([]byte, p.SaltLen)
 	pw := []byte(benchPassword)
 	for b.Loop() {

@@ -9,7 +9,7 @@ import (
 
 func Example() {
 	ctx := context.Background()
-	// In production: password.NewHasher(password.DefaultParams, 0) or stronger.
+	// In production: password.NewHasher(password.DefaultParams(), 0) or stronger.
 	h := password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
 
 	// Setting a password: the policy first, then the hash to store.

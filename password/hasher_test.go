@@ -63,7 +63,7 @@ func TestHashVerifyRoundTrip(t *testing.T) {
 }
 
 func TestHashAtDefaultParams(t *testing.T) {
-	h := password.NewHasher(password.DefaultParams, 1)
+	h := password.NewHasher(password.DefaultParams(), 1)
 	enc := mustHash(t, h, "a passphrase at default parameters")
 	re := regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
 	if !re.MatchString(enc) {
@@ -72,7 +72,7 @@ func TestHashAtDefaultParams(t *testing.T) {
 }
 
 func TestDefaultParamsMeetOWASP(t *testing.T) {
-	p := password.DefaultParams
+	p := password.DefaultParams()
 	if p.Memory < 19456 || p.Time < 2 || p.Threads < 1 || p.SaltLen < 16 || p.KeyLen < 32 {
 		t.Fatalf("DefaultParams = %+v, below OWASP m=19456 KiB, t=2, p=1, 16-byte salt (32-byte key)", p)
 	}
@@ -145,7 +145,7 @@ func TestVerifyNeedsRehash(t *testing.T) {
 		{"threads rise", stronger(func(p *password.Params) { p.Threads = 2 }), true},
 		{"salt longer", stronger(func(p *password.Params) { p.SaltLen = 32 }), true},
 		{"key longer", stronger(func(p *password.Params) { p.KeyLen = 64 }), true},
-		{"defaults", password.DefaultParams, true},
+		{"defaults", password.DefaultParams(), true},
 		{"hasher key shorter: no downgrade", stronger(func(p *password.Params) { p.KeyLen = 16 }), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -272,7 +272,7 @@ func TestVerifyDummy(t *testing.T) {
 // costs what a wrong password costs (P4); compare their ns/op. Speed is
 // shown by benchmarks, not asserted by timed tests.
 func BenchmarkVerifyDummy(b *testing.B) {
-	h := password.NewHasher(password.DefaultParams, 1)
+	h := password.NewHasher(password.DefaultParams(), 1)
 	ctx := context.Background()
 	for b.Loop() {
 		h.VerifyDummy(ctx, "a wrong password")
@@ -280,7 +280,7 @@ func BenchmarkVerifyDummy(b *testing.B) {
 }
 
 func BenchmarkVerifyWrong(b *testing.B) {
-	h := password.NewHasher(password.DefaultParams, 1)
+	h := password.NewHasher(password.DefaultParams(), 1)
 	ctx := context.Background()
 	enc, err := h.Hash(ctx, "the real password")
 	if err != nil {

@@ -14,12 +14,16 @@ type Params struct {
 	KeyLen  uint32 // bytes
 }
 
-// DefaultParams: OWASP minimum m=19 MiB (19456 KiB), t=2, p=1, 16-byte salt, 32-byte key.
+// DefaultParams returns the OWASP minimum: m=19 MiB (19456 KiB), t=2, p=1,
+// 16-byte salt, 32-byte key. A function, not a variable, so that nothing
+// can lower them for the whole process.
 //
 // NOTE: this is the floor of SECURITY P1, not a ceiling: configure stronger
 // parameters when the hardware allows, and hashes made at these ones are
 // rehashed on their next successful login.
-var DefaultParams = Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+func DefaultParams() Params {
+	return Params{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+}
 
 // Bounds on parameters, for those of a Hasher and for those read from a PHC
 // string alike, so that every hash a Hasher makes can be parsed back and a

@@ -71,7 +71,7 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 	a.sessions = session.NewManager(st.sessions, tokens.Revocations(), session.Config{
 		Idle: c.SessionIdle, Max: c.SessionMax, AccessTTL: c.AccessTTL, Logger: log,
 	})
-	a.hasher = password.NewHasher(password.DefaultParams, 0)
+	a.hasher = password.NewHasher(password.DefaultParams(), 0)
 	a.accounts = account.NewService(st.users, st.limiter, st.audit, a.hasher, a.sessions, tokens, account.Config{
 		MaxFailures: c.LoginMaxFailures, MaxFailuresIP: c.LoginMaxFailuresIP, Window: c.LoginWindow, Logger: log,
 	})

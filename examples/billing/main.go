@@ -1,63 +1,38 @@
-// Command billing is an example service that trusts authd's access tokens
-// through the verify package: GET /invoices answers the caller's identity
-// (standing in for their invoices) to any token whose aud names "billing";
-// GET /invoices/all also wants the role "admin" (verify.RequireRole).
+// Command billing is an example service that checks authd's access tokens
+// itself, without verify's middleware: its handler takes the bearer token
+// from the request, calls Verifier.Verify, and turns the error into an
+// answer (ErrInvalidToken: 401; ErrUnavailable: 503). That is the shape
+// for a handler that needs more control than the middleware gives, or for
+// a token that does not come over HTTP. It also reports its readiness
+// from Verifier.Ready, so that a load balancer sends requests elsewhere
+// while it cannot check tokens.
+//
+//	GET /invoices   the caller's identity (standing in for their invoices),
+//	                for any token whose aud names "billing"
+//	GET /readyz     200, or 503 while the revocation list is stale
 //
 //	billing --addr 127.0.0.1:8082 --issuer http://127.0.0.1:8080
 //
-// With examples/orders it shows single sign-on: one token asked for both
-// audiences (resource=orders&resource=billing) is accepted by both, a token
-// for one is refused by the other, and a revoked token by both at once.
-// See examples/README.md.
+// examples/orders does the same through the middleware. See
+// examples/README.md.
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
+	"strings"
 
+	"github.com/authd/authd/examples/internal/service"
 	"github.com/authd/authd/verify"
 )
 
-func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "billing:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main("billing", "127.0.0.1:8082", routes) }
 
-func run() error {
-	addr := flag.String("addr", "127.0.0.1:8082", "listen `address`")
-	issuer := flag.String("issuer", "http://127.0.0.1:8080", "authd's --issuer `URL`")
-	flag.Parse()
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-
-	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	v, err := verify.New(startCtx, *issuer, verify.WithAudience("billing"), verify.WithLogger(log))
-	cancel()
-	if err != nil {
-		return err
-	}
-	defer v.Close()
-
-	mux := http.NewServeMux()
-	mux.Handle("GET /invoices", v.Middleware(http.HandlerFunc(invoices)))
-	mux.Handle("GET /invoices/all", v.Middleware(verify.RequireRole("admin")(http.HandlerFunc(invoices))))
-
-	// Readiness for a load balancer: 503 while the verifier cannot check
-	// tokens (the revocation list is stale), so requests go elsewhere.
+// routes hands the verifier to the handlers, which call it themselves.
+func routes(mux *http.ServeMux, v *verify.Verifier) {
+	mux.Handle("GET /invoices", invoices{v})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := v.Ready(); err != nil {
 			http.Error(w, "revocation list stale", http.StatusServiceUnavailable)
@@ -65,34 +40,55 @@ func run() error {
 		}
 		fmt.Fprintln(w, "ok")
 	})
-
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	fmt.Printf("billing listening on %s\n", ln.Addr())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
-// invoices answers who is asking: the claims the middleware verified.
-func invoices(w http.ResponseWriter, r *http.Request) {
-	c, _ := verify.ClaimsFrom(r.Context())
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{
+// invoices answers GET /invoices with the identity of the token's holder.
+type invoices struct{ v *verify.Verifier }
+
+func (h invoices) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tok, present := bearerToken(r)
+	if !present {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		http.Error(w, "a bearer token is required", http.StatusUnauthorized)
+		return
+	}
+	c, err := h.v.Verify(r.Context(), tok)
+	switch {
+	case errors.Is(err, verify.ErrUnavailable):
+		// NOTE: fail closed. The revocation list is stale, so nobody can
+		// tell whether the token was revoked meanwhile.
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "try again shortly", http.StatusServiceUnavailable)
+		return
+	case err != nil: // wraps verify.ErrInvalidToken
+		// NOTE: the reason is for the logs; the client is never told why.
+		slog.DebugContext(r.Context(), "billing: token refused", "err", err)
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		http.Error(w, "invalid token", http.StatusUnauthorized)
+		return
+	}
+	service.JSON(w, map[string]any{
 		"service":  "billing",
 		"subject":  c.Subject,
 		"email":    c.Email,
-		"roles":    c.Roles,
 		"invoices": []string{},
 	})
+}
+
+// bearerToken returns the token of the request's "Authorization: Bearer"
+// header: present is false without the header; tok is "" (which Verify
+// refuses) when there are several or it is not a bearer token. Verify
+// checks the rest, the token's size first of all.
+//
+// NOTE: the token is taken from that header only, never from the URL or a
+// cookie, as the middleware does (SECURITY J13).
+func bearerToken(r *http.Request) (tok string, present bool) {
+	h := r.Header.Values("Authorization")
+	if len(h) == 0 {
+		return "", false
+	}
+	if scheme, tok, ok := strings.Cut(h[0], " "); ok && len(h) == 1 && strings.EqualFold(scheme, "Bearer") {
+		return tok, true
+	}
+	return "", true
 }

@@ -6,8 +6,6 @@ package pgtest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/url"
 	"os"
@@ -15,9 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/authd/authd/internal/testenv"
+	"github.com/authd/authd/postgres/pgschema"
 )
 
 // PoolSize bounds each test DB's pool: many subtests each open a DB on
@@ -72,7 +69,7 @@ func Schema(t testing.TB) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := Exec(ctx, dsn, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		if err := pgschema.Drop(ctx, dsn, schema); err != nil {
 			t.Error(err)
 		}
 	})
@@ -84,21 +81,8 @@ func Schema(t testing.TB) string {
 
 // CreateSchema creates a schema with a random name and returns the name.
 func CreateSchema(ctx context.Context, dsn string) (string, error) {
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "authd_test_" + hex.EncodeToString(b[:])
-	return schema, Exec(ctx, dsn, "CREATE SCHEMA "+pgx.Identifier{schema}.Sanitize())
+	return pgschema.Create(ctx, dsn, "authd_test_")
 }
 
 // Exec runs one statement on a connection of its own.
-func Exec(ctx context.Context, dsn, sql string) error {
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return fmt.Errorf("connecting to AUTHD_TEST_POSTGRES: %w", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("%s: %w", sql, err)
-	}
-	return nil
-}
+func Exec(ctx context.Context, dsn, sql string) error { return pgschema.Exec(ctx, dsn, sql) }

@@ -1,10 +1,11 @@
 // Package authd holds the domain of the authd authentication service: its
-// types (User, Session, RefreshFamily, Key, Principal, Claims), the store
-// interfaces every backend implements, and the errors shared by all layers.
+// types (User, Session, RefreshFamily, Key, Client, Principal, Claims), the
+// store interfaces every backend implements, and the errors shared by all
+// layers.
 //
 // It imports the standard library only. The business rules live in the
-// session, token and account packages; stores live in sqlite, postgres and
-// redis; cmd/authd wires them together.
+// session, token, account and oidc packages; stores live in sqlite,
+// postgres and redis; cmd/authd wires them together.
 package authd
 
 import (
@@ -145,12 +146,49 @@ const (
 	RevokeJTI = "jti"
 )
 
-// Client is a service allowed to call the introspection endpoint.
+// Client is an application or service that authd knows (API.md "Clients"):
+// a site or app that signs users in through authd, a service that asks for
+// tokens of its own, or a resource server that checks tokens at
+// /oauth2/introspect. Package oidc holds the rules; stores keep a Client as
+// it is given.
+//
+// A client with a SecretHash is confidential: it proves who it is with its
+// secret. A client without one is public (a browser or native app, which
+// can keep no secret): PKCE is its only proof, and it can never
+// authenticate with a secret. A confidential client with no redirect URI
+// and no grant is a resource server: it may only call /oauth2/introspect.
 type Client struct {
 	ID         string
-	SecretHash string // PHC string
-	CreatedAt  time.Time
+	SecretHash string // PHC string (argon2id); "" for a public client. Never shown.
+	Name       string // shown on the consent page; may be ""
+	// RedirectURIs are the only places the authorization endpoint redirects
+	// to, each compared with the request's redirect_uri as an exact string.
+	RedirectURIs []string
+	// PostLogoutRedirectURIs are where RP-initiated logout may return to,
+	// compared as exact strings.
+	PostLogoutRedirectURIs []string
+	BackchannelLogoutURI   string   // where logout tokens are POSTed; may be ""
+	Scopes                 []string // the scopes the client may ask for
+	Grants                 []string // GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials
+	FirstParty             bool     // trusted: no consent page
+	CreatedAt              time.Time
 }
+
+// Confidential reports whether the client has a secret.
+func (c *Client) Confidential() bool { return c.SecretHash != "" }
+
+// ResourceServer reports whether the client is a resource server: a
+// confidential client with no redirect URI and no grant.
+func (c *Client) ResourceServer() bool {
+	return c.Confidential() && len(c.RedirectURIs) == 0 && len(c.Grants) == 0
+}
+
+// OAuth 2.0 grant types a client may be registered for.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
 
 // AuditEvent is one authentication event of the audit log.
 type AuditEvent struct {

@@ -150,12 +150,22 @@ type Limiter interface {
 	ForgiveFailure(ctx context.Context, key string, now time.Time) error
 }
 
-// ClientStore keeps the services allowed to call /oauth2/introspect.
+// ClientStore keeps the registered clients. It checks nothing about a
+// client (package oidc does): it keeps every field exactly as given.
 type ClientStore interface {
-	// CreateClient inserts c. Returns ErrConflict when c.ID exists.
+	// CreateClient inserts c. Every field reads back exactly as given:
+	// strings byte for byte, lists in their order (a nil list and an empty
+	// one are the same). Returns ErrConflict when c.ID exists.
 	CreateClient(ctx context.Context, c *Client) error
-	// ClientByID returns the client, or ErrNotFound.
+	// ClientByID returns the client whose id is exactly id, or ErrNotFound.
 	ClientByID(ctx context.Context, id string) (*Client, error)
+	// ListClients returns every client, ordered by id (byte order); a
+	// non-nil empty slice when there are none.
+	ListClients(ctx context.Context) ([]*Client, error)
+	// DeleteClient deletes the client whose id is exactly id; after it
+	// returns, ClientByID of that id is ErrNotFound. Returns ErrNotFound
+	// when there is no such client.
+	DeleteClient(ctx context.Context, id string) error
 }
 
 // AuditLog records authentication events.

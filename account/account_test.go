@@ -106,31 +106,6 @@ func TestLockEndsSessions(t *testing.T) {
 	}
 }
 
-func TestClients(t *testing.T) {
-	ctx := context.Background()
-	db, _ := sqlite.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
-	defer db.Close()
-	c := account.NewClients(db, password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1))
-	secret := "0123456789abcdef0123456789abcdef"
-	if err := c.Create(ctx, "orders", "short"); err == nil {
-		t.Fatal("short secret accepted")
-	}
-	if err := c.Create(ctx, "orders", secret); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Create(ctx, "orders", secret); !errors.Is(err, authd.ErrConflict) {
-		t.Fatalf("duplicate: %v", err)
-	}
-	for _, tt := range []struct{ id, secret string }{{"orders", secret + "x"}, {"nobody", secret}, {"orders", ""}} {
-		if err := c.Authenticate(ctx, tt.id, tt.secret); !errors.Is(err, authd.ErrInvalidCredentials) {
-			t.Errorf("%s/%s: %v", tt.id, tt.secret, err)
-		}
-	}
-	if err := c.Authenticate(ctx, "orders", secret); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestPasswordPolicyKnowsTheUser: a password that is mostly the user's own
 // email is refused at registration, on a change and when set by an
 // administrator (SECURITY P3), with a reason that says so.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/password"
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/sqlite"
@@ -53,7 +54,7 @@ type harness struct {
 	logs    *syncBuffer
 	cfg     httpapi.Config
 	tokens  *token.Service
-	clients *account.Clients
+	clients *oidc.Clients
 }
 
 type syncBuffer struct {
@@ -118,7 +119,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	hasher := password.NewHasher(o.params, 4)
 	sessions := session.NewManager(db, tokens.Revocations(), sc)
 	accounts := account.NewService(db, db, db, hasher, sessions, tokens, ac)
-	h.clients = account.NewClients(db, hasher)
+	h.clients = oidc.NewClients(db, hasher)
 	hc.Issuer = "http://authd.test"
 	srv, err := httpapi.New(hc, httpapi.Deps{Accounts: accounts, Sessions: sessions, Users: db,
 		Verifier: tokens, Tokens: tokens, Clients: h.clients,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/session"
 )
 
@@ -249,7 +250,11 @@ func TestRevokeEndpoint(t *testing.T) {
 func TestIntrospect(t *testing.T) {
 	h := newHarness(t)
 	h.register("ann@example.com")
-	if err := h.clients.Create(context.Background(), "orders", strings.Repeat("s", 40)); err != nil {
+	if _, _, err := h.clients.Create(context.Background(), oidc.ClientSpec{ID: "orders", Secret: strings.Repeat("s", 40)}); err != nil {
+		t.Fatal(err)
+	}
+	// A public client has no secret: its id never authenticates.
+	if _, _, err := h.clients.Create(context.Background(), oidc.ClientSpec{ID: "web", Public: true, RedirectURIs: []string{"https://app.example.com/cb"}}); err != nil {
 		t.Fatal(err)
 	}
 	p := h.passwordGrant("ann@example.com", nil).json(t)
@@ -262,7 +267,8 @@ func TestIntrospect(t *testing.T) {
 		}
 		return h.do(nil, "POST", "/oauth2/introspect", req, hdr...)
 	}
-	for _, c := range [][2]string{{"", ""}, {"orders", "wrong"}, {"nobody", strings.Repeat("s", 40)}} {
+	for _, c := range [][2]string{{"", ""}, {"orders", "wrong"}, {"nobody", strings.Repeat("s", 40)},
+		{"web", ""}, {"web", strings.Repeat("s", 40)}, {"web", "anything"}} {
 		r := intro(c[0], c[1], at)
 		if r.StatusCode != 401 || r.json(t)["error"] != "invalid_client" {
 			t.Fatalf("client %q: %d %s", c[0], r.StatusCode, r.body)

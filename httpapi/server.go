@@ -69,8 +69,9 @@ type Deps struct {
 	Ready   []Check
 }
 
-// ClientAuthenticator checks a client's id and secret; a wrong pair is
-// authd.ErrInvalidCredentials.
+// ClientAuthenticator checks a client's id and secret (*oidc.Clients is
+// one): an unknown id, a wrong secret and a public client's id (which has
+// no secret) are authd.ErrInvalidCredentials.
 type ClientAuthenticator interface {
 	Authenticate(ctx context.Context, id, secret string) error
 }

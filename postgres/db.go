@@ -379,3 +379,13 @@ func (db *DB) prune(counter *atomic.Uint64, query string) {
 		db.pool.Exec(ctx, query, time.Now().Add(-pruneMargin), pruneBatch)
 	})
 }
+
+// collect reads every row of rows with scan, then closes rows; errors are
+// wrapped with op. The slice is non-nil: empty when there are no rows.
+func collect[T any](ctx context.Context, db *DB, op string, rows pgx.Rows, scan func(pgx.Row) (T, error)) ([]T, error) {
+	out, err := pgx.AppendRows(make([]T, 0, 4), rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	if err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return out, nil
+}

@@ -114,11 +114,5 @@ func (db *DB) Keys(ctx context.Context, retiredAfter time.Time) ([]*authd.Key, e
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}
-	out, err := pgx.AppendRows(make([]*authd.Key, 0, 4), rows, func(r pgx.CollectableRow) (*authd.Key, error) {
-		return scanKey(r)
-	})
-	if err != nil {
-		return nil, db.wrap(ctx, op, err)
-	}
-	return out, nil
+	return collect(ctx, db, op, rows, scanKey)
 }

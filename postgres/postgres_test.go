@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +189,36 @@ func TestMigrationsIdempotent(t *testing.T) {
 	}
 }
 
+// TestMigrationKeepsIntrospectionClients: a schema as an older authd left
+// it (migrations 0001 and 0002) is upgraded on Open; its introspection
+// clients become confidential resource servers, secret kept, with no
+// redirect URI, grant or scope.
+func TestMigrationKeepsIntrospectionClients(t *testing.T) {
+	ctx := t.Context()
+	base := pgtest.DSN(t)
+	schema, err := pgtest.CreateSchema(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin(t, base, `DROP SCHEMA "`+schema+`" CASCADE`) })
+	// pgtest.Schema's DSN carries pool parameters a plain connection refuses.
+	dsn := pgtest.WithParams(t, base, map[string]string{"search_path": schema})
+	for _, name := range []string{"0001_init.sql", "0002_session_notify.sql"} {
+		b, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin(t, dsn, string(b))
+	}
+	created := storetest.Now()
+	const hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+	admin(t, dsn, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL);
+		INSERT INTO schema_migrations VALUES (1, '0001_init.sql', now()), (2, '0002_session_notify.sql', now());
+		INSERT INTO clients (id, secret_hash, created_at) VALUES ('orders', '`+hash+`', '`+created.Format(time.RFC3339Nano)+`')`)
+	db := openDB(t, dsn)
+	storetest.CheckUpgradedClient(t, db, "orders", hash, created)
+}
+
 func TestMigrationsConcurrentOpen(t *testing.T) {
 	// Nodes starting at once on an empty schema: every Open succeeds and
 	// each migration is recorded once.
@@ -358,6 +390,9 @@ func TestUnstorableKeysAreNotFound(t *testing.T) {
 		}
 		if _, err := db.ClientByID(ctx, bad); !errors.Is(err, authd.ErrNotFound) {
 			t.Errorf("ClientByID(%q): %v", bad, err)
+		}
+		if err := db.DeleteClient(ctx, bad); !errors.Is(err, authd.ErrNotFound) {
+			t.Errorf("DeleteClient(%q): %v", bad, err)
 		}
 		if _, err := db.FamilyByID(ctx, bad); !errors.Is(err, authd.ErrNotFound) {
 			t.Errorf("FamilyByID(%q): %v", bad, err)

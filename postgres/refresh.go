@@ -183,13 +183,7 @@ func (db *DB) RevokeUserFamilies(ctx context.Context, userID string, at time.Tim
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}
-	out, err := pgx.AppendRows(make([]*authd.RefreshFamily, 0, 4), rows, func(r pgx.CollectableRow) (*authd.RefreshFamily, error) {
-		return scanFamily(r)
-	})
-	if err != nil {
-		return nil, db.wrap(ctx, op, err)
-	}
-	return out, nil
+	return collect(ctx, db, op, rows, func(r pgx.Row) (*authd.RefreshFamily, error) { return scanFamily(r) })
 }
 
 // DeleteFamiliesBefore implements authd.RefreshStore. The families' token

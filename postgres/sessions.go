@@ -84,13 +84,7 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}
-	out, err := pgx.AppendRows(make([]*authd.Session, 0, 4), rows, func(r pgx.CollectableRow) (*authd.Session, error) {
-		return scanSession(r)
-	})
-	if err != nil {
-		return nil, db.wrap(ctx, op, err)
-	}
-	return out, nil
+	return collect(ctx, db, op, rows, scanSession)
 }
 
 // DeleteSession implements authd.SessionStore. Another user's session is

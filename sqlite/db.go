@@ -337,3 +337,24 @@ func (db *DB) prune(ctx context.Context, counter *atomic.Uint64, query string) {
 
 // notFound is ErrNotFound named for op.
 func notFound(op string) error { return fmt.Errorf("sqlite: %s: %w", op, authd.ErrNotFound) }
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// collect reads every row of rows with scan, then closes rows; errors are
+// wrapped with op. The slice is non-nil: empty when there are no rows.
+func collect[T any](ctx context.Context, db *DB, op string, rows *sql.Rows, scan func(scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, db.wrap(ctx, op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return out, nil
+}

@@ -89,17 +89,5 @@ func (db *DB) Keys(ctx context.Context, retiredAfter time.Time) ([]*authd.Key, e
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}
-	defer rows.Close()
-	out := []*authd.Key{}
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, db.wrap(ctx, op, err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.wrap(ctx, op, err)
-	}
-	return out, nil
+	return collect(ctx, db, op, rows, scanKey)
 }

@@ -175,19 +175,7 @@ func (db *DB) RevokeUserFamilies(ctx context.Context, userID string, at time.Tim
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}
-	defer rows.Close()
-	out := []*authd.RefreshFamily{}
-	for rows.Next() {
-		f, err := scanFamily(rows)
-		if err != nil {
-			return nil, db.wrap(ctx, op, err)
-		}
-		out = append(out, f)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.wrap(ctx, op, err)
-	}
-	return out, nil
+	return collect(ctx, db, op, rows, scanFamily)
 }
 
 // DeleteFamiliesBefore implements authd.RefreshStore. Token hashes go with

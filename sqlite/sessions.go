@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/authd/authd"
@@ -45,8 +44,6 @@ func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*authd.Session, e
 	}
 	return s, nil
 }
-
-type scanner interface{ Scan(dest ...any) error }
 
 // sessionRow is a session with the scan targets of its encoded columns, in
 // one allocation: a lookup allocates this, the roles slice and what the
@@ -94,23 +91,7 @@ func (db *DB) ListSessions(ctx context.Context, userID string, now time.Time) ([
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}
-	return collectSessions(ctx, db, op, rows)
-}
-
-func collectSessions(ctx context.Context, db *DB, op string, rows *sql.Rows) ([]*authd.Session, error) {
-	defer rows.Close()
-	out := []*authd.Session{}
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, db.wrap(ctx, op, err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, db.wrap(ctx, op, err)
-	}
-	return out, nil
+	return collect(ctx, db, op, rows, scanSession)
 }
 
 // DeleteSession implements authd.SessionStore. Another user's session is

@@ -315,6 +315,37 @@ func TestMigrate(t *testing.T) {
 	})
 }
 
+// TestMigrationKeepsIntrospectionClients: a database of the schema before
+// the client registry (migrations 0001 and 0002, as an older authd left it)
+// is upgraded on Open; its introspection clients become confidential
+// resource servers, secret kept, with no redirect URI, grant or scope.
+func TestMigrationKeepsIntrospectionClients(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	r := raw(t, path)
+	for _, name := range []string{"0001_init.sql", "0002_session_events.sql"} {
+		b, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.ExecContext(t.Context(), string(b)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	created := storetest.Now()
+	const hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`,
+		`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0), (2, '0002_session_events.sql', 0)`,
+		fmt.Sprintf(`INSERT INTO clients (id, secret_hash, created_at) VALUES ('orders', '%s', %d)`, hash, created.UnixMicro()),
+	} {
+		if _, err := r.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db := openAt(t, path)
+	storetest.CheckUpgradedClient(t, db, "orders", hash, created)
+}
+
 func mustCreateUser(t *testing.T, db *sqlite.DB, id string) {
 	t.Helper()
 	now := storetest.Now()

@@ -210,6 +210,13 @@ func checkClient(t *testing.T, what string, want, got *authd.Client) {
 	var d diff
 	d.str("ID", want.ID, got.ID)
 	d.str("SecretHash", want.SecretHash, got.SecretHash)
+	d.str("Name", want.Name, got.Name)
+	d.strs("RedirectURIs", want.RedirectURIs, got.RedirectURIs)
+	d.strs("PostLogoutRedirectURIs", want.PostLogoutRedirectURIs, got.PostLogoutRedirectURIs)
+	d.str("BackchannelLogoutURI", want.BackchannelLogoutURI, got.BackchannelLogoutURI)
+	d.strs("Scopes", want.Scopes, got.Scopes)
+	d.strs("Grants", want.Grants, got.Grants)
+	d.bool("FirstParty", want.FirstParty, got.FirstParty)
 	d.time("CreatedAt", want.CreatedAt, got.CreatedAt)
 	d.report(t, what)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -513,7 +514,7 @@ func (m *memory) CreateClient(ctx context.Context, c *authd.Client) error {
 	if _, ok := m.clients[c.ID]; ok {
 		return authd.ErrConflict
 	}
-	m.clients[c.ID] = *c
+	m.clients[c.ID] = *cloneClient(c)
 	return nil
 }
 
@@ -526,7 +527,42 @@ func (m *memory) ClientByID(ctx context.Context, id string) (*authd.Client, erro
 	if !ok {
 		return nil, authd.ErrNotFound
 	}
-	return &c, nil
+	return cloneClient(&c), nil
+}
+
+func (m *memory) ListClients(ctx context.Context) ([]*authd.Client, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []*authd.Client{}
+	for _, id := range slices.Sorted(maps.Keys(m.clients)) {
+		c := m.clients[id]
+		out = append(out, cloneClient(&c))
+	}
+	return out, nil
+}
+
+func (m *memory) DeleteClient(ctx context.Context, id string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.clients[id]; !ok {
+		return authd.ErrNotFound
+	}
+	delete(m.clients, id)
+	return nil
+}
+
+// cloneClient copies c and its lists, so that no caller shares the store's.
+func cloneClient(c *authd.Client) *authd.Client {
+	x := *c
+	x.RedirectURIs = slices.Clone(c.RedirectURIs)
+	x.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	x.Scopes = slices.Clone(c.Scopes)
+	x.Grants = slices.Clone(c.Grants)
+	return &x
 }
 
 func (m *memory) RecordEvent(ctx context.Context, e authd.AuditEvent) error {

@@ -2,6 +2,8 @@ package storetest_test
 
 import (
 	"context"
+	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"slices"
@@ -138,6 +140,12 @@ func limiter(wrap func(*memory) authd.Limiter) func(*testing.T) {
 	}
 }
 
+func clients(wrap func(*memory) authd.ClientStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunClientStore(t, func(*testing.T) authd.ClientStore { return wrap(newMemory()) })
+	}
+}
+
 func mutants() []mutant {
 	return []mutant{
 		{"user email case-insensitive", users(func(m *memory) authd.UserStore { return caseFoldEmail{m} }),
@@ -192,9 +200,20 @@ func mutants() []mutant {
 			"n concurrent AddFailure calls add exactly n"},
 		{"limiter window never ends", limiter(func(m *memory) authd.Limiter { return endlessWindow{m} }),
 			"the window ends at resetAt"},
-		{"client overwrites", func(t *testing.T) {
-			storetest.RunClientStore(t, func(*testing.T) authd.ClientStore { return overwriteClient{newMemory()} })
-		}, "CreateClient ErrConflict when the id exists"},
+		{"client overwrites", clients(func(m *memory) authd.ClientStore { return overwriteClient{m} }),
+			"CreateClient ErrConflict when the id exists"},
+		{"client trims strings", clients(func(m *memory) authd.ClientStore { return trimClient{m} }),
+			"strings and lists are kept exactly as given"},
+		{"client list in insertion order", clients(func(m *memory) authd.ClientStore { return &insertionOrder{memory: m} }),
+			"ListClients returns every client ordered by id"},
+		{"client list case-insensitive order", clients(func(m *memory) authd.ClientStore { return foldedOrder{m} }),
+			"ListClients returns every client ordered by id"},
+		{"client list nil", clients(func(m *memory) authd.ClientStore { return listClientsNil{m} }),
+			"ListClients returns an empty slice when there are none"},
+		{"client delete of an unknown id succeeds", clients(func(m *memory) authd.ClientStore { return silentDelete{m} }),
+			"DeleteClient ErrNotFound when there is no such client"},
+		{"client delete by prefix", clients(func(m *memory) authd.ClientStore { return prefixDelete{m} }),
+			"DeleteClient ErrNotFound when there is no such client"},
 		{"audit merges duplicates", func(t *testing.T) {
 			storetest.RunAuditLog(t, func(*testing.T) (authd.AuditLog, storetest.AuditReader) {
 				m := newMemory()
@@ -559,6 +578,86 @@ func (s overwriteClient) CreateClient(ctx context.Context, c *authd.Client) erro
 	defer s.mu.Unlock()
 	s.clients[c.ID] = *c
 	return nil
+}
+
+// trimClient trims the strings it stores, as a form handler might.
+type trimClient struct{ *memory }
+
+func (s trimClient) CreateClient(ctx context.Context, c *authd.Client) error {
+	x := *c
+	x.Name = strings.TrimSpace(c.Name)
+	x.BackchannelLogoutURI = strings.TrimSpace(c.BackchannelLogoutURI)
+	return s.memory.CreateClient(ctx, &x)
+}
+
+// insertionOrder lists clients in the order they were created.
+type insertionOrder struct {
+	*memory
+	order []string
+}
+
+func (s *insertionOrder) CreateClient(ctx context.Context, c *authd.Client) error {
+	err := s.memory.CreateClient(ctx, c)
+	if err == nil {
+		s.order = append(s.order, c.ID)
+	}
+	return err
+}
+
+func (s *insertionOrder) ListClients(ctx context.Context) ([]*authd.Client, error) {
+	out := []*authd.Client{}
+	for _, id := range s.order {
+		if c, err := s.ClientByID(ctx, id); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// foldedOrder sorts ids as a case-insensitive collation would.
+type foldedOrder struct{ *memory }
+
+func (s foldedOrder) ListClients(ctx context.Context) ([]*authd.Client, error) {
+	l, err := s.memory.ListClients(ctx)
+	slices.SortStableFunc(l, func(a, b *authd.Client) int {
+		return strings.Compare(strings.ToLower(a.ID), strings.ToLower(b.ID))
+	})
+	return l, err
+}
+
+type listClientsNil struct{ *memory }
+
+func (s listClientsNil) ListClients(ctx context.Context) ([]*authd.Client, error) {
+	l, err := s.memory.ListClients(ctx)
+	if len(l) == 0 {
+		return nil, err
+	}
+	return l, err
+}
+
+type silentDelete struct{ *memory }
+
+func (s silentDelete) DeleteClient(ctx context.Context, id string) error {
+	if err := s.memory.DeleteClient(ctx, id); err != nil && !errors.Is(err, authd.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// prefixDelete deletes the first client whose id starts with id
+// (a LIKE 'id%' in SQL).
+type prefixDelete struct{ *memory }
+
+func (s prefixDelete) DeleteClient(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range slices.Sorted(maps.Keys(s.clients)) {
+		if strings.HasPrefix(k, id) {
+			delete(s.clients, k)
+			return nil
+		}
+	}
+	return authd.ErrNotFound
 }
 
 type dedupAudit struct{ *memory }

@@ -3,9 +3,11 @@ package token
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/jws"
 )
 
 // Defaults of Config. DefaultConfig returns a Config holding all of them.
@@ -26,7 +28,7 @@ const (
 	// MaxRefreshGrace is the largest grace window Config accepts.
 	MaxRefreshGrace = 2 * time.Minute
 	// MaxTokenSize bounds an access token before any split or parse (SECURITY J8).
-	MaxTokenSize = 8 << 10
+	MaxTokenSize = jws.MaxTokenSize
 )
 
 // Config configures a Service. Only Issuer and Audiences are required.
@@ -146,7 +148,7 @@ func (c Config) Validate() error {
 	}{
 		{c.Issuer == "", "issuer is required"},
 		{emptyAud, "at least one audience is required, none empty"},
-		{!validAlg(c.Alg), fmt.Sprintf("alg %q is not one of EdDSA, ES256, RS256, HS256", c.Alg)},
+		{!validAlg(c.Alg), fmt.Sprintf("alg %q is not one of %s", c.Alg, strings.Join(Algorithms(), ", "))},
 		{c.AccessTTL < time.Second || c.AccessTTL > 24*time.Hour, "access TTL must be between 1s and 24h"},
 		{c.RefreshTTL < c.AccessTTL, "refresh TTL must not be shorter than the access TTL"},
 		{c.RefreshIdle < 0, "refresh idle timeout must not be negative"},

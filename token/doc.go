@@ -61,11 +61,12 @@
 // fetched: keys come from authd's own ring only. crit is refused because we
 // understand no extension (RFC 7515 §4.1.11).
 //
-// NOTE: the structural pre-checks (size, segments, strict base64url,
-// duplicate and case-variant members) are done by this package before any
-// cryptography, because encoding/json keeps the last of duplicate members
-// and matches names case-insensitively (SECURITY J6–J8). The token is
-// decoded once; the signature is then checked with golang-jwt's signing
+// NOTE: the structural pre-checks (size, segments, strict base64url, the
+// header's parameters, duplicate and case-variant members) are made before
+// any cryptography by internal/jws, the one strict JWS parser that this
+// package and verify share, because encoding/json keeps the last of
+// duplicate members and matches names case-insensitively (SECURITY J6–J8).
+// The token is decoded once; the signature is then checked with golang-jwt's signing
 // method of the key (before any claim is read) and the standard claims with
 // golang-jwt's Validator (WithIssuer, WithAudience, WithExpirationRequired,
 // WithIssuedAt, WithLeeway, WithTimeFunc). We use those two golang-jwt parts

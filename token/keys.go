@@ -19,40 +19,33 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/jws"
 )
 
-// Algorithms lists every signing algorithm authd can use, the default first.
+// Algorithms returns every signing algorithm NewKey accepts (EdDSA, ES256,
+// RS256, HS256), the default first, in a new slice.
 //
 // NOTE: RS256 (RSASSA-PKCS1-v1_5) is offered only for interoperability with
 // verifiers that know nothing else: OWASP ASVS 5.0 Appendix C disallows
 // RSASSA-PKCS1-v1_5 for new designs. EdDSA is the default, ES256 the
 // alternative for verifiers without Ed25519 (SECURITY J11).
-var Algorithms = []string{authd.AlgEdDSA, authd.AlgES256, authd.AlgRS256, authd.AlgHS256}
+func Algorithms() []string { return jws.Algorithms() }
 
-// rsaBits is the modulus size of new RS256 keys.
-const rsaBits = 2048
+// rsaBits is the modulus size of new RS256 keys, and the smallest loaded.
+const rsaBits = jws.MinRSABits
 
 // hmacSecretLen is the size of new HS256 secrets: 256 bits (SECURITY J10).
-const hmacSecretLen = 32
+const hmacSecretLen = jws.MinHMACKeyLen
 
 // kidLen is the number of random bytes in a kid: 128 bits, base64url.
 const kidLen = 16
-
-// maxKIDLen bounds the kid header accepted before any lookup.
-const maxKIDLen = 128
 
 // ErrUnknownAlg is returned by NewKey and RotateKey for an algorithm that is
 // not one of Algorithms (compared case-sensitively).
 var ErrUnknownAlg = errors.New("token: unknown signing algorithm")
 
 // validAlg reports whether alg is one of Algorithms, case-sensitively.
-func validAlg(alg string) bool {
-	switch alg {
-	case authd.AlgEdDSA, authd.AlgES256, authd.AlgRS256, authd.AlgHS256:
-		return true
-	}
-	return false
-}
+func validAlg(alg string) bool { return jws.Method(alg) != nil }
 
 // NewKey generates a signing key of alg (EdDSA, ES256, RS256 or HS256) with
 // a random kid of 128 bits, created at now. Private is PKCS#8 DER (the raw
@@ -154,28 +147,13 @@ func (k *ringKey) usable(now time.Time) bool {
 	return k.until.IsZero() || now.Before(k.until)
 }
 
-// methodFor returns the golang-jwt signing method of alg.
-func methodFor(alg string) jwt.SigningMethod {
-	switch alg {
-	case authd.AlgEdDSA:
-		return jwt.SigningMethodEdDSA
-	case authd.AlgES256:
-		return jwt.SigningMethodES256
-	case authd.AlgRS256:
-		return jwt.SigningMethodRS256
-	case authd.AlgHS256:
-		return jwt.SigningMethodHS256
-	}
-	return nil
-}
-
 // parseKey turns a stored key into a ringKey. It checks that the key
-// material matches the algorithm exactly (an RS256 key is an RSA key of at
-// least 2048 bits, an ES256 key is on P-256, an HS256 secret is at least 256
-// bits), so that each key has exactly one algorithm.
+// material matches the algorithm exactly (an RS256 key is an RSA key of
+// 2048 to 4096 bits, an ES256 key is on P-256, an HS256 secret is at least
+// 256 bits), so that each key has exactly one algorithm.
 func parseKey(k *authd.Key, accessTTL time.Duration) (*ringKey, error) {
-	rk := &ringKey{kid: k.ID, alg: k.Alg, method: methodFor(k.Alg), createdAt: k.CreatedAt, retiredAt: k.RetiredAt}
-	if k.ID == "" || len(k.ID) > maxKIDLen {
+	rk := &ringKey{kid: k.ID, alg: k.Alg, method: jws.Method(k.Alg), createdAt: k.CreatedAt, retiredAt: k.RetiredAt}
+	if k.ID == "" || len(k.ID) > jws.MaxKIDLen {
 		return nil, errors.New("token: key has no usable kid")
 	}
 	if rk.method == nil {
@@ -238,8 +216,11 @@ func parseKey(k *authd.Key, accessTTL time.Duration) (*ringKey, error) {
 			rk.signer = s
 		}
 	case authd.AlgRS256:
+		// NOTE: a modulus over jws.MaxRSABits is refused: the tokens it
+		// signed would be refused anyway, by verify/ (whose JWK parser
+		// stops there) and by the parser's signature bound, in authd too.
 		p, ok := pub.(*rsa.PublicKey)
-		if !ok || p.N.BitLen() < rsaBits {
+		if !ok || p.N.BitLen() < rsaBits || p.N.BitLen() > jws.MaxRSABits {
 			return nil, mismatch
 		}
 		rk.verifier = p

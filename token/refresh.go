@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -26,13 +27,11 @@ func looksLikeRefreshToken(s string) bool {
 	if len(s) != refreshTokenLen {
 		return false
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return strictB64Tail(s)
+	var b [32]byte
+	// Strict: no padding, no non-zero trailing bits; a line break (which
+	// a decoder skips) leaves fewer than 32 bytes.
+	n, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(s))
+	return err == nil && n == len(b)
 }
 
 // hashRefresh is what the store keeps of a refresh token.

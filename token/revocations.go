@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/revset"
 )
 
 // Revocations is the in-memory copy of an authd.RevocationList: the sids
@@ -35,9 +36,8 @@ type Revocations struct {
 	lastPrune time.Time
 	lastSync  atomic.Pointer[time.Time] // wall-clock start of the last successful Sync
 
-	mu      sync.RWMutex
-	sids    map[string]time.Time // id → ExpiresAt
-	jtis    map[string]time.Time
+	set     revset.Set
+	mu      sync.RWMutex // guards changed
 	changed chan struct{}
 }
 
@@ -71,8 +71,6 @@ func NewRevocations(list authd.RevocationList, cfg RevocationsConfig) *Revocatio
 		pollInterval: cfg.PollInterval,
 		maxStaleness: cfg.MaxStaleness,
 		log:          cfg.Logger,
-		sids:         map[string]time.Time{},
-		jtis:         map[string]time.Time{},
 		changed:      make(chan struct{}),
 	}
 }
@@ -104,25 +102,7 @@ func (r *Revocations) Sync(ctx context.Context) error {
 // once per outage; Fresh turns them into authd.ErrUnavailable after
 // MaxStaleness.
 func (r *Revocations) Run(ctx context.Context) {
-	t := time.NewTicker(r.pollInterval)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		err := r.Sync(ctx)
-		switch {
-		case err != nil && !failing && ctx.Err() == nil:
-			r.log.Error("token: revocation list unreachable", "err", err)
-			failing = true
-		case err == nil && failing:
-			r.log.Info("token: revocation list reachable again")
-			failing = false
-		}
-	}
+	repeat(ctx, r.pollInterval, r.log, "token: revocation list unreachable", "token: revocation list reachable again", r.Sync)
 }
 
 // Add puts entries into the local set at once, without writing the store,
@@ -132,28 +112,24 @@ func (r *Revocations) Add(entries ...authd.Revocation) {
 	if len(entries) == 0 {
 		return
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	added := false
+	es := make([]revset.Entry, 0, len(entries))
 	for _, e := range entries {
-		var m map[string]time.Time
 		switch e.Kind {
 		case authd.RevokeSID:
-			m = r.sids
+			es = append(es, revset.Entry{Kind: revset.SID, ID: e.ID, Exp: e.ExpiresAt})
 		case authd.RevokeJTI:
-			m = r.jtis
-		default:
-			continue
-		}
-		if old, ok := m[e.ID]; !ok || e.ExpiresAt.After(old) {
-			m[e.ID] = e.ExpiresAt
-			added = added || !ok
+			es = append(es, revset.Entry{Kind: revset.JTI, ID: e.ID, Exp: e.ExpiresAt})
 		}
 	}
-	if added {
-		close(r.changed)
-		r.changed = make(chan struct{})
+	if !r.set.Add(es...) {
+		return
 	}
+	// The set changed before the channel is closed: a waiter that took the
+	// channel before reading the set wakes and sees the entry.
+	r.mu.Lock()
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
 }
 
 // Revoke writes r to the store, then adds it to the local set, so that this
@@ -174,11 +150,7 @@ func (r *Revocations) Revoke(ctx context.Context, rev authd.Revocation) error {
 
 // IsRevoked reports whether c's jti or sid is on the list.
 func (r *Revocations) IsRevoked(c *authd.Claims) bool {
-	r.mu.RLock()
-	_, jti := r.jtis[c.ID]
-	_, sid := r.sids[c.SessionID]
-	r.mu.RUnlock()
-	return (jti && c.ID != "") || (sid && c.SessionID != "")
+	return r.set.Revoked(c.ID, c.SessionID)
 }
 
 // Fresh returns nil when the last successful Sync is at most MaxStaleness
@@ -203,11 +175,7 @@ func (r *Revocations) Changed() <-chan struct{} {
 }
 
 // Len returns the number of entries in the set.
-func (r *Revocations) Len() int {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return len(r.sids) + len(r.jtis)
-}
+func (r *Revocations) Len() int { return r.set.Len() }
 
 // Feed serves the revocation feed (GET /v1/revocations?since=CURSOR&wait=):
 // the store's entries added after cursor ("" for every live entry) and the
@@ -246,14 +214,4 @@ func (r *Revocations) Feed(ctx context.Context, cursor string, wait time.Duratio
 }
 
 // prune drops entries whose ExpiresAt is before now.
-func (r *Revocations) prune(now time.Time) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, m := range []map[string]time.Time{r.sids, r.jtis} {
-		for id, exp := range m {
-			if exp.Before(now) {
-				delete(m, id)
-			}
-		}
-	}
-}
+func (r *Revocations) prune(now time.Time) { r.set.Prune(now) }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,7 +98,7 @@ func (r *ring) load(ctx context.Context) error {
 		st.byKID[rk.kid] = rk
 		st.keys = append(st.keys, rk)
 		fmt.Fprintf(&fp, "%s/%s/%d;", rk.kid, rk.alg, rk.retiredAt.UnixNano())
-		if !containsString(st.algs, rk.alg) {
+		if !slices.Contains(st.algs, rk.alg) {
 			st.algs = append(st.algs, rk.alg)
 		}
 	}
@@ -139,6 +140,17 @@ func (r *ring) lookup(ctx context.Context, kid []byte) *ringKey {
 
 // run reloads the ring every interval until ctx is done.
 func (r *ring) run(ctx context.Context, every time.Duration) {
+	repeat(ctx, every, r.log, "token: key reload failed", "token: key reload recovered", func(ctx context.Context) error {
+		r.reloadMu.Lock()
+		defer r.reloadMu.Unlock()
+		return r.load(ctx)
+	})
+}
+
+// repeat calls f every interval until ctx is done. The first failure of an
+// outage is logged as failed (an error), the first success after it as
+// recovered, once each: an outage is one line, not one a tick.
+func repeat(ctx context.Context, every time.Duration, log *slog.Logger, failed, recovered string, f func(context.Context) error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	failing := false
@@ -148,25 +160,14 @@ func (r *ring) run(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		r.reloadMu.Lock()
-		err := r.load(ctx)
-		r.reloadMu.Unlock()
+		err := f(ctx)
 		switch {
 		case err != nil && !failing && ctx.Err() == nil:
-			r.log.Error("token: key reload failed", "err", err)
+			log.Error(failed, "err", err)
 			failing = true
 		case err == nil && failing:
-			r.log.Info("token: key reload recovered")
+			log.Info(recovered)
 			failing = false
 		}
 	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/jws"
 	"github.com/authd/authd/token"
 )
 
@@ -140,11 +141,11 @@ func issueWith(e *env, svc *token.Service) (string, *authd.Claims, error) {
 
 func mustKID(t *testing.T, raw string) (alg, kid string) {
 	t.Helper()
-	kid, alg, err := token.Precheck(raw)
+	p, err := jws.ParseAccessToken(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return alg, kid
+	return string(p.Alg), string(p.KID)
 }
 
 // Private key material never reaches the logs or fmt output.

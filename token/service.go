@@ -2,7 +2,6 @@ package token
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/jws"
+	"github.com/authd/authd/internal/tokencache"
 )
 
 // ErrInvalidTarget is returned by IssuePair when a requested audience (RFC
@@ -28,7 +29,7 @@ type Service struct {
 	log       *slog.Logger
 	ring      *ring
 	revs      *Revocations
-	cache     *verifyCache // nil when disabled
+	cache     *tokencache.Cache[*cacheEntry] // nil when disabled
 	validator *jwt.Validator
 }
 
@@ -40,14 +41,6 @@ type Pair struct {
 	ExpiresIn    int    // seconds until the access token expires
 	RefreshToken string // empty for IssueForSession
 	Claims       *authd.Claims
-}
-
-// accessClaims is the JSON form of an access token's claims (RFC 9068).
-type accessClaims struct {
-	jwt.RegisteredClaims
-	SessionID string   `json:"sid"`
-	Email     string   `json:"email,omitempty"`
-	Roles     []string `json:"roles"`
 }
 
 // New validates cfg, makes sure the key store has a current key (generating
@@ -64,24 +57,17 @@ func New(ctx context.Context, cfg Config, st Stores) (*Service, error) {
 	cfg = cfg.withDefaults()
 	s := &Service{cfg: cfg, st: st, log: cfg.Logger}
 	if cfg.CacheSize > 0 {
-		s.cache = newVerifyCache(cfg.CacheSize)
+		s.cache = tokencache.New[*cacheEntry](cfg.CacheSize)
 	}
-	// NOTE: golang-jwt's Validator checks the standard claims with every
-	// hardening option: exp required, iss exact, aud must name one of ours,
-	// nbf and iat (not in the future) with at most 30 s leeway, on the
-	// injected clock. Verify feeds it claims it decoded once, after the
-	// pre-checks and the signature (see verify).
-	s.validator = jwt.NewValidator(
-		jwt.WithIssuer(cfg.Issuer),
-		jwt.WithAudience(cfg.Audiences...),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(cfg.Leeway),
-		jwt.WithTimeFunc(cfg.Now),
-	)
+	// Every hardening option of golang-jwt's Validator, with the leeway
+	// that Config.Validate bounds to 30 s, on the injected clock (SECURITY
+	// J4).
+	// Verify feeds it claims decoded once, after the structural checks and
+	// the signature (see verify).
+	s.validator = jws.NewAccessValidator(cfg.Issuer, cfg.Audiences, cfg.Leeway, cfg.Now)
 	s.ring = &ring{ks: st.Keys, accessTTL: cfg.AccessTTL, alg: cfg.Alg, now: cfg.Now, log: cfg.Logger}
 	if s.cache != nil {
-		s.ring.onChange = s.cache.flush
+		s.ring.onChange = s.cache.Flush
 	}
 	if err := s.ring.ensure(ctx); err != nil {
 		return nil, err
@@ -189,7 +175,7 @@ func (s *Service) issueAccess(sub, email string, roles []string, sid string, aud
 	if roles == nil {
 		roles = []string{}
 	}
-	c := &accessClaims{
+	c := &jws.AccessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.cfg.Issuer,
 			Subject:   sub,
@@ -218,26 +204,13 @@ func (s *Service) issueAccess(sub, email string, roles []string, sid string, aud
 	}, nil
 }
 
-func toClaims(c *accessClaims) *authd.Claims {
-	out := &authd.Claims{
-		Issuer:    c.Issuer,
-		Subject:   c.Subject,
-		Audience:  []string(c.Audience),
-		ID:        c.ID,
-		SessionID: c.SessionID,
-		Email:     c.Email,
-		Roles:     c.Roles,
+// toClaims returns the authd.Claims of access-token claims.
+func toClaims(c *jws.AccessClaims) *authd.Claims {
+	exp, iat, nbf := c.Times()
+	return &authd.Claims{
+		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience, ExpiresAt: exp, IssuedAt: iat, NotBefore: nbf,
+		ID: c.ID, SessionID: c.SessionID, Email: c.Email, Roles: c.Roles,
 	}
-	if c.ExpiresAt != nil {
-		out.ExpiresAt = c.ExpiresAt.Time
-	}
-	if c.IssuedAt != nil {
-		out.IssuedAt = c.IssuedAt.Time
-	}
-	if c.NotBefore != nil {
-		out.NotBefore = c.NotBefore.Time
-	}
-	return out
 }
 
 // Verify checks an access token and returns its claims. Every refused token
@@ -246,7 +219,8 @@ func toClaims(c *accessClaims) *authd.Claims {
 // returns an error wrapping authd.ErrUnavailable (answer 503: fail closed).
 // The returned Claims are the caller's own copy.
 //
-// The checks are Precheck's, then: the kid must name a key of the ring
+// The checks are the structural ones of the package documentation (made by
+// internal/jws, before any key lookup), then: the kid must name a key of the ring
 // (one reload is tried, rate-limited, for an unknown kid) that is still
 // usable (a retired key verifies until RetiredAt+AccessTTL: SECURITY J12);
 // the header's alg must equal that key's alg; then golang-jwt checks the
@@ -268,57 +242,55 @@ func (s *Service) Verify(ctx context.Context, raw string) (*authd.Claims, error)
 	return &cp, nil
 }
 
+// cacheEntry is what the verified-token cache keeps of a token that passed
+// every check but revocation. An entry is used only before exp and while
+// the key of kid is usable; revocation is checked on every hit.
+type cacheEntry struct {
+	claims *authd.Claims
+	kid    string
+	exp    time.Time
+}
+
 // verify checks everything but revocation. The claims it returns may be
 // shared with the cache: callers copy before handing them out.
 func (s *Service) verify(ctx context.Context, raw string) (*authd.Claims, error) {
 	now := s.cfg.Now()
 	if s.cache != nil {
-		if e := s.cache.get(raw); e != nil && now.Before(e.exp) {
+		if e, ok := s.cache.Get(raw); ok && now.Before(e.exp) {
 			if k := s.ring.state.Load().byKID[e.kid]; k != nil && k.usable(now) {
 				return e.claims, nil
 			}
 		}
 	}
-	var p prechecked
-	if err := precheck(raw, &p, false); err != nil {
-		return nil, err
+	p, err := jws.ParseAccessToken(raw)
+	if err != nil {
+		return nil, &InvalidTokenError{Reason: "structure", Err: err}
 	}
 	// NOTE: kid only selects among keys held in memory; it is never used
 	// in a path, a query or a URL (SECURITY J2).
-	k := s.ring.lookup(ctx, p.kid)
+	k := s.ring.lookup(ctx, p.KID)
 	switch {
 	case k == nil:
 		return nil, invalid("unknown kid")
 	case !k.usable(now):
 		return nil, invalid("kid of a retired key past its last token's expiry")
-	case string(p.alg) != k.alg:
+	case string(p.Alg) != k.alg:
 		return nil, invalid("alg does not match the key's algorithm")
 	}
 	// NOTE: the signature is checked with the key's own golang-jwt method
 	// (k.method, chosen by kid; the token's alg only has to agree with it):
 	// each key has exactly one algorithm and a token cannot choose another
 	// (RFC 8725 §3.1). It is checked before any claim is read (SECURITY J1).
-	if err := k.method.Verify(p.signingInput, p.sig, k.verifier); err != nil {
+	if err := k.method.Verify(p.SigningInput, p.Signature, k.verifier); err != nil {
 		return nil, &InvalidTokenError{Reason: "signature", Err: errors.Join(jwt.ErrTokenSignatureInvalid, err)}
 	}
-	var ac accessClaims
-	if err := json.Unmarshal(p.payload, &ac); err != nil {
-		return nil, &InvalidTokenError{Reason: "claims", Err: errors.Join(jwt.ErrTokenMalformed, err)}
+	ac, err := jws.DecodeAccessClaims(p.Payload, s.validator)
+	if err != nil {
+		return nil, &InvalidTokenError{Reason: "claims", Err: err}
 	}
-	if err := s.validator.Validate(&ac); err != nil {
-		return nil, &InvalidTokenError{Reason: "claims", Err: errors.Join(jwt.ErrTokenInvalidClaims, err)}
-	}
-	switch {
-	case ac.Subject == "":
-		return nil, invalid("no sub")
-	case ac.ID == "":
-		return nil, invalid("no jti")
-	case ac.IssuedAt == nil:
-		return nil, invalid("no iat")
-	}
-	c := toClaims(&ac)
+	c := toClaims(ac)
 	if s.cache != nil {
-		s.cache.put(raw, &cacheEntry{claims: c, kid: k.kid, exp: c.ExpiresAt})
+		s.cache.Put(raw, &cacheEntry{claims: c, kid: k.kid, exp: c.ExpiresAt})
 	}
 	return c, nil
 }

@@ -411,7 +411,7 @@ func TestJWKS(t *testing.T) {
 				t.Fatalf("go-jose key type %T", keys[0].Key)
 			}
 			raw, claims := e.issue()
-			sig, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -431,7 +431,7 @@ func TestJWKS(t *testing.T) {
 			if _, err := sig.Verify(keys[0]); err != nil {
 				t.Fatal(err)
 			}
-			bad, _ := jose.ParseSigned(flipLastSigByte(raw), []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			bad, _ := jose.ParseSignedCompact(flipLastSigByte(raw), []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 			if _, err := bad.Verify(keys[0]); err == nil {
 				t.Error("go-jose accepted a bit-flipped signature")
 			}

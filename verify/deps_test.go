@@ -7,8 +7,10 @@ import (
 )
 
 // TestDependencies: verify pulls in no store driver and none of authd's
-// packages; its only dependency outside the standard library is
-// golang-jwt, so a service that imports it imports little.
+// packages but the internal ones it shares with token (the JWS parser, the
+// verified-token cache and the revocation set); outside the standard library it depends
+// on golang-jwt (signatures, claims) and go-jose (JWK parsing) only, so a
+// service that imports it imports little.
 func TestDependencies(t *testing.T) {
 	// go test puts the toolchain's bin directory first on PATH.
 	gobin, err := exec.LookPath("go")
@@ -33,9 +35,12 @@ func TestDependencies(t *testing.T) {
 		switch {
 		case dep == "github.com/authd/authd":
 			t.Errorf("verify depends on the root package %s", dep)
-		case dep == "github.com/authd/authd/verify", strings.HasPrefix(dep, "github.com/golang-jwt/jwt/v5"):
+		case dep == "github.com/authd/authd/verify",
+			dep == "github.com/authd/authd/internal/jws", dep == "github.com/authd/authd/internal/tokencache",
+			dep == "github.com/authd/authd/internal/revset",
+			strings.HasPrefix(dep, "github.com/golang-jwt/jwt/v5"), strings.HasPrefix(dep, "github.com/go-jose/go-jose/v4"):
 		default:
-			t.Errorf("unexpected dependency %s (only golang-jwt is expected)", dep)
+			t.Errorf("unexpected dependency %s (only internal/jws, internal/tokencache, internal/revset, golang-jwt and go-jose are expected)", dep)
 		}
 	}
 }

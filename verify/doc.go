@@ -3,9 +3,11 @@
 // keeps its public keys (the JWKS) and its revocation list in memory, and
 // checks each token with the same strictness as authd itself.
 //
-// It imports the standard library and golang-jwt/jwt/v5 only: no store
-// driver and none of authd's own packages, so a service that imports it
-// pulls in little (a test enforces this).
+// It imports the standard library, golang-jwt/jwt/v5 (signatures and
+// claims), go-jose/v4 (JWK parsing) and two of authd's internal packages
+// it shares with authd itself: the strict JWS parser and the
+// verified-token cache. No store driver and no other authd package, so a
+// service that imports it pulls in little (a test enforces this).
 //
 // # Use
 //
@@ -55,7 +57,7 @@
 // NOTE: the algorithm is pinned to the key, not taken from the token. Each
 // JWKS member must name its alg, and its material must fit it exactly
 // (EdDSA: OKP Ed25519; ES256: EC P-256, the point on the curve; RS256: RSA
-// of 2048 to 8192 bits); the signature is checked with that key's method,
+// of 2048 to 4096 bits); the signature is checked with that key's method,
 // and the token's alg must merely agree. So an RSA or Ed25519 public key
 // can never be used as an HS256 secret, and "none" has no key (RFC 8725
 // §3.1). HS256 secrets are never taken from a JWKS: authd does not publish

@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -16,11 +15,7 @@ var MaxAge = maxAge
 // ParseJWK parses one JWK as the JWKS reader does and returns the alg of
 // the key it would use, or the reason it would skip it.
 func ParseJWK(b []byte) (alg string, err error) {
-	var j jwkJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return "", err
-	}
-	k, err := parseJWK(&j)
+	k, err := parseJWK(b)
 	if err != nil {
 		return "", err
 	}
@@ -32,11 +27,11 @@ func (v *Verifier) CacheLen() int {
 	if v.cache == nil {
 		return 0
 	}
-	return v.cache.len()
+	return v.cache.Len()
 }
 
 // RevokedLen is the number of revoked ids held.
-func (v *Verifier) RevokedLen() int { return v.revs.len() }
+func (v *Verifier) RevokedLen() int { return v.revs.Len() }
 
 // FeedWait is the long-poll wait the verifier asks the feed for.
 func (v *Verifier) FeedWait() time.Duration { return v.wait }

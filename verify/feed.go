@@ -8,9 +8,10 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/authd/authd/internal/revset"
 )
 
 const (
@@ -27,29 +28,12 @@ const (
 	pruneEvery = time.Minute
 )
 
-// revocationSet is the in-memory copy of authd's revocation list.
+// revocationSet is the in-memory copy of authd's revocation list (the set
+// itself is internal/revset's, shared with authd's own nodes) and when it
+// was last known complete.
 type revocationSet struct {
-	mu        sync.RWMutex
-	sids      map[string]time.Time
-	jtis      map[string]time.Time
+	revset.Set
 	confirmed atomic.Int64 // UnixNano: the list was complete as of then
-}
-
-func (s *revocationSet) init() {
-	s.sids, s.jtis = map[string]time.Time{}, map[string]time.Time{}
-}
-
-// revoked reports whether the jti or the sid is on the list.
-//
-// NOTE: revocation is keyed by jti and sid, never by the token's bytes: an
-// ES256 signature has two valid encodings, so bytes do not name a token
-// (SECURITY J9).
-func (s *revocationSet) revoked(jti, sid string) bool {
-	s.mu.RLock()
-	_, j := s.jtis[jti]
-	_, sd := s.sids[sid]
-	s.mu.RUnlock()
-	return (j && jti != "") || (sd && sid != "")
 }
 
 func (s *revocationSet) confirmedAt() time.Time { return time.Unix(0, s.confirmed.Load()) }
@@ -57,49 +41,22 @@ func (s *revocationSet) confirmedAt() time.Time { return time.Unix(0, s.confirme
 // apply adds entries (or, when replace, makes them the whole list) and
 // records that the list was complete at confirmed.
 func (s *revocationSet) apply(entries []feedEntry, replace bool, confirmed time.Time) {
-	s.mu.Lock()
-	if replace {
-		s.init()
-	}
+	es := make([]revset.Entry, 0, len(entries))
 	for _, e := range entries {
-		m := s.jtis
-		id := e.JTI
 		if e.SID != "" {
-			m, id = s.sids, e.SID
-		}
-		if id == "" {
-			continue
-		}
-		if old, ok := m[id]; !ok || e.Exp.After(old) {
-			m[id] = e.Exp
+			es = append(es, revset.Entry{Kind: revset.SID, ID: e.SID, Exp: e.Exp})
+		} else {
+			es = append(es, revset.Entry{Kind: revset.JTI, ID: e.JTI, Exp: e.Exp})
 		}
 	}
-	s.mu.Unlock()
+	if replace {
+		s.Replace(es...)
+	} else {
+		s.Add(es...)
+	}
 	if confirmed.UnixNano() > s.confirmed.Load() {
 		s.confirmed.Store(confirmed.UnixNano())
 	}
-}
-
-// prune drops the entries that can no longer match a live token: those
-// whose exp is more than leeway ago (a token is accepted until exp+leeway,
-// so its revocation must outlive that).
-func (s *revocationSet) prune(before time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, m := range []map[string]time.Time{s.sids, s.jtis} {
-		for id, exp := range m {
-			if exp.Before(before) {
-				delete(m, id)
-			}
-		}
-	}
-}
-
-// Len returns the number of revoked ids held (for tests and metrics).
-func (s *revocationSet) len() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.sids) + len(s.jtis)
 }
 
 // feedEntry and feedPage are the feed's wire format:
@@ -211,7 +168,7 @@ func (v *Verifier) followFeed(ctx context.Context, cursor string) {
 		v.revs.apply(page.Revoked, cursor == "", sent)
 		cursor = page.Cursor
 		if now := v.cfg.now(); now.Sub(lastPrune) >= pruneEvery {
-			v.revs.prune(now.Add(-MaxLeeway))
+			v.revs.Prune(now.Add(-MaxLeeway))
 			lastPrune = now
 		}
 	}

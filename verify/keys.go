@@ -11,13 +11,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authd/authd/internal/jws"
 )
 
 const (
@@ -30,11 +33,6 @@ const (
 	maxKeysMaxAge = 24 * time.Hour
 	// maxJWKSBytes bounds the JWKS response.
 	maxJWKSBytes = 1 << 20
-	// maxKIDLen bounds a kid, as authd does.
-	maxKIDLen = 128
-	// rsaMinBits and rsaMaxBits bound RSA moduli: authd makes 2048-bit
-	// keys; a huge modulus would make every verification slow.
-	rsaMinBits, rsaMaxBits = 2048, 8192
 )
 
 // key is one verification key with its single algorithm.
@@ -149,32 +147,14 @@ func maxAge(cc string) time.Duration {
 	return min(max(d, KeyRefetchInterval), maxKeysMaxAge)
 }
 
-// jwkJSON is one member of a JWKS as far as we read it.
-type jwkJSON struct {
-	Kty    string   `json:"kty"`
-	Kid    string   `json:"kid"`
-	Alg    string   `json:"alg"`
-	Use    string   `json:"use"`
-	KeyOps []string `json:"key_ops"`
-	Crv    string   `json:"crv"`
-	X      string   `json:"x"`
-	Y      string   `json:"y"`
-	N      string   `json:"n"`
-	E      string   `json:"e"`
-	// private members: a key carrying any of them is refused
-	D  string `json:"d"`
-	P  string `json:"p"`
-	Q  string `json:"q"`
-	DP string `json:"dp"`
-	DQ string `json:"dq"`
-	QI string `json:"qi"`
-	K  string `json:"k"`
-}
-
 // parseJWKS builds a key set from a JWKS document plus the WithHMACSecret
 // keys. Keys it cannot use are skipped (and logged): an unknown kty or alg
 // is a newer authd's business, not an error. A key equal to one in old is
 // kept as the same *key, so that cached tokens stay valid across fetches.
+//
+// NOTE: the members are parsed one by one rather than as a
+// jose.JSONWebKeySet, which would refuse the whole set for one member it
+// cannot read (RFC 7517 §5 says to ignore such members).
 func (v *Verifier) parseJWKS(body []byte, old *keySet) (*keySet, error) {
 	var doc struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -188,14 +168,13 @@ func (v *Verifier) parseJWKS(body []byte, old *keySet) (*keySet, error) {
 	set := &keySet{byKID: make(map[string]*key, len(doc.Keys)+len(v.cfg.hmac))}
 	dup := map[string]bool{}
 	for _, raw := range doc.Keys {
-		var j jwkJSON
-		if err := json.Unmarshal(raw, &j); err != nil {
-			v.cfg.log.Warn("verify: JWKS member skipped", "reason", "malformed", "err", err)
-			continue
-		}
-		k, err := parseJWK(&j)
+		k, err := parseJWK(raw)
 		if err != nil {
-			v.cfg.log.Warn("verify: JWKS member skipped", "kid", j.Kid, "reason", err.Error())
+			var id struct {
+				Kid string `json:"kid"`
+			}
+			_ = json.Unmarshal(raw, &id)
+			v.cfg.log.Warn("verify: JWKS member skipped", "kid", id.Kid, "reason", err.Error())
 			continue
 		}
 		if _, ok := v.cfg.hmac[k.kid]; ok {
@@ -233,86 +212,79 @@ func sameKey(a, b any) bool {
 	return ok && e.Equal(b)
 }
 
-// parseJWK builds a verification key from one JWK (RFC 7517, 7518, 8037),
-// checking that its material fits its algorithm exactly, so that each key
-// has one algorithm (SECURITY J1).
-func parseJWK(j *jwkJSON) (*key, error) {
+// parseJWK builds a verification key from one JWKS member. go-jose parses
+// the key and checks its material (RFC 7517, 7518, 8037): EC points on
+// their curve with coordinates of the curve's size, Ed25519 keys of 32
+// bytes and not of low order, RSA moduli of at most 4096 bits, e at least
+// 2. What it leaves to us is checked here, each with its reason.
+func parseJWK(raw []byte) (*key, error) {
+	var j jose.JSONWebKey
+	if err := j.UnmarshalJSON(raw); err != nil {
+		return nil, err
+	}
+	// NOTE: go-jose does not read key_ops (RFC 7517 §4.3); a key its
+	// publisher restricted to other operations is not used to verify.
+	var ops struct {
+		KeyOps []string `json:"key_ops"`
+	}
+	if err := json.Unmarshal(raw, &ops); err != nil {
+		return nil, fmt.Errorf("key_ops: %w", err)
+	}
 	switch {
-	case j.Kid == "" || len(j.Kid) > maxKIDLen:
+	case j.KeyID == "" || len(j.KeyID) > jws.MaxKIDLen:
+		// NOTE: kid selects the key (SECURITY J2); a key without one, or
+		// with one no token could carry, can never be chosen.
 		return nil, errors.New("no usable kid")
 	case j.Use != "" && j.Use != "sig":
 		return nil, errors.New("use is not sig")
-	case j.KeyOps != nil && !contains(j.KeyOps, "verify"):
+	case ops.KeyOps != nil && !slices.Contains(ops.KeyOps, "verify"):
 		return nil, errors.New("key_ops lacks verify")
-	case j.D != "" || j.P != "" || j.Q != "" || j.DP != "" || j.DQ != "" || j.QI != "" || j.K != "":
-		// NOTE: a published private or symmetric key is a leak or a trap;
-		// secrets come only through WithHMACSecret (SECURITY J10).
+	case !j.IsPublic():
+		// NOTE: go-jose parses private and symmetric keys too; a published
+		// private or symmetric key is a leak or a trap, never a
+		// verification key. HS256 secrets come only through WithHMACSecret
+		// (SECURITY J10).
 		return nil, errors.New("carries private or symmetric key material")
 	}
-	k := &key{kid: j.Kid, alg: j.Alg}
-	switch j.Alg {
+	// NOTE: each key is pinned to exactly one algorithm, the alg it names,
+	// and its material must fit that algorithm exactly, so that a token's
+	// alg can never make a key serve another algorithm (SECURITY J1). go-jose
+	// leaves alg unchecked: an EC key of any curve or any key under any alg
+	// would parse.
+	k := &key{kid: j.KeyID, alg: j.Algorithm, method: jws.Method(j.Algorithm), pub: j.Key}
+	switch j.Algorithm {
 	case "EdDSA":
-		if j.Kty != "OKP" || j.Crv != "Ed25519" {
+		if _, ok := j.Key.(ed25519.PublicKey); !ok {
 			return nil, errors.New("EdDSA key is not an OKP Ed25519 key")
 		}
-		x, err := strictB64.DecodeString(j.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			return nil, errors.New("bad Ed25519 x")
-		}
-		k.method, k.pub = jwt.SigningMethodEdDSA, ed25519.PublicKey(x)
 	case "ES256":
-		if j.Kty != "EC" || j.Crv != "P-256" {
+		if pub, ok := j.Key.(*ecdsa.PublicKey); !ok || pub.Curve != elliptic.P256() {
 			return nil, errors.New("ES256 key is not an EC P-256 key")
 		}
-		x, errX := strictB64.DecodeString(j.X)
-		y, errY := strictB64.DecodeString(j.Y)
-		if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
-			return nil, errors.New("bad P-256 x or y")
-		}
-		// ParseUncompressedPublicKey refuses points not on the curve (and
-		// the point at infinity): an invalid-curve key never gets in.
-		pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
-		if err != nil {
-			return nil, errors.New("P-256 point is not on the curve")
-		}
-		k.method, k.pub = jwt.SigningMethodES256, pub
 	case "RS256":
-		if j.Kty != "RSA" {
+		pub, ok := j.Key.(*rsa.PublicKey)
+		if !ok {
 			return nil, errors.New("RS256 key is not an RSA key")
 		}
-		n, errN := strictB64.DecodeString(j.N)
-		e, errE := strictB64.DecodeString(j.E)
-		if errN != nil || errE != nil || len(n) == 0 || n[0] == 0 || len(e) == 0 || len(e) > 4 || e[0] == 0 {
-			return nil, errors.New("bad RSA n or e")
+		// NOTE: go-jose caps the modulus (4096 bits, jws.MaxRSABits) but
+		// sets no floor; authd's keys have 2048 bits and fewer are weak.
+		if bits := pub.N.BitLen(); bits < jws.MinRSABits {
+			return nil, fmt.Errorf("RSA modulus of %d bits, under %d", bits, jws.MinRSABits)
 		}
-		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n)}
-		var ev int64
-		for _, b := range e {
-			ev = ev<<8 | int64(b)
-		}
-		if bits := pub.N.BitLen(); bits < rsaMinBits || bits > rsaMaxBits {
-			return nil, fmt.Errorf("RSA modulus of %d bits, not %d to %d", bits, rsaMinBits, rsaMaxBits)
-		}
-		if ev < 3 || ev%2 == 0 || ev > 1<<31-1 || pub.N.Bit(0) == 0 {
+		// NOTE: crypto/rsa refuses an even modulus, and an exponent that is
+		// even, under 3 or over 2^31-1, at every verification; refusing
+		// such a key here skips it (logged) instead of holding a key that
+		// fails every token.
+		if pub.E < 3 || pub.E%2 == 0 || pub.E > 1<<31-1 || pub.N.Bit(0) == 0 {
 			return nil, errors.New("RSA exponent or modulus is not usable")
 		}
-		pub.E = int(ev)
-		k.method, k.pub = jwt.SigningMethodRS256, pub
 	case "":
 		return nil, errors.New("no alg (the algorithm is pinned to the key: it must be named)")
 	default:
-		return nil, fmt.Errorf("alg %q is not one verify knows", j.Alg)
+		// HS256 too: a secret is never taken from a JWKS.
+		return nil, fmt.Errorf("alg %q is not one verify knows", j.Algorithm)
 	}
 	return k, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // get fetches url with its own deadline and returns a body of at most

@@ -1,6 +1,11 @@
 package verify_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -95,6 +100,12 @@ func TestParseJWK(t *testing.T) {
 		return string(b)
 	}
 	x, y := es.jwk["x"].(string), es.jwk["y"].(string)
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es384 := &testKey{jwk: map[string]any{"kty": "EC", "crv": "P-384", "kid": "k384", "alg": "ES256", "use": "sig",
+		"x": b64(p384.X.FillBytes(make([]byte, 48))), "y": b64(p384.Y.FillBytes(make([]byte, 48)))}}
 	tests := []struct {
 		name, jwk, want string // want: the alg, or a piece of the reason
 	}{
@@ -108,23 +119,37 @@ func TestParseJWK(t *testing.T) {
 		{"alg none", jwk(ed, func(m map[string]any) { m["alg"] = "none" }), "not one verify knows"},
 		{"alg HS256", jwk(ed, func(m map[string]any) { m["alg"] = "HS256" }), "not one verify knows"},
 		{"oct key", `{"kty":"oct","kid":"k","alg":"HS256","k":"c2VjcmV0"}`, "private or symmetric"},
-		{"private key", jwk(ed, func(m map[string]any) { m["d"] = m["x"] }), "private or symmetric"},
+		{"private key", jwk(ed, func(m map[string]any) { m["d"] = b64(ed.priv.(ed25519.PrivateKey).Seed()) }), "private or symmetric"},
+		{"private key not matching x", jwk(ed, func(m map[string]any) { m["d"] = m["x"] }), "x does not match d"},
+		{"ES256 private key", jwk(es, func(m map[string]any) {
+			d, _ := es.priv.(*ecdsa.PrivateKey).Bytes()
+			m["d"] = b64(d)
+		}), "private or symmetric"},
 		{"no kid", jwk(ed, func(m map[string]any) { delete(m, "kid") }), "no usable kid"},
 		{"use enc", jwk(ed, func(m map[string]any) { m["use"] = "enc" }), "use is not sig"},
 		{"key_ops sign only", jwk(ed, func(m map[string]any) { m["key_ops"] = []string{"sign"} }), "key_ops"},
-		{"EdDSA on X25519", jwk(ed, func(m map[string]any) { m["crv"] = "X25519" }), "not an OKP Ed25519"},
+		{"EdDSA on X25519", jwk(ed, func(m map[string]any) { m["crv"] = "X25519" }), "unsupported key type"},
 		{"EdDSA alg on an EC key", jwk(es, func(m map[string]any) { m["alg"] = "EdDSA" }), "not an OKP Ed25519"},
-		{"Ed25519 x too short", jwk(ed, func(m map[string]any) { m["x"] = b64(make([]byte, 31)) }), "bad Ed25519 x"},
-		{"Ed25519 x padded", jwk(ed, func(m map[string]any) { m["x"] = m["x"].(string) + "=" }), "bad Ed25519 x"},
-		{"ES256 on P-384", jwk(es, func(m map[string]any) { m["crv"] = "P-384" }), "not an EC P-256"},
-		{"ES256 point off the curve", jwk(es, func(m map[string]any) { m["y"] = x }), "not on the curve"},
-		{"ES256 x and y swapped", jwk(es, func(m map[string]any) { m["x"], m["y"] = y, x }), "not on the curve"},
-		{"ES256 short y", jwk(es, func(m map[string]any) { m["y"] = b64(make([]byte, 31)) }), "bad P-256"},
+		{"Ed25519 x too short", jwk(ed, func(m map[string]any) { m["x"] = b64(make([]byte, 31)) }), "wrong length for x"},
+		{"Ed25519 x padded", jwk(ed, func(m map[string]any) { m["x"] = m["x"].(string) + "=" }), "illegal base64"},
+		{"Ed25519 low-order point", jwk(ed, func(m map[string]any) { m["x"] = b64(make([]byte, 32)) }), "low-order point"},
+		{"ES256 on P-384", jwk(es, func(m map[string]any) { m["crv"] = "P-384" }), "wrong length for x"},
+		{"ES256 alg on a P-384 key", jwk(es384, nil), "not an EC P-256"},
+		{"ES256 point off the curve", jwk(es, func(m map[string]any) { m["y"] = x }), "not on"},
+		{"ES256 x and y swapped", jwk(es, func(m map[string]any) { m["x"], m["y"] = y, x }), "not on"},
+		{"ES256 short y", jwk(es, func(m map[string]any) { m["y"] = b64(make([]byte, 31)) }), "wrong length for y"},
 		{"RS256 1024 bits", jwk(rs, func(m map[string]any) { m["n"] = b64(append([]byte{0xc1}, make([]byte, 127)...)) }), "1024 bits"},
-		{"RS256 leading zero", jwk(rs, func(m map[string]any) { m["n"] = "AA" + m["n"].(string) }), "bad RSA"},
+		{"RS256 8192 bits", jwk(rs, func(m map[string]any) { m["n"] = b64(append([]byte{0xc1}, make([]byte, 1023)...)) }), "RSA modulus size"},
+		// A leading zero octet in n (RFC 7518 §6.3.1.1 says to use the
+		// fewest) is the same key; go-jose reads it as such.
+		{"RS256 leading zero octet in n", jwk(rs, func(m map[string]any) {
+			n, _ := base64.RawURLEncoding.DecodeString(m["n"].(string))
+			m["n"] = b64(append([]byte{0}, n...))
+		}), "RS256"},
 		{"RS256 even e", jwk(rs, func(m map[string]any) { m["e"] = b64([]byte{1, 0, 0}) }), "exponent"},
-		{"RS256 e=1", jwk(rs, func(m map[string]any) { m["e"] = b64([]byte{1}) }), "exponent"},
-		{"RS256 huge e", jwk(rs, func(m map[string]any) { m["e"] = b64([]byte{1, 0, 0, 0, 1}) }), "bad RSA"},
+		{"RS256 e=1", jwk(rs, func(m map[string]any) { m["e"] = b64([]byte{1}) }), "bad e value"},
+		{"RS256 huge e", jwk(rs, func(m map[string]any) { m["e"] = b64([]byte{1, 0, 0, 0, 1}) }), "exponent"},
+		{"RS256 even modulus", jwk(rs, func(m map[string]any) { m["n"] = b64(append([]byte{0xc1}, make([]byte, 255)...)) }), "exponent or modulus"},
 		{"RS256 alg on an EC key", jwk(es, func(m map[string]any) { m["alg"] = "RS256" }), "not an RSA key"},
 	}
 	for _, tc := range tests {

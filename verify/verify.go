@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/authd/authd/internal/jws"
+	"github.com/authd/authd/internal/tokencache"
 )
 
 // Defaults and bounds of the options.
@@ -33,15 +36,13 @@ const (
 	DefaultCacheSize = 10000
 	// MaxTokenSize bounds a token before anything splits or parses it
 	// (SECURITY J8).
-	MaxTokenSize = 8 << 10
+	MaxTokenSize = jws.MaxTokenSize
 	// MaxFeedWait is the longest long-poll the feed is asked for (authd
 	// caps it there too).
 	MaxFeedWait = 30 * time.Second
 	// KeyRefetchInterval is the shortest time between two JWKS fetches
 	// caused by tokens with an unknown kid.
 	KeyRefetchInterval = 10 * time.Second
-	// minHMACSecret is the shortest HS256 secret accepted (SECURITY J10).
-	minHMACSecret = 32
 )
 
 // Sentinel errors of Verify; test them with errors.Is.
@@ -211,9 +212,9 @@ func WithCacheSize(n int) Option {
 func WithHMACSecret(kid string, secret []byte) Option {
 	return func(c *config) error {
 		switch {
-		case kid == "" || len(kid) > maxKIDLen:
+		case kid == "" || len(kid) > jws.MaxKIDLen:
 			return errors.New("WithHMACSecret: kid must be 1 to 128 bytes")
-		case len(secret) < minHMACSecret:
+		case len(secret) < jws.MinHMACKeyLen:
 			return errors.New("WithHMACSecret: secret shorter than 256 bits")
 		}
 		if c.hmac == nil {
@@ -233,7 +234,7 @@ type Verifier struct {
 	feedURL   string
 	wait      time.Duration // the feed's long-poll
 	validator *jwt.Validator
-	cache     *tokenCache // nil when disabled
+	cache     *tokencache.Cache[*cacheEntry] // nil when disabled
 
 	keys      atomic.Pointer[keySet]
 	fetchMu   sync.Mutex // one JWKS fetch at a time
@@ -287,21 +288,12 @@ func New(ctx context.Context, issuerURL string, opts ...Option) (*Verifier, erro
 		issuer: issuerURL,
 		wait:   min(MaxFeedWait, cfg.maxStaleness/3),
 	}
-	// NOTE: every standard claim is checked by golang-jwt's Validator with
-	// all its hardening options: exp required, iss exact, aud naming one of
-	// ours, nbf and iat not in the future, leeway at most 30 s (SECURITY J4).
-	v.validator = jwt.NewValidator(
-		jwt.WithIssuer(issuerURL),
-		jwt.WithAudience(cfg.audiences...),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(cfg.leeway),
-		jwt.WithTimeFunc(cfg.now),
-	)
+	// Every hardening option of golang-jwt's Validator, with the leeway
+	// that WithLeeway bounds to 30 s (SECURITY J4).
+	v.validator = jws.NewAccessValidator(issuerURL, cfg.audiences, cfg.leeway, cfg.now)
 	if cfg.cacheSize > 0 {
-		v.cache = newTokenCache(cfg.cacheSize)
+		v.cache = tokencache.New[*cacheEntry](cfg.cacheSize)
 	}
-	v.revs.init()
 
 	if err := v.discover(ctx, iss); err != nil {
 		return nil, err
@@ -426,29 +418,40 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Claims, error) {
 	if err := v.fresh(now); err != nil {
 		return nil, err
 	}
-	if v.revs.revoked(c.ID, c.SessionID) {
+	if v.revs.Revoked(c.ID, c.SessionID) {
 		return nil, errRevoked
 	}
 	return c, nil
 }
 
+// cacheEntry is what the verified-token cache keeps of a token that passed
+// every check but revocation. An entry is used only before exp and while
+// key is still the key set's key of kid; revocation and staleness are
+// checked on every hit.
+type cacheEntry struct {
+	claims *Claims
+	key    *key // the key that verified it
+	kid    string
+	exp    time.Time
+}
+
 // verifySigned checks everything but revocation.
 func (v *Verifier) verifySigned(ctx context.Context, token string, now time.Time) (*Claims, error) {
 	if v.cache != nil {
-		if e := v.cache.get(token); e != nil && now.Before(e.exp) && v.keys.Load().byKID[e.kid] == e.key {
+		if e, ok := v.cache.Get(token); ok && now.Before(e.exp) && v.keys.Load().byKID[e.kid] == e.key {
 			return e.claims, nil
 		}
 	}
-	var p parsed
-	if err := precheck(token, &p); err != nil {
-		return nil, err
+	p, err := jws.ParseAccessToken(token)
+	if err != nil {
+		return nil, &tokenError{reason: "structure", err: err}
 	}
 	// NOTE: kid only selects among the keys held in memory (SECURITY J2);
 	// it never goes into a URL. An unknown kid causes one rate-limited
 	// JWKS fetch (a rotation at authd), nothing more.
-	k := v.keys.Load().byKID[p.kid]
+	k := v.keys.Load().byKID[string(p.KID)]
 	if k == nil {
-		k = v.refetchForKID(ctx, p.kid)
+		k = v.refetchForKID(ctx, string(p.KID))
 		if k == nil {
 			return nil, errUnknownKID
 		}
@@ -458,62 +461,30 @@ func (v *Verifier) verifySigned(ctx context.Context, token string, now time.Time
 	// The signature is checked with the key's own golang-jwt method, so an
 	// EdDSA or RSA public key can never serve as an HS256 secret, and
 	// "none" has no key at all (SECURITY J1, RFC 8725 §3.1).
-	if p.alg != k.alg {
+	if string(p.Alg) != k.alg {
 		return nil, errAlgMismatch
 	}
-	if err := k.method.Verify(p.signingInput, p.sig, k.pub); err != nil {
+	if err := k.method.Verify(p.SigningInput, p.Signature, k.pub); err != nil {
 		return nil, &tokenError{reason: "bad signature", err: err}
 	}
-	var wc wireClaims
-	if err := json.Unmarshal(p.payload, &wc); err != nil {
-		return nil, &tokenError{reason: "claims do not decode", err: err}
-	}
-	if err := v.validator.Validate(&wc); err != nil {
+	ac, err := jws.DecodeAccessClaims(p.Payload, v.validator)
+	if err != nil {
 		return nil, &tokenError{reason: "claims", err: err}
 	}
-	switch {
-	case wc.Subject == "":
-		return nil, invalid("no sub")
-	case wc.ID == "":
-		return nil, invalid("no jti")
-	case wc.IssuedAt == nil:
-		return nil, invalid("no iat")
-	}
-	c := wc.claims()
+	c := claimsOf(ac)
 	if v.cache != nil && now.Before(c.ExpiresAt) {
-		v.cache.put(token, &cacheEntry{claims: c, key: k, kid: k.kid, exp: c.ExpiresAt})
+		v.cache.Put(token, &cacheEntry{claims: c, key: k, kid: k.kid, exp: c.ExpiresAt})
 	}
 	return c, nil
 }
 
-// wireClaims are the claims as authd writes them.
-type wireClaims struct {
-	jwt.RegisteredClaims
-	SID   string   `json:"sid,omitempty"`
-	Email string   `json:"email,omitempty"`
-	Roles []string `json:"roles,omitempty"`
-}
-
-func (wc *wireClaims) claims() *Claims {
-	c := &Claims{
-		Issuer:    wc.Issuer,
-		Subject:   wc.Subject,
-		Audience:  []string(wc.Audience),
-		ID:        wc.ID,
-		SessionID: wc.SID,
-		Email:     wc.Email,
-		Roles:     wc.Roles,
+// claimsOf returns the Claims of decoded access-token claims.
+func claimsOf(ac *jws.AccessClaims) *Claims {
+	exp, iat, nbf := ac.Times()
+	return &Claims{
+		Issuer: ac.Issuer, Subject: ac.Subject, Audience: ac.Audience, ExpiresAt: exp, IssuedAt: iat, NotBefore: nbf,
+		ID: ac.ID, SessionID: ac.SessionID, Email: ac.Email, Roles: ac.Roles,
 	}
-	if wc.ExpiresAt != nil {
-		c.ExpiresAt = wc.ExpiresAt.Time
-	}
-	if wc.IssuedAt != nil {
-		c.IssuedAt = wc.IssuedAt.Time
-	}
-	if wc.NotBefore != nil {
-		c.NotBefore = wc.NotBefore.Time
-	}
-	return c
 }
 
 // fresh returns nil while the revocation list may be trusted at now: it

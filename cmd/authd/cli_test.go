@@ -133,6 +133,9 @@ var adminCommands = [][]string{
 	{"keys", "rotate"},
 	{"keys", "rotate", "--alg", "ES256"},
 	{"client", "add", "--id", "orders"},
+	{"client", "list"},
+	{"client", "show", "--id", "orders"},
+	{"client", "delete", "--id", "orders"},
 }
 
 // TestAdminCommandsRefuseAMissingDatabase: run where there is no database,
@@ -247,7 +250,11 @@ func TestHelpListsOwnFlags(t *testing.T) {
 		{[]string{"user", "unlock", "--help"}, "let a locked user sign in", append([]string{"email"}, store...)},
 		{[]string{"keys", "list", "--help"}, "list the signing keys", append([]string{"access-ttl"}, store...)},
 		{[]string{"keys", "rotate", "--help"}, "make a new current signing key", append([]string{"alg"}, store...)},
-		{[]string{"client", "add", "--help"}, "register a client", append([]string{"id", "secret-stdin"}, store...)},
+		{[]string{"client", "add", "--help"}, "register a client", append([]string{"id", "secret-stdin", "name", "redirect-uri",
+			"post-logout-redirect-uri", "backchannel-logout-uri", "scope", "grant", "first-party", "public"}, store...)},
+		{[]string{"client", "list", "--help"}, "list the clients", append([]string{"json"}, store...)},
+		{[]string{"client", "show", "--help"}, "show a client", append([]string{"id", "json"}, store...)},
+		{[]string{"client", "delete", "--help"}, "delete a client", append([]string{"id"}, store...)},
 		{[]string{"bench", "--help"}, "benchmark", []string{"quick", "out", "modes", "concurrency", "phase", "revocations",
 			"postgres", "redis", "redis-cluster", "timeout", "soak", "soak-store", "authd"}},
 		{[]string{"version", "--help"}, "print authd's version", nil},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/internal/redact"
+	"github.com/authd/authd/token"
 )
 
 // Config is everything the flags and the environment say. Only this
@@ -54,7 +55,6 @@ const (
 )
 
 var (
-	jwtAlgs   = []string{"EdDSA", "ES256", "RS256", "HS256"}
 	logLevels = []string{"debug", "info", "warn", "error"}
 )
 
@@ -74,7 +74,7 @@ func serveFlags(f *flags, c *Config) {
 	f.String(&c.Issuer, "issuer", defaultIssuer, "URL", "iss of tokens and base URL of the discovery document")
 	c.Audiences = list{vals: []string{"authd"}, fromEnv: true}
 	f.List(&c.Audiences, "audience", "AUD", "default aud of access tokens; repeatable")
-	f.Enum(&c.JWTAlg, "jwt-alg", defaultJWTAlg, "ALG", jwtAlgs, "signing algorithm of new keys: "+orList(jwtAlgs))
+	f.Enum(&c.JWTAlg, "jwt-alg", defaultJWTAlg, "ALG", token.Algorithms(), "signing algorithm of new keys: "+orList(token.Algorithms()))
 	f.Duration(&c.AccessTTL, "access-ttl", 15*time.Minute, "access token lifetime, 1s to 24h")
 	f.Duration(&c.RefreshTTL, "refresh-ttl", 336*time.Hour, "refresh token family absolute lifetime, at least --access-ttl")
 	f.Duration(&c.RefreshGrace, "refresh-grace", 10*time.Second, "how long a just-rotated refresh token may be presented again and get the same successor (retries, two tabs), 0s (off) to 1m")
@@ -144,7 +144,7 @@ func (c *Config) validate() error {
 		{issErr == nil && (iss.Scheme == "http" || iss.Scheme == "https") && iss.Host != "" && iss.RawQuery == "" && iss.Fragment == "",
 			fmt.Sprintf("--issuer %q: want an http(s) URL without query or fragment, like https://auth.example.com", c.Issuer)},
 		{len(c.Audiences.vals) > 0, "--audience: want at least one audience"},
-		{oneOf(c.JWTAlg, jwtAlgs...), fmt.Sprintf("--jwt-alg %q: want %s", c.JWTAlg, orList(jwtAlgs))},
+		{oneOf(c.JWTAlg, token.Algorithms()...), fmt.Sprintf("--jwt-alg %q: want %s", c.JWTAlg, orList(token.Algorithms()))},
 		within("access-ttl", c.AccessTTL, time.Second, maxAccessTTL),
 		within("refresh-ttl", c.RefreshTTL, time.Second, 0),
 		{c.RefreshTTL >= c.AccessTTL, fmt.Sprintf("--refresh-ttl %s: want at least --access-ttl (%s)", fmtDuration(c.RefreshTTL), fmtDuration(c.AccessTTL))},

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,7 +31,7 @@ func runKeys(ctx context.Context, args []string, getenv func(string) string, std
 	var alg string
 	rotate := cmd.name == "keys rotate"
 	if rotate {
-		f.Enum(&alg, "alg", "", "ALG", token.Algorithms, "algorithm of the new key: "+orList(token.Algorithms)+"; default: the current key's")
+		f.Enum(&alg, "alg", "", "ALG", token.Algorithms(), "algorithm of the new key: "+orList(token.Algorithms())+"; default: the current key's")
 	} else {
 		f.Duration(&c.AccessTTL, "access-ttl", 15*time.Minute, "the --access-ttl of serve: how long a retired key still verifies")
 	}
@@ -86,66 +83,4 @@ func keyState(k *authd.Key, now time.Time, ttl time.Duration) string {
 		return "current"
 	}
 	return "retired, verifies until " + k.RetiredAt.Add(ttl).UTC().Format(time.RFC3339)
-}
-
-var clientCmds = []*command{
-	{name: "client add", summary: "register a client that may call POST /oauth2/introspect with HTTP Basic credentials",
-		usage: "client add --id ID [--secret-stdin] [--db URL] [--redis URL]",
-		more:  "Without --secret-stdin a random secret is generated and printed once."},
-}
-
-func runClient(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
-	cmd, err := subcommand("client", clientCmds, args, stdout)
-	if err != nil {
-		return err
-	}
-	c := adminConfig()
-	f := newFlags(cmd)
-	var id string
-	var fromStdin bool
-	f.String(&id, "id", "", "ID", "the client's id; required")
-	f.Bool(&fromStdin, "secret-stdin", false, "read the secret from the first line of standard input instead of generating one")
-	storeFlags(f, c)
-	if err := f.parse(args[1:], getenv, stdout); err != nil {
-		return err
-	}
-	if id == "" {
-		return errors.New("client add: --id is required")
-	}
-	if err := validateStores(c); err != nil {
-		return err
-	}
-	secret := ""
-	if fromStdin {
-		s, err := readSecret(stdin, true, "")
-		if err != nil {
-			return err
-		}
-		secret = s
-	} else {
-		b := make([]byte, 32)
-		rand.Read(b)
-		secret = base64.RawURLEncoding.EncodeToString(b)
-	}
-	st, err := openStores(ctx, c, mustExist)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	a, err := newApp(ctx, c, st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	if err := a.clients.Create(ctx, id, secret); err != nil {
-		if errors.Is(err, authd.ErrConflict) {
-			return fmt.Errorf("client %s already exists", id)
-		}
-		return userErr(err, id)
-	}
-	if fromStdin {
-		fmt.Fprintf(stdout, "client %s added\n", id)
-	} else {
-		fmt.Fprintf(stdout, "client_id=%s\nclient_secret=%s\n", id, secret)
-	}
-	return nil
 }

@@ -32,8 +32,11 @@ Usage:
   authd user lock|unlock --email E
   authd keys list | keys rotate [--alg ALG]
                                 signing keys
-  authd client add --id ID [--secret-stdin]
-                                a service allowed to call /oauth2/introspect
+  authd client add --id ID [--secret-stdin] [--redirect-uri URI]... [client flags]
+                                register a client: an app that signs users in,
+                                a service, or a resource server (introspection)
+  authd client list [--json] | client show --id ID [--json] | client delete --id ID
+                                the registered clients
   authd bench    [--quick] [--soak DURATION] [flags]
                                 the session-vs-JWT benchmark on real authd processes
   authd version

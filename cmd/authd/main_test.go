@@ -246,6 +246,7 @@ func TestHelp(t *testing.T) {
 		{"--help"}, {"serve", "--help"}, {"migrate", "-h"}, {"user", "--help"}, {"user", "add", "--help"},
 		{"user", "passwd", "--help"}, {"user", "lock", "--help"}, {"version"},
 		{"keys", "--help"}, {"keys", "rotate", "--help"}, {"client", "--help"}, {"client", "add", "--help"},
+		{"client", "list", "--help"}, {"client", "show", "--help"}, {"client", "delete", "--help"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, out, errOut := runCmd(t, "", env(nil), args...)
@@ -321,6 +322,41 @@ func TestKeysAndClients(t *testing.T) {
 	code, out, errOut = runCmd(t, "", env(nil), "client", "add", "--id", "orders", "--db", db)
 	if code != 0 || !strings.Contains(out, "client_id=orders") || !strings.Contains(out, "client_secret=") {
 		t.Fatalf("client add: %d %q %q", code, out, errOut)
+	}
+	// The running server lets the resource server introspect with its
+	// generated secret; a public client's id authenticates with no secret;
+	// a deleted client no longer authenticates.
+	_, ordersSecret, _ := strings.Cut(strings.TrimSpace(out), "client_secret=")
+	if code, _, errOut := runCmd(t, "", env(nil), "client", "add", "--id", "web", "--redirect-uri", "https://app.example.com/cb", "--db", db); code != 0 {
+		t.Fatalf("client add web: %s", errOut)
+	}
+	introspect := func(id, secret string) int {
+		req, _ := http.NewRequest("POST", base+"/oauth2/introspect", strings.NewReader("token=x"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(id, secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	for _, c := range []struct {
+		id, secret string
+		want       int
+	}{{"orders", ordersSecret, 200}, {"orders", ordersSecret + "x", 401}, {"web", "", 401}, {"web", ordersSecret, 401}} {
+		if got := introspect(c.id, c.secret); got != c.want {
+			t.Errorf("introspect as %s: %d, want %d", c.id, got, c.want)
+		}
+	}
+	if code, _, errOut := runCmd(t, "", env(nil), "client", "delete", "--id", "orders", "--db", db); code != 0 {
+		t.Fatalf("client delete: %s", errOut)
+	}
+	if got := introspect("orders", ordersSecret); got != 401 {
+		t.Errorf("introspect as a deleted client: %d, want 401", got)
+	}
+	if code, _, errOut := runCmd(t, "", env(nil), "client", "add", "--id", "orders", "--db", db); code != 0 {
+		t.Fatalf("client add after delete: %s", errOut)
 	}
 	if code, _, errOut := runCmd(t, "", env(nil), "client", "add", "--id", "orders", "--db", db); code == 0 || !strings.Contains(errOut, "exists") {
 		t.Fatalf("duplicate client: %q", errOut)

@@ -19,6 +19,7 @@ import (
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/cache"
 	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/password"
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/token"
@@ -35,7 +36,7 @@ type app struct {
 	tokens   *token.Service
 	sessions *session.Manager
 	accounts *account.Service
-	clients  *account.Clients
+	clients  *oidc.Clients
 }
 
 func newLogger(c *Config, w io.Writer) *slog.Logger {
@@ -75,7 +76,23 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 	a.accounts = account.NewService(st.users, st.limiter, st.audit, a.hasher, a.sessions, tokens, account.Config{
 		MaxFailures: c.LoginMaxFailures, MaxFailuresIP: c.LoginMaxFailuresIP, Window: c.LoginWindow, Logger: log,
 	})
-	a.clients = account.NewClients(st.clients, a.hasher)
+	a.clients = oidc.NewClients(st.clients, a.hasher)
+	return a, nil
+}
+
+// openApp is how a one-shot command (user, client) starts: it opens the
+// stores, refusing a missing SQLite file, and wires authd over them without
+// logs. The caller closes a.stores.
+func openApp(ctx context.Context, c *Config) (*app, error) {
+	st, err := openStores(ctx, c, mustExist)
+	if err != nil {
+		return nil, err
+	}
+	a, err := newApp(ctx, c, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	return a, nil
 }
 

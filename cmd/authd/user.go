@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -60,15 +59,11 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 			return userErr(err, email)
 		}
 	}
-	st, err := openStores(ctx, c, mustExist)
+	a, err := openApp(ctx, c)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	a, err := newApp(ctx, c, st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
+	defer a.stores.Close()
 	switch sub {
 	case "add":
 		pw, err := readSecret(stdin, pwStdin, "Password for "+email+": ")

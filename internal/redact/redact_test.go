@@ -12,7 +12,7 @@ func TestURL(t *testing.T) {
 		{"postgres://ann:s3cret@db:5432/authd?sslmode=disable", "postgres://ann:xxxxx@db:5432/authd?sslmode=disable"},
 		{"redis://:s3cret@127.0.0.1:6379/0", "redis://:xxxxx@127.0.0.1:6379/0"},
 		{"redis-cluster://u:s3cret@h1:7000,h2:7001", "redis-cluster://u:xxxxx@h1:7000,h2:7001"},
-		{"postgres://ann:p%zz@ss@db/authd", "postgres://ann:xxxxx@db/authd"}, // url.Parse refuses it
+		{"postgres://ann:p%zz@ss@db/authd", "postgres://ann:xxxxx@db/authd"},       // url.Parse refuses it
 		{"postgres://ann:pw/with/slash@db/authd", "postgres://ann:xxxxx@db/authd"}, // unencoded: still hidden
 		{"postgres://ann@db/authd", "postgres://ann@db/authd"},
 		{"postgres://db/authd?user=a@b", "postgres://db/authd?user=a@b"},

@@ -10,10 +10,10 @@ import "strings"
 // Anything without "scheme://user:password@" is returned as it is.
 //
 // NOTE: it works on the string, not through net/url: a URL that url.Parse
-// refuses (a Redis Cluster list "redis-cluster://u:p@h1:1,h2:2", a password
-// with a stray '%') must not reach a message with its password because it
-// could not be parsed. An unencoded '/' in a password is hidden too: the
-// userinfo ends at the last '@' before the query, on the safe side.
+// refuses (a password with a stray '%', as in "postgres://ann:p%zz@db")
+// must not reach a message with its password because it could not be
+// parsed. An unencoded '/' in a password is hidden too: the userinfo ends
+// at the last '@' before the query, on the safe side.
 func URL(raw string) string {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/redis"
+	"github.com/authd/authd/redis/redisproc"
 	"github.com/authd/authd/redis/redistest"
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/token"
@@ -62,7 +63,7 @@ func BenchmarkValidate(b *testing.B) {
 				u, prefix := redistest.URL(b)
 				if mode == "redis-cluster" {
 					if clusterURL == "" {
-						clusterURL = redistest.ClusterURL(redistest.StartCluster(parent, 3))
+						clusterURL = redisproc.ClusterURL(redistest.StartCluster(parent, 3))
 					}
 					u = clusterURL
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/redis"
+	"github.com/authd/authd/redis/redisproc"
 	"github.com/authd/authd/redis/redistest"
 )
 
@@ -219,7 +220,7 @@ func TestSessionMemory(t *testing.T) {
 
 func usedMemory(tb testing.TB, addr string) int64 {
 	tb.Helper()
-	info, err := redistest.Command(context.Background(), addr, "INFO", "memory")
+	info, err := redisproc.Command(context.Background(), addr, "INFO", "memory")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/redis"
+	"github.com/authd/authd/redis/redisproc"
 	"github.com/authd/authd/redis/redistest"
 	"github.com/authd/authd/storetest"
 )
@@ -42,13 +43,13 @@ func TestMain(m *testing.M) {
 func clusterURL(tb testing.TB) string {
 	tb.Helper()
 	shared.once.Do(func() {
-		if _, shared.err = redistest.ServerBinary(); shared.err != nil {
+		if _, shared.err = redisproc.ServerBinary(); shared.err != nil {
 			return
 		}
 		if shared.dir, shared.err = os.MkdirTemp("", "authd-redis-cluster-"); shared.err != nil {
 			return
 		}
-		shared.c, shared.err = redistest.NewCluster(shared.dir, 3)
+		shared.c, shared.err = redisproc.NewCluster(shared.dir, 3)
 	})
 	if shared.err != nil {
 		redistest.SkipOrFail(tb, "cannot start a Redis Cluster: "+shared.err.Error())
@@ -371,7 +372,7 @@ func TestClientCache(t *testing.T) {
 				if addr == "" {
 					return -1
 				}
-				info, err := redistest.Command(t.Context(), addr, "INFO", "commandstats")
+				info, err := redisproc.Command(t.Context(), addr, "INFO", "commandstats")
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -551,7 +552,7 @@ func TestClosedStore(t *testing.T) {
 // ErrNotFound), the others keep working, Ping reports the store
 // unavailable; after the node restarts the Store recovers by itself.
 func TestClusterNodeDown(t *testing.T) {
-	c, err := redistest.NewCluster(t.TempDir(), 3)
+	c, err := redisproc.NewCluster(t.TempDir(), 3)
 	if err != nil {
 		redistest.SkipOrFail(t, "cannot start a Redis Cluster: "+err.Error())
 	}

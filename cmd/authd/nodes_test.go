@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/postgres/pgtest"
+	"github.com/authd/authd/redis/redisproc"
 	"github.com/authd/authd/redis/redistest"
 )
 
@@ -255,7 +256,7 @@ func TestManyNodes(t *testing.T) {
 		}},
 		{"postgres+redis-cluster", func(t *testing.T) []string {
 			addrs := redistest.StartCluster(t, 3)
-			return []string{"--db", pgtest.Schema(t), "--redis", redistest.ClusterURL(addrs)}
+			return []string{"--db", pgtest.Schema(t), "--redis", redisproc.ClusterURL(addrs)}
 		}},
 	}
 	for _, s := range setups {

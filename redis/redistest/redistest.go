@@ -144,7 +144,7 @@ func DeletePrefix(ctx context.Context, client rueidis.Client, prefix string) err
 // requireBinary returns the redis-server path or skips tb (fails under CI).
 func requireBinary(tb testing.TB) string {
 	tb.Helper()
-	bin, err := ServerBinary()
+	bin, err := redisproc.ServerBinary()
 	if err != nil {
 		SkipOrFail(tb, "cannot start a Redis server for this test: "+err.Error())
 	}
@@ -155,16 +155,6 @@ func requireBinary(tb testing.TB) string {
 type (
 	Server  = redisproc.Server
 	Cluster = redisproc.Cluster
-)
-
-// Re-exported from redisproc, for tests.
-var (
-	ServerBinary  = redisproc.ServerBinary
-	Command       = redisproc.Command
-	ClusterURL    = redisproc.ClusterURL
-	StandaloneURL = redisproc.StandaloneURL
-	NewServer     = redisproc.NewServer
-	NewCluster    = redisproc.NewCluster
 )
 
 // StartServer starts a standalone redis-server for tb in a temporary
@@ -192,7 +182,7 @@ func StartServer(tb testing.TB, args ...string) *Server {
 func StartCluster(tb testing.TB, masters int) []string {
 	tb.Helper()
 	requireBinary(tb)
-	c, err := NewCluster(tb.TempDir(), masters)
+	c, err := redisproc.NewCluster(tb.TempDir(), masters)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/redis/redisproc"
 	"github.com/authd/authd/redis/redistest"
 	"github.com/redis/rueidis"
 )
@@ -13,19 +14,19 @@ import (
 func TestStartServerKillRestart(t *testing.T) {
 	srv := redistest.StartServer(t, "--appendonly", "yes", "--appendfsync", "always")
 	ctx := t.Context()
-	if _, err := redistest.Command(ctx, srv.Addr, "SET", "k", "v"); err != nil {
+	if _, err := redisproc.Command(ctx, srv.Addr, "SET", "k", "v"); err != nil {
 		t.Fatal(err)
 	}
 	if err := srv.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := redistest.Command(ctx, srv.Addr, "PING"); err == nil {
+	if _, err := redisproc.Command(ctx, srv.Addr, "PING"); err == nil {
 		t.Fatal("PING answered after Kill")
 	}
 	if err := srv.Restart(); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := redistest.Command(ctx, srv.Addr, "GET", "k"); err != nil || v != "v" {
+	if v, err := redisproc.Command(ctx, srv.Addr, "GET", "k"); err != nil || v != "v" {
 		t.Fatalf("GET after Restart with AOF: %q, %v", v, err)
 	}
 	if !strings.Contains(srv.LogTail(50), "Ready to accept connections") {
@@ -34,10 +35,10 @@ func TestStartServerKillRestart(t *testing.T) {
 }
 
 func TestStartServerReportsBadArguments(t *testing.T) {
-	if _, err := redistest.ServerBinary(); err != nil {
+	if _, err := redisproc.ServerBinary(); err != nil {
 		redistest.SkipOrFail(t, err.Error())
 	}
-	_, err := redistest.NewServer(t.TempDir(), "--no-such-option", "1")
+	_, err := redisproc.NewServer(t.TempDir(), "--no-such-option", "1")
 	if err == nil {
 		t.Fatal("NewServer with a bad option succeeded")
 	}
@@ -69,7 +70,7 @@ func TestStartCluster(t *testing.T) {
 		}
 	}
 	for _, a := range addrs {
-		n, err := redistest.Command(ctx, a, "DBSIZE")
+		n, err := redisproc.Command(ctx, a, "DBSIZE")
 		if err != nil || n == "0" {
 			t.Errorf("node %s holds %s keys (%v): slots not spread", a, n, err)
 		}

@@ -85,7 +85,23 @@ type Claims struct {
 	SessionID string // sid: refresh family id or public session id
 	Email     string
 	Roles     []string
+	// ClientID is client_id (RFC 9068 §2.2): the client the token was
+	// issued to; "" for tokens of the password grant, refresh and session
+	// exchange, which name no client.
+	ClientID string
+	// Scope is scope (RFC 9068 §2.2.3): the granted scopes, space-separated;
+	// "" when the token names none.
+	Scope string
 }
+
+// ForClient reports whether the token belongs to a client itself (the
+// client_credentials grant): it names a client and its sub is that
+// client's id, so there is no user behind it.
+//
+// NOTE: RFC 9068 §2.2 lets sub be the client id when no resource owner is
+// involved; authd user ids are 128 random bits (NewID), so a sub equal to
+// the client_id is the client's own token.
+func (c *Claims) ForClient() bool { return c.ClientID != "" && c.Subject == c.ClientID }
 
 // RefreshFamily is the chain of refresh tokens descended from one password
 // grant. Every refresh spends the presented token and issues its successor;

@@ -137,7 +137,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	p, err := s.principal(r)
+	p, err := s.userPrincipal(r)
 	if err != nil {
 		s.failAuth(w, r, err)
 		return
@@ -239,7 +239,7 @@ func (s *Server) handlePassword(w http.ResponseWriter, r *http.Request, cur *aut
 // handleAuthz is forward auth for nginx auth_request and Traefik
 // ForwardAuth: 200 with the user in headers, or 401.
 func (s *Server) handleAuthz(w http.ResponseWriter, r *http.Request) {
-	p, err := s.principal(r)
+	p, err := s.userPrincipal(r)
 	if err != nil {
 		s.failAuth(w, r, err)
 		return

@@ -64,6 +64,20 @@ func (s *Server) principal(r *http.Request) (*authd.Principal, error) {
 	return &authd.Principal{UserID: c.Subject, Email: c.Email, Roles: c.Roles, Auth: authd.AuthToken, SessionID: c.SessionID, Token: c}, nil
 }
 
+// errClientToken is a valid access token that belongs to a client (the
+// client_credentials grant), presented where a user is needed.
+var errClientToken = errors.New("httpapi: the token belongs to a client, not a user")
+
+// userPrincipal is principal for routes that answer about a user: a
+// client's own token, which has no user behind it, is errClientToken.
+func (s *Server) userPrincipal(r *http.Request) (*authd.Principal, error) {
+	p, err := s.principal(r)
+	if err == nil && p.Token != nil && p.Token.ForClient() {
+		return nil, errClientToken
+	}
+	return p, err
+}
+
 // failAuth answers an authentication failure: 401 with the bearer
 // challenge of RFC 6750 and no internal detail (J13), or the error's own
 // status for anything else (503 when a store is down).
@@ -75,6 +89,14 @@ func (s *Server) failAuth(w http.ResponseWriter, r *http.Request, err error) {
 			w.Header().Set("WWW-Authenticate", `Bearer`)
 		}
 		writeProblem(w, r, http.StatusUnauthorized, "sign in first: no valid session or token came with the request")
+		return
+	}
+	if errors.Is(err, errClientToken) {
+		// NOTE: the token is valid but names no user: 403 (RFC 6750 §3.1
+		// insufficient_scope), not 401, so that the client does not retry
+		// with a fresh token of the same kind.
+		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+		writeProblem(w, r, http.StatusForbidden, "this token belongs to a client, not a user: this request needs a user's session or token")
 		return
 	}
 	s.fail(w, r, err)

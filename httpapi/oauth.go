@@ -90,13 +90,14 @@ type tokenResponse struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
 }
 
 func writeTokenResponse(w http.ResponseWriter, p token.Pair) {
 	// NOTE: token responses are never cached (RFC 6749 §5.1, S8).
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, tokenResponse{p.AccessToken, p.TokenType, p.ExpiresIn, p.RefreshToken})
+	writeJSON(w, http.StatusOK, tokenResponse{p.AccessToken, p.TokenType, p.ExpiresIn, p.RefreshToken, p.Claims.Scope})
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -146,6 +147,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeTokenResponse(w, p)
+	case gt == authd.GrantClientCredentials && s.deps.Clients != nil:
+		s.clientCredentials(w, r, form)
 	case gt == "":
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
 	default:
@@ -157,10 +160,14 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 // grantTypes lists the grants /oauth2/token accepts, as discovery names
 // them.
 func (s *Server) grantTypes() []string {
-	if s.cfg.PasswordGrant {
-		return []string{"refresh_token", "password"}
+	g := []string{authd.GrantRefreshToken}
+	if s.deps.Clients != nil {
+		g = append(g, authd.GrantClientCredentials)
 	}
-	return []string{"refresh_token"}
+	if s.cfg.PasswordGrant {
+		g = append(g, "password")
+	}
+	return g
 }
 
 // countLogin counts a failed or throttled login.
@@ -206,23 +213,11 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {
-	id, secret, ok := r.BasicAuth()
-	if !ok || s.deps.Clients == nil {
-		w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
-		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication (HTTP Basic) is required")
-		return
-	}
-	if err := s.deps.Clients.Authenticate(r.Context(), id, secret); err != nil {
-		if errors.Is(err, authd.ErrInvalidCredentials) {
-			w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
-			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
-			return
-		}
-		s.failOAuth(w, r, err)
-		return
-	}
 	tok, ok := tokenParam(w, r)
 	if !ok {
+		return
+	}
+	if _, ok := s.authenticateClient(w, r, r.PostForm); !ok {
 		return
 	}
 	res, err := s.deps.Tokens.Introspect(r.Context(), tok)
@@ -264,8 +259,8 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 		"revocation_feed_endpoint":                      iss + "/v1/revocations",
 		"grant_types_supported":                         s.grantTypes(),
 		"response_types_supported":                      []string{},
-		"token_endpoint_auth_methods_supported":         []string{"none"},
-		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic"},
+		"token_endpoint_auth_methods_supported":         []string{"none", "client_secret_basic", "client_secret_post"},
+		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"revocation_endpoint_auth_methods_supported":    []string{"none"},
 		"access_token_signing_alg_values_supported":     s.deps.Tokens.SigningAlgs(),
 	}

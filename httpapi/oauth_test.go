@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -129,7 +130,7 @@ func TestTokenEndpoint(t *testing.T) {
 		code   string
 	}{
 		{"no grant type", url.Values{}, 400, "invalid_request"},
-		{"unknown grant", url.Values{"grant_type": {"client_credentials"}}, 400, "unsupported_grant_type"},
+		{"unknown grant", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}}, 400, "unsupported_grant_type"},
 		{"wrong password", url.Values{"grant_type": {"password"}, "username": {"ann@example.com"}, "password": {"nope nope nope nope"}}, 400, "invalid_grant"},
 		{"unknown user", url.Values{"grant_type": {"password"}, "username": {"who@example.com"}, "password": {goodPassword}}, 400, "invalid_grant"},
 		{"missing password", url.Values{"grant_type": {"password"}, "username": {"ann@example.com"}}, 400, "invalid_request"},
@@ -378,6 +379,10 @@ func TestDiscovery(t *testing.T) {
 		if m["issuer"] != "http://authd.test" || m["token_endpoint"] != "http://authd.test/oauth2/token" {
 			t.Errorf("%s: %v", path, m)
 		}
+		if !reflect.DeepEqual(m["token_endpoint_auth_methods_supported"], []any{"none", "client_secret_basic", "client_secret_post"}) ||
+			!slices.Contains(m["grant_types_supported"].([]any), any("client_credentials")) {
+			t.Errorf("%s: client authentication and the client_credentials grant: %v", path, m)
+		}
 	}
 }
 
@@ -394,7 +399,7 @@ func TestDiscoveryIsTrue(t *testing.T) {
 					t.Errorf("password grant %v: %s advertises %s, which authd does not serve", pg, path, k)
 				}
 			}
-			want := []any{"refresh_token"}
+			want := []any{"refresh_token", "client_credentials"}
 			if pg {
 				want = append(want, "password")
 			}

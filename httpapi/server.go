@@ -64,7 +64,8 @@ type Deps struct {
 	// Tokens serves the OAuth endpoints, the JWKS and the revocation feed;
 	// nil leaves those routes out.
 	Tokens *token.Service
-	// Clients authenticates the callers of /oauth2/introspect.
+	// Clients authenticates the callers of /oauth2/introspect and of the
+	// client_credentials grant; nil turns both away.
 	Clients ClientAuthenticator
 	Ready   []Check
 }
@@ -74,6 +75,9 @@ type Deps struct {
 // no secret) are authd.ErrInvalidCredentials.
 type ClientAuthenticator interface {
 	Authenticate(ctx context.Context, id, secret string) error
+	// Get returns the registered client, or an error wrapping
+	// authd.ErrNotFound.
+	Get(ctx context.Context, id string) (*authd.Client, error)
 }
 
 // Verifier verifies access tokens (*token.Verifier is one).

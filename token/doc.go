@@ -14,6 +14,7 @@
 //	go svc.Run(ctx) // key reload every 2 s, revocation poll every 100 ms
 //	pair, err := svc.IssuePair(ctx, user, resources) // password grant
 //	pair, err  = svc.Refresh(ctx, refreshToken)      // refresh grant
+//	pair, err  = svc.IssueForClient(id, scopes, nil) // client_credentials grant
 //	claims, err := svc.Verify(ctx, bearer)           // every request
 //
 // New generates the first key (Config.Alg, EdDSA by default) when the store
@@ -23,8 +24,9 @@
 //
 // Header {"alg","kid","typ":"at+jwt"}; claims iss, sub (user id), aud (an
 // array), exp, iat, nbf, jti (128 random bits), sid (the refresh family's id
-// or the session's public id), email and roles. Lifetime Config.AccessTTL
-// (15 min).
+// or the session's public id), email and roles; a client's own token
+// (IssueForClient) has sub and client_id the client id, scope, no sid, no
+// email and empty roles. Lifetime Config.AccessTTL (15 min).
 //
 // Verify refuses, with an error wrapping authd.ErrUnauthenticated:
 // anything over 8 KiB (checked before any split); anything but the compact

@@ -24,6 +24,8 @@ type IntrospectionResponse struct {
 	JTI       string   `json:"jti,omitempty"`
 	SessionID string   `json:"sid,omitempty"`
 	Roles     []string `json:"roles,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"` // RFC 7662 §2.2
+	Scope     string   `json:"scope,omitempty"`     // RFC 7662 §2.2, space-separated
 }
 
 var errStopIntrospection = errors.New("token: introspection only")
@@ -57,6 +59,8 @@ func (s *Service) Introspect(ctx context.Context, tok string) (IntrospectionResp
 		JTI:       c.ID,
 		SessionID: c.SessionID,
 		Roles:     c.Roles,
+		ClientID:  c.ClientID,
+		Scope:     c.Scope,
 	}, nil
 }
 

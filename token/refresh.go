@@ -87,7 +87,7 @@ func (s *Service) IssuePair(ctx context.Context, user *authd.User, audience []st
 	if err := s.st.Refresh.CreateFamily(ctx, f, hashRefresh(tok)); err != nil {
 		return Pair{}, fmt.Errorf("token: create refresh family: %w", err)
 	}
-	p, err := s.issueAccess(user.ID, user.Email, user.Roles, f.ID, aud)
+	p, err := s.issueAccess(subject{id: user.ID, email: user.Email, roles: user.Roles, sid: f.ID}, aud)
 	if err != nil {
 		return Pair{}, err
 	}
@@ -198,7 +198,7 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Pair, error) {
 	case user.Locked:
 		return Pair{}, errGrant
 	}
-	p, err := s.issueAccess(user.ID, user.Email, user.Roles, fam.ID, fam.Audience)
+	p, err := s.issueAccess(subject{id: user.ID, email: user.Email, roles: user.Roles, sid: fam.ID}, fam.Audience)
 	if err != nil {
 		return Pair{}, err
 	}

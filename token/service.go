@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -164,30 +165,66 @@ func (s *Service) AccessTTL() time.Duration { return s.cfg.AccessTTL }
 // session's. The caller has checked that the session is live. The Pair has
 // no refresh token.
 func (s *Service) IssueForSession(ctx context.Context, sess *authd.Session) (Pair, error) {
-	return s.issueAccess(sess.UserID, sess.Email, sess.Roles, sess.ID, s.cfg.Audiences)
+	return s.issueAccess(subject{id: sess.UserID, email: sess.Email, roles: sess.Roles, sid: sess.ID}, s.cfg.Audiences)
 }
 
-// issueAccess signs an access token with the current key.
-func (s *Service) issueAccess(sub, email string, roles []string, sid string, aud []string) (Pair, error) {
+// IssueForClient returns an access token for a client acting on its own
+// behalf (RFC 6749 §4.4, the client_credentials grant): sub and client_id
+// are clientID, scope the granted scopes, no sid, no email, no roles, aud
+// the default audiences or, when audience is not empty, those (each must
+// be one of Config.Audiences, else ErrInvalidTarget). The caller has
+// authenticated the client and checked its grant and scopes. The Pair has
+// no refresh token.
+//
+// NOTE: sub is the client id because there is no resource owner (RFC 9068
+// §2.2, §5): the token names who holds it and nobody else. No refresh
+// token is issued (RFC 6749 §4.4.3): the client can authenticate again
+// whenever it needs a token, so a long-lived credential would add risk and
+// nothing else. Such a token is revoked by its jti (RFC 7009).
+func (s *Service) IssueForClient(clientID string, scopes, audience []string) (Pair, error) {
+	if clientID == "" {
+		return Pair{}, errors.New("token: IssueForClient: empty client id")
+	}
+	aud, err := s.narrow(audience)
+	if err != nil {
+		return Pair{}, err
+	}
+	return s.issueAccess(subject{id: clientID, clientID: clientID, scope: strings.Join(scopes, " ")}, aud)
+}
+
+// subject is whom an access token is about and for: its sub, email, roles,
+// sid, client_id and scope claims.
+type subject struct {
+	id, email       string
+	roles           []string
+	sid             string
+	clientID, scope string
+}
+
+// issueAccess signs an access token for sub with the current key.
+func (s *Service) issueAccess(sub subject, aud []string) (Pair, error) {
 	k := s.ring.state.Load().current
 	now := s.cfg.Now().Truncate(time.Second)
 	exp := now.Add(s.cfg.AccessTTL)
+	roles := sub.roles
 	if roles == nil {
 		roles = []string{}
 	}
 	c := &jws.AccessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.cfg.Issuer,
-			Subject:   sub,
+			Subject:   sub.id,
 			Audience:  jwt.ClaimStrings(aud),
 			ExpiresAt: jwt.NewNumericDate(exp),
 			NotBefore: jwt.NewNumericDate(now),
 			IssuedAt:  jwt.NewNumericDate(now),
 			ID:        randomString(16), // 128 bits
 		},
-		SessionID: sid,
-		Email:     email,
+		SessionID: sub.sid,
+		Email:     sub.email,
 		Roles:     roles,
+		ClientID:  sub.clientID,
+		Scope:     sub.scope,
 	}
 	t := jwt.NewWithClaims(k.method, c)
 	t.Header["kid"] = k.kid
@@ -209,7 +246,7 @@ func toClaims(c *jws.AccessClaims) *authd.Claims {
 	exp, iat, nbf := c.Times()
 	return &authd.Claims{
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience, ExpiresAt: exp, IssuedAt: iat, NotBefore: nbf,
-		ID: c.ID, SessionID: c.SessionID, Email: c.Email, Roles: c.Roles,
+		ID: c.ID, SessionID: c.SessionID, Email: c.Email, Roles: c.Roles, ClientID: c.ClientID, Scope: c.Scope,
 	}
 }
 

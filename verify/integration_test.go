@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
 	"github.com/authd/authd/examples/authdtest"
 	"github.com/authd/authd/verify"
 )
@@ -118,4 +121,45 @@ func newAuthdVerifier(t *testing.T, issuer, aud string, opts ...verify.Option) *
 	}
 	t.Cleanup(func() { v.Close() })
 	return v
+}
+
+// TestClientCredentialsAgainstAuthd: golang.org/x/oauth2/clientcredentials,
+// used unchanged with either client authentication method, gets a token
+// from the real authd that the verifier accepts with ClientID and Scope
+// set; revoked by its jti through /oauth2/revoke, the verifier refuses it
+// through the revocation feed.
+func TestClientCredentialsAgainstAuthd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts authd")
+	}
+	srv := authdtest.Start(t, authdtest.Options{Audiences: []string{"orders"}})
+	const secret = "a client secret of 32 bytes + more/%"
+	srv.AddClient(t, "svc", secret, []string{"client_credentials"}, []string{"orders.read", "orders.write", "openid"})
+	v := newAuthdVerifier(t, srv.URL, "orders")
+	for _, tc := range []struct {
+		name  string
+		style oauth2.AuthStyle
+	}{{"client_secret_basic", oauth2.AuthStyleInHeader}, {"client_secret_post", oauth2.AuthStyleInParams}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := clientcredentials.Config{ClientID: "svc", ClientSecret: secret, TokenURL: srv.URL + "/oauth2/token",
+				Scopes: []string{"orders.read"}, AuthStyle: tc.style}
+			tok, err := cfg.Token(ctx)
+			if err != nil {
+				t.Fatalf("Token: %v", err)
+			}
+			c, err := v.Verify(ctx, tok.AccessToken)
+			if err != nil {
+				t.Fatalf("the verifier refuses a client token: %v", err)
+			}
+			if c.Subject != "svc" || c.ClientID != "svc" || c.Scope != "orders.read" || !slices.Equal(c.Scopes(), []string{"orders.read"}) ||
+				!c.HasScope("orders.read") || c.HasScope("orders.write") || c.SessionID != "" || len(c.Roles) != 0 {
+				t.Fatalf("claims %+v", c)
+			}
+			srv.Revoke(t, tok.AccessToken)
+			eventually(t, time.Second, "revoked client token refused", func() bool {
+				_, err := v.Verify(ctx, tok.AccessToken)
+				return errors.Is(err, verify.ErrInvalidToken)
+			})
+		})
+	}
 }

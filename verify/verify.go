@@ -60,7 +60,7 @@ var (
 // Claims are the claims of a verified access token.
 type Claims struct {
 	Issuer    string
-	Subject   string // the user's id
+	Subject   string // the user's id, or the client's for a client's own token (ClientID == Subject)
 	Audience  []string
 	ExpiresAt time.Time
 	IssuedAt  time.Time
@@ -69,7 +69,15 @@ type Claims struct {
 	SessionID string    // sid: the refresh family's id or the session's public id
 	Email     string
 	Roles     []string
+	ClientID  string // client_id: the client the token was issued to; "" when the grant names none
+	Scope     string // scope: the granted scopes, space-separated; "" when none
 }
+
+// Scopes returns the granted scopes of c.Scope, in order; nil when none.
+func (c Claims) Scopes() []string { return strings.Fields(c.Scope) }
+
+// HasScope reports whether scope is one of c.Scopes() (compared exactly).
+func (c Claims) HasScope(scope string) bool { return slices.Contains(c.Scopes(), scope) }
 
 // HasRole reports whether role is one of c.Roles (compared exactly).
 func (c Claims) HasRole(role string) bool { return slices.Contains(c.Roles, role) }
@@ -483,7 +491,7 @@ func claimsOf(ac *jws.AccessClaims) *Claims {
 	exp, iat, nbf := ac.Times()
 	return &Claims{
 		Issuer: ac.Issuer, Subject: ac.Subject, Audience: ac.Audience, ExpiresAt: exp, IssuedAt: iat, NotBefore: nbf,
-		ID: ac.ID, SessionID: ac.SessionID, Email: ac.Email, Roles: ac.Roles,
+		ID: ac.ID, SessionID: ac.SessionID, Email: ac.Email, Roles: ac.Roles, ClientID: ac.ClientID, Scope: ac.Scope,
 	}
 }
 

@@ -351,6 +351,25 @@ func (s *Server) AddUser(t testing.TB, email, password string, roles ...string) 
 	return strings.TrimSpace(string(out))
 }
 
+// AddClient registers a confidential client with `authd client add`,
+// with secret, the given grants and scopes (each flag repeated).
+func (s *Server) AddClient(t testing.TB, id, secret string, grants, scopes []string) {
+	t.Helper()
+	args := []string{"client", "add", "--db", s.DB, "--id", id, "--secret-stdin"}
+	for _, g := range grants {
+		args = append(args, "--grant", g)
+	}
+	for _, sc := range scopes {
+		args = append(args, "--scope", sc)
+	}
+	cmd := exec.Command(s.bin, args...)
+	cmd.Env = cleanEnv()
+	cmd.Stdin = strings.NewReader(secret + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("authdtest: client add: %v: %s", err, out)
+	}
+}
+
 // client is the HTTP client of the helpers: no redirects followed.
 var client = &http.Client{
 	Timeout:       10 * time.Second,

@@ -15,13 +15,15 @@ var accessToken = Profile{
 	Claims: []Claim{ // in the order authd writes them
 		{"iss", String}, {"sub", String}, {"aud", AnyType}, {"exp", Number}, {"nbf", Number},
 		{"iat", Number}, {"jti", String}, {"sid", String}, {"email", String}, {"roles", AnyType},
+		{"client_id", String}, {"scope", String},
 	},
 }
 
 // ParseAccessToken is Parse with the profile of authd's access tokens:
 // typ "at+jwt", kid required, no other header parameter than alg, kid and
 // typ; exp, nbf and iat JSON numbers; iss, sub, jti, sid and email
-// strings; no member named like one of those, aud or roles but for case.
+// strings, and client_id and scope (RFC 9068 §2.2) too; no member named
+// like one of those, aud or roles but for case (J7).
 func ParseAccessToken(tok string) (Token, error) { return Parse(tok, &accessToken) }
 
 // AccessClaims are the claims of authd's access tokens as authd writes
@@ -29,10 +31,15 @@ func ParseAccessToken(tok string) (Token, error) { return Parse(tok, &accessToke
 type AccessClaims struct {
 	jwt.RegisteredClaims
 	// SessionID is sid: the refresh family's id or the session's public
-	// id, revoked with it.
-	SessionID string   `json:"sid"`
+	// id, revoked with it; absent from a client's own token.
+	SessionID string   `json:"sid,omitempty"`
 	Email     string   `json:"email,omitempty"`
 	Roles     []string `json:"roles"`
+	// ClientID is client_id: the client the token was issued to, when
+	// the grant names one.
+	ClientID string `json:"client_id,omitempty"`
+	// Scope is scope: the granted scopes, space-separated.
+	Scope string `json:"scope,omitempty"`
 }
 
 // Times returns exp, iat and nbf, each the zero time when absent.

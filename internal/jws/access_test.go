@@ -60,4 +60,14 @@ func TestDecodeAccessClaims(t *testing.T) {
 	if c.Subject != "u1" || c.ID != "j1" || c.SessionID != "s1" || c.Email != "ann@example.com" || len(c.Roles) != 1 || c.ExpiresAt.Unix() != 1700000900 {
 		t.Fatalf("claims %+v", c)
 	}
+	// A client's own token (client_credentials): client_id and scope, no
+	// sid, no email, no roles.
+	client := `{"iss":"https://auth.example","sub":"svc","aud":["api"],"exp":1700000900,"nbf":1700000000,"iat":1700000000,"jti":"j2","roles":[],"client_id":"svc","scope":"orders.read orders.write"}`
+	c, err = jws.DecodeAccessClaims([]byte(client), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Subject != "svc" || c.ClientID != "svc" || c.Scope != "orders.read orders.write" || c.SessionID != "" || len(c.Roles) != 0 {
+		t.Fatalf("client claims %+v", c)
+	}
 }

@@ -161,8 +161,30 @@ func TestClientCredentialsToken(t *testing.T) {
 			t.Fatalf("%s: %v %v", path, p, r.Header)
 		}
 	}
-	if r := h.do(nil, "POST", "/oauth2/revoke", url.Values{"token": {tok.AccessToken}}); r.StatusCode != 200 {
-		t.Fatalf("revoke: %d %s", r.StatusCode, r.body)
+	// RFC 7009 §2.1: only the client the token was issued to revokes it.
+	for _, tt := range []struct {
+		name   string
+		form   url.Values
+		hdr    []string
+		status int
+		err    string
+	}{
+		{"no client authentication", url.Values{}, nil, 401, "invalid_client"},
+		{"client_id alone", url.Values{"client_id": {"svc"}}, nil, 401, "invalid_client"},
+		{"wrong secret", url.Values{"client_id": {"svc"}, "client_secret": {"not the secret at all, not at all"}}, nil, 401, "invalid_client"},
+		{"another client", url.Values{}, []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("rs:"+url.QueryEscape(ccSecret)))}, 400, "unauthorized_client"},
+	} {
+		tt.form.Set("token", tok.AccessToken)
+		r := h.do(nil, "POST", "/oauth2/revoke", tt.form, tt.hdr...)
+		if r.StatusCode != tt.status || r.json(t)["error"] != tt.err {
+			t.Fatalf("revoke, %s: %d %s, want %d %s", tt.name, r.StatusCode, r.body, tt.status, tt.err)
+		}
+		if _, err := h.tokens.Verify(context.Background(), tok.AccessToken); err != nil {
+			t.Fatalf("revoke, %s: the token died: %v", tt.name, err)
+		}
+	}
+	if r := h.do(nil, "POST", "/oauth2/revoke", url.Values{"token": {tok.AccessToken}, "client_id": {"svc"}, "client_secret": {ccSecret}}); r.StatusCode != 200 {
+		t.Fatalf("revoke by its client: %d %s", r.StatusCode, r.body)
 	}
 	if _, err := h.tokens.Verify(context.Background(), tok.AccessToken); err == nil {
 		t.Fatal("authd accepts a revoked client token")

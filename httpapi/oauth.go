@@ -202,6 +202,9 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if !s.mayRevoke(w, r, tok) {
+		return
+	}
 	m := s.meta(r)
 	// RFC 7009 §2.2: an unknown or invalid token is 200 too.
 	if err := s.deps.Tokens.Revoke(token.WithClient(r.Context(), m.IP, m.UserAgent), tok); err != nil {
@@ -210,6 +213,43 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+}
+
+// mayRevoke applies RFC 7009 §2.1 to a revocation request for tok: a
+// client that sends credentials must authenticate, and a token issued to a
+// client (the client_credentials grant) is revoked only by that client. It
+// reports false when it has answered the request itself.
+//
+// NOTE: tokens issued to users (the password grant, a session's token,
+// refresh tokens) belong to no registered client yet: whoever holds one
+// may revoke it, as a public client would (RFC 7009 §5: revoking is no
+// threat to the token's owner). A client's token is another matter: anyone
+// who saw it must not be able to cut the client off.
+func (s *Server) mayRevoke(w http.ResponseWriter, r *http.Request, tok string) bool {
+	caller := ""
+	_, hasAuthz := r.Header["Authorization"]
+	if _, postSecret := r.PostForm["client_secret"]; hasAuthz || postSecret {
+		id, ok := s.authenticateClient(w, r, r.PostForm)
+		if !ok {
+			return false
+		}
+		caller = id
+	}
+	info, err := s.deps.Tokens.Introspect(r.Context(), tok)
+	if err != nil {
+		s.failOAuth(w, r, err)
+		return false
+	}
+	switch owner := info.ClientID; {
+	case !info.Active || owner == "" || owner == caller:
+		return true
+	case caller == "":
+		w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "this token was issued to a client: authenticate as that client to revoke it")
+	default:
+		writeOAuthError(w, http.StatusBadRequest, "unauthorized_client", "this token was issued to another client")
+	}
+	return false
 }
 
 func (s *Server) handleIntrospect(w http.ResponseWriter, r *http.Request) {

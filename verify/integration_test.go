@@ -155,7 +155,7 @@ func TestClientCredentialsAgainstAuthd(t *testing.T) {
 				!c.HasScope("orders.read") || c.HasScope("orders.write") || c.SessionID != "" || len(c.Roles) != 0 {
 				t.Fatalf("claims %+v", c)
 			}
-			srv.Revoke(t, tok.AccessToken)
+			srv.RevokeAs(t, tok.AccessToken, "svc", secret)
 			eventually(t, time.Second, "revoked client token refused", func() bool {
 				_, err := v.Verify(ctx, tok.AccessToken)
 				return errors.Is(err, verify.ErrInvalidToken)

@@ -405,6 +405,14 @@ func (s *Server) Revoke(t testing.TB, token string) {
 	s.postForm(t, "/oauth2/revoke", url.Values{"token": {token}}, nil)
 }
 
+// RevokeAs revokes a token issued to a client, authenticated as that
+// client (client_secret_post): authd lets only the client revoke its own
+// tokens (RFC 7009 §2.1).
+func (s *Server) RevokeAs(t testing.TB, token, clientID, secret string) {
+	t.Helper()
+	s.postForm(t, "/oauth2/revoke", url.Values{"token": {token}, "client_id": {clientID}, "client_secret": {secret}}, nil)
+}
+
 func (s *Server) postForm(t testing.TB, path string, form url.Values, out any) {
 	t.Helper()
 	resp, err := client.PostForm(s.URL+path, form)

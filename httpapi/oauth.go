@@ -235,13 +235,13 @@ func (s *Server) mayRevoke(w http.ResponseWriter, r *http.Request, tok string) b
 		}
 		caller = id
 	}
-	info, err := s.deps.Tokens.Introspect(r.Context(), tok)
+	owner, err := s.deps.Tokens.IssuedTo(r.Context(), tok)
 	if err != nil {
 		s.failOAuth(w, r, err)
 		return false
 	}
-	switch owner := info.ClientID; {
-	case !info.Active || owner == "" || owner == caller:
+	switch {
+	case owner == "" || owner == caller:
 		return true
 	case caller == "":
 		w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/testenv"
 	"github.com/authd/authd/redis"
 	"github.com/authd/authd/redis/redisproc"
 	"github.com/authd/authd/redis/redistest"
@@ -52,7 +53,7 @@ func clusterURL(tb testing.TB) string {
 		shared.c, shared.err = redisproc.NewCluster(shared.dir, 3)
 	})
 	if shared.err != nil {
-		redistest.SkipOrFail(tb, "cannot start a Redis Cluster: "+shared.err.Error())
+		testenv.SkipOrFail(tb, "cannot start a Redis Cluster: %v", shared.err)
 	}
 	return shared.c.URL()
 }
@@ -554,7 +555,7 @@ func TestClosedStore(t *testing.T) {
 func TestClusterNodeDown(t *testing.T) {
 	c, err := redisproc.NewCluster(t.TempDir(), 3)
 	if err != nil {
-		redistest.SkipOrFail(t, "cannot start a Redis Cluster: "+err.Error())
+		testenv.SkipOrFail(t, "cannot start a Redis Cluster: %v", err)
 	}
 	t.Cleanup(func() { c.Close() })
 	s := open(t, c.URL())

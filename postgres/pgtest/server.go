@@ -34,7 +34,7 @@ func StartServer(tb testing.TB) *Server {
 	tb.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(bins) == 0 {
-		skipOrFail(tb, "initdb not found under /usr/lib/postgresql: install PostgreSQL's server package")
+		testenv.SkipOrFail(tb, "initdb not found under /usr/lib/postgresql: install PostgreSQL's server package")
 	}
 	s := &Server{bin: filepath.Dir(bins[len(bins)-1]), tb: tb}
 	dir, err := os.MkdirTemp("", "authd-pg-")
@@ -49,7 +49,7 @@ func StartServer(tb testing.TB) *Server {
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			skipOrFail(tb, "running as root and there is no postgres user to run a test PostgreSQL")
+			testenv.SkipOrFail(tb, "running as root and there is no postgres user to run a test PostgreSQL")
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
@@ -114,9 +114,4 @@ func (s *Server) Stop() error {
 		return fmt.Errorf("pg_ctl stop: %v\n%s", err, out)
 	}
 	return nil
-}
-
-func skipOrFail(tb testing.TB, msg string) {
-	tb.Helper()
-	testenv.SkipOrFail(tb, "%s", msg)
 }

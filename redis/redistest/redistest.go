@@ -38,13 +38,6 @@ import (
 // server, e.g. redis://127.0.0.1:6379/0.
 const EnvURL = "AUTHD_TEST_REDIS"
 
-// SkipOrFail skips tb with msg, or fails it under CI=true (the one rule,
-// internal/testenv's).
-func SkipOrFail(tb testing.TB, msg string) {
-	tb.Helper()
-	testenv.SkipOrFail(tb, "%s", msg)
-}
-
 // Prefix returns a fresh random key prefix, "authdtest:<16 hex digits>:".
 func Prefix() string {
 	var b [8]byte
@@ -63,11 +56,11 @@ func URL(tb testing.TB) (redisURL, prefix string) {
 	tb.Helper()
 	redisURL = os.Getenv(EnvURL)
 	if redisURL == "" {
-		SkipOrFail(tb, EnvURL+" is not set: no Redis server to test against (e.g. "+EnvURL+"=redis://127.0.0.1:6379/0)")
+		testenv.SkipOrFail(tb, "%s is not set: no Redis server to test against (e.g. %s=redis://127.0.0.1:6379/0)", EnvURL, EnvURL)
 	}
 	client, err := connect(redisURL)
 	if err != nil {
-		SkipOrFail(tb, fmt.Sprintf("%s=%s is not reachable: %v", EnvURL, redisURL, err))
+		testenv.SkipOrFail(tb, "%s=%s is not reachable: %v", EnvURL, redisURL, err)
 	}
 	prefix = Prefix()
 	tb.Cleanup(func() {
@@ -146,7 +139,7 @@ func requireBinary(tb testing.TB) string {
 	tb.Helper()
 	bin, err := redisproc.ServerBinary()
 	if err != nil {
-		SkipOrFail(tb, "cannot start a Redis server for this test: "+err.Error())
+		testenv.SkipOrFail(tb, "cannot start a Redis server for this test: %v", err)
 	}
 	return bin
 }

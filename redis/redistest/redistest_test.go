@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd/internal/testenv"
 	"github.com/authd/authd/redis/redisproc"
 	"github.com/authd/authd/redis/redistest"
 	"github.com/redis/rueidis"
@@ -36,7 +37,7 @@ func TestStartServerKillRestart(t *testing.T) {
 
 func TestStartServerReportsBadArguments(t *testing.T) {
 	if _, err := redisproc.ServerBinary(); err != nil {
-		redistest.SkipOrFail(t, err.Error())
+		testenv.SkipOrFail(t, "%v", err)
 	}
 	_, err := redisproc.NewServer(t.TempDir(), "--no-such-option", "1")
 	if err == nil {

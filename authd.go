@@ -112,9 +112,14 @@ func (c *Claims) ForClient() bool { return c.ClientID != "" && c.Subject == c.Cl
 // window receive the same successor again without the store ever holding a
 // usable token: a leaked row holds the secret and hashes, never a token.
 type RefreshFamily struct {
-	ID         string // public; the sid claim of the family's access tokens
-	UserID     string
-	Audience   []string
+	ID       string // public; the sid claim of the family's access tokens
+	UserID   string
+	Audience []string
+	// ClientID is the client the family was granted to through the
+	// authorization code flow ("" for the password grant): only that client
+	// may refresh it. Scopes are the scopes it was granted.
+	ClientID   string
+	Scopes     []string
 	Secret     []byte
 	Generation int       // generation of the live token
 	RotatedAt  time.Time // when generation Generation-1 was spent (zero before the first refresh)

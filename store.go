@@ -88,6 +88,9 @@ type RefreshStore interface {
 	// returns the ones it revoked (a non-nil empty slice when none).
 	// Idempotent.
 	RevokeUserFamilies(ctx context.Context, userID string, at time.Time) ([]*RefreshFamily, error)
+	// RevokeClientFamilies is RevokeUserFamilies for the families of the
+	// user whose ClientID is clientID only.
+	RevokeClientFamilies(ctx context.Context, userID, clientID string, at time.Time) ([]*RefreshFamily, error)
 	// DeleteFamiliesBefore deletes families that expired or were revoked
 	// before t, with their token hashes, and returns how many it deleted.
 	DeleteFamiliesBefore(ctx context.Context, t time.Time) (int, error)
@@ -197,4 +200,79 @@ type SessionWatcher interface {
 type SessionEvents interface {
 	Subscribed()
 	Invalidate(hash []byte)
+}
+
+// CodeStore keeps authorization codes by the SHA-256 of the code.
+type CodeStore interface {
+	// CreateCode inserts c (UsedAt zero, TokenID, FamilyID "" and Reused
+	// false whatever c holds). Returns ErrConflict when c.Hash exists.
+	CreateCode(ctx context.Context, c *AuthCode) error
+	// RedeemCode redeems the code whose hash is hash, atomically: when it
+	// was never redeemed it records UsedAt=at, tokenID and familyID and
+	// returns the code as saved and first=true; when it was, it sets Reused
+	// and returns the code as saved (the first redemption's UsedAt, TokenID
+	// and FamilyID) and first=false. Of n concurrent calls for one code
+	// exactly one gets first=true. An expired code is redeemed like any
+	// other (the caller checks ExpiresAt). Returns ErrNotFound when there is
+	// no such code.
+	RedeemCode(ctx context.Context, hash []byte, at time.Time, tokenID, familyID string) (c *AuthCode, first bool, err error)
+	// CodeReused reports whether the code was presented again after its
+	// redemption; ErrNotFound when there is no such code.
+	CodeReused(ctx context.Context, hash []byte) (bool, error)
+	// DeleteCodesBefore deletes the codes whose ExpiresAt is before t and
+	// returns how many it deleted.
+	DeleteCodesBefore(ctx context.Context, t time.Time) (int, error)
+}
+
+// ConsentStore keeps consents, one per user and client.
+type ConsentStore interface {
+	// PutConsent inserts c, or replaces the user's consent for c.ClientID
+	// (scopes and GrantedAt) when there is one.
+	PutConsent(ctx context.Context, c *Consent) error
+	// ConsentFor returns the user's consent for the client, or ErrNotFound.
+	ConsentFor(ctx context.Context, userID, clientID string) (*Consent, error)
+	// ListConsents returns the user's consents ordered by client id; a
+	// non-nil empty slice when there are none.
+	ListConsents(ctx context.Context, userID string) ([]*Consent, error)
+	// DeleteConsent deletes the user's consent for the client. Returns
+	// ErrNotFound when there is none.
+	DeleteConsent(ctx context.Context, userID, clientID string) error
+}
+
+// SessionClientStore remembers which clients received tokens through
+// which browser session, so that the end of the session can be told to
+// each of them (back-channel logout).
+type SessionClientStore interface {
+	// LinkSessionClient records that the client received tokens through
+	// the session (its public id) of the user; the record may be deleted
+	// after expiresAt. Idempotent: linking again keeps one record, with the
+	// later expiresAt.
+	LinkSessionClient(ctx context.Context, sessionID, clientID, userID string, expiresAt time.Time) error
+	// TakeSessionClients deletes every record of the session and returns
+	// their client ids, ordered; a non-nil empty slice when none. Of two
+	// concurrent calls, each record goes to exactly one.
+	TakeSessionClients(ctx context.Context, sessionID string) ([]string, error)
+	// DeleteSessionClientsBefore deletes the records whose expiresAt is
+	// before t and returns how many it deleted.
+	DeleteSessionClientsBefore(ctx context.Context, t time.Time) (int, error)
+}
+
+// Outbox keeps messages until they are delivered or given up, shared by
+// every node.
+type Outbox interface {
+	// Enqueue inserts m (m.ID set by the caller). Returns ErrConflict when
+	// m.ID exists.
+	Enqueue(ctx context.Context, m *OutboxMessage) error
+	// Claim returns up to limit messages of kind whose NextAt is not after
+	// now, oldest NextAt first, and in the same atomic step moves their
+	// NextAt to now+lease and adds one to their Attempts (the returned
+	// messages show both changes): no other call claims them again until
+	// the lease ends. A non-nil empty slice when none is due.
+	Claim(ctx context.Context, kind string, now time.Time, lease time.Duration, limit int) ([]*OutboxMessage, error)
+	// Reschedule sets the message's NextAt and LastErr. Returns ErrNotFound
+	// for an unknown id.
+	Reschedule(ctx context.Context, id string, next time.Time, lastErr string) error
+	// DeleteMessage deletes the message. Idempotent: an unknown id is not
+	// an error.
+	DeleteMessage(ctx context.Context, id string) error
 }

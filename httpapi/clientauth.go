@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/token"
 )
 
 // authenticateClient authenticates the confidential client of an OAuth
@@ -136,5 +137,102 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, form 
 	m := s.meta(r)
 	s.log.InfoContext(r.Context(), "token issued", "grant", authd.GrantClientCredentials, "client_id", cl.ID,
 		"jti", p.Claims.ID, "scope", p.Claims.Scope, "aud", p.Claims.Audience, "ip", m.IP)
+	writeTokenResponse(w, p)
+}
+
+// identifyClient establishes the client of a token request that a public
+// client may make (the authorization_code and refresh_token grants): a
+// confidential client authenticates as authenticateClient says; a public
+// client sends its client_id alone (token_endpoint_auth_method none), or
+// HTTP Basic with an empty secret, as golang.org/x/oauth2 does by default.
+// required says whether a request naming no client is refused (401
+// invalid_client); otherwise it is "" and ok.
+func (s *Server) identifyClient(w http.ResponseWriter, r *http.Request, form url.Values, required bool) (string, bool) {
+	_, hasAuthz := r.Header["Authorization"]
+	_, postSecret := form["client_secret"]
+	id := form.Get("client_id")
+	if hasAuthz && !postSecret {
+		if rawID, rawSecret, ok := r.BasicAuth(); ok && rawSecret == "" {
+			if bid, err := url.QueryUnescape(rawID); err == nil && (id == "" || id == bid) {
+				id, hasAuthz = bid, false
+			}
+		}
+	}
+	if hasAuthz || postSecret {
+		return s.authenticateClient(w, r, form)
+	}
+	if id == "" {
+		if required {
+			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client_id is required")
+			return "", false
+		}
+		return "", true
+	}
+	if s.deps.Clients == nil {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
+		return "", false
+	}
+	cl, err := s.deps.Clients.Get(r.Context(), id)
+	switch {
+	case errors.Is(err, authd.ErrNotFound):
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
+		return "", false
+	case err != nil:
+		s.failOAuth(w, r, err)
+		return "", false
+	case cl.Confidential():
+		// NOTE: a confidential client must prove itself: its client_id
+		// alone is public knowledge.
+		w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "this client must authenticate with its secret")
+		return "", false
+	}
+	return cl.ID, true
+}
+
+// refreshClient is the client of a refresh_token request: the
+// authenticated or public client, or "" when none is named. A client_id
+// that names no registered client is treated as none, as before clients
+// signed users in: a family of the password grant names no client.
+func (s *Server) refreshClient(w http.ResponseWriter, r *http.Request, form url.Values) (string, bool) {
+	_, hasAuthz := r.Header["Authorization"]
+	_, postSecret := form["client_secret"]
+	if !hasAuthz && !postSecret && form.Get("client_id") != "" && s.deps.Clients != nil {
+		if _, err := s.deps.Clients.Get(r.Context(), form.Get("client_id")); errors.Is(err, authd.ErrNotFound) {
+			return "", true
+		}
+	}
+	return s.identifyClient(w, r, form, false)
+}
+
+// authorizationCode answers grant_type=authorization_code (RFC 6749
+// §4.1.3, RFC 7636 §4.5).
+func (s *Server) authorizationCode(w http.ResponseWriter, r *http.Request, form url.Values) {
+	clientID, ok := s.identifyClient(w, r, form, true)
+	if !ok {
+		return
+	}
+	code, redirectURI, verifier := form.Get("code"), form.Get("redirect_uri"), form.Get("code_verifier")
+	switch {
+	case code == "":
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "code is required")
+		return
+	case redirectURI == "":
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "redirect_uri is required")
+		return
+	case verifier == "":
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "code_verifier is required (PKCE)")
+		return
+	}
+	if len(form["resource"]) > 0 {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_target", "the code keeps the resource of its authorization request")
+		return
+	}
+	m := s.meta(r)
+	p, err := s.deps.OIDC.Exchange(token.WithClient(r.Context(), m.IP, m.UserAgent), clientID, code, redirectURI, verifier)
+	if err != nil {
+		s.failOAuth(w, r, err)
+		return
+	}
 	writeTokenResponse(w, p)
 }

@@ -46,15 +46,21 @@ func (c *clock) Add(d time.Duration) {
 
 // harness is a real server over a real SQLite file.
 type harness struct {
-	t       testing.TB
-	db      *sqlite.DB
-	dbPath  string
-	srv     *httptest.Server
-	clock   *clock
-	logs    *syncBuffer
-	cfg     httpapi.Config
-	tokens  *token.Service
-	clients *oidc.Clients
+	t        testing.TB
+	db       *sqlite.DB
+	dbPath   string
+	srv      *httptest.Server
+	clock    *clock
+	logs     *syncBuffer
+	cfg      httpapi.Config
+	tokens   *token.Service
+	clients  *oidc.Clients
+	provider *oidc.Provider
+	sessions *session.Manager
+	// issuer is the issuer URL: "http://authd.test", or the server's own
+	// URL with the realIssuer option (what relying-party libraries need:
+	// they fetch discovery from the issuer).
+	issuer string
 }
 
 type syncBuffer struct {
@@ -75,6 +81,11 @@ type options struct {
 	account *account.Config
 	session *session.Config
 	params  password.Params
+	// realIssuer makes the issuer the server's own URL.
+	realIssuer bool
+	// backchannel, when set, is the HTTP client of back-channel logout
+	// delivery.
+	backchannel *http.Client
 }
 
 type option func(*options)
@@ -104,7 +115,12 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		f(&o)
 	}
 	h.cfg = hc
-	tc := token.DefaultConfig("http://authd.test", "authd", "orders")
+	ts := httptest.NewUnstartedServer(nil)
+	h.issuer = "http://authd.test"
+	if o.realIssuer {
+		h.issuer = "http://" + ts.Listener.Addr().String()
+	}
+	tc := token.DefaultConfig(h.issuer, "authd", "orders")
 	tc.Now = h.clock.Now
 	tc.Logger = log
 	tc.PollInterval = 10 * time.Millisecond
@@ -120,16 +136,31 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	sessions := session.NewManager(db, tokens.Revocations(), sc)
 	accounts := account.NewService(db, db, db, hasher, sessions, tokens, ac)
 	h.clients = oidc.NewClients(db, hasher)
-	hc.Issuer = "http://authd.test"
+	h.sessions = sessions
+	h.provider = oidc.NewProvider(oidc.Config{
+		Issuer: h.issuer, Audiences: []string{"authd", "orders"}, SessionMax: sc.Max,
+		HTTPClient: o.backchannel, DeliveryPoll: 10 * time.Millisecond, Now: h.clock.Now, Logger: log,
+	}, h.clients, tokens, oidc.Stores{Codes: db, Consents: db, Links: db, Outbox: db, Sessions: db, Users: db, Audit: db})
+	sessions.OnEnd(h.provider.SessionsEnded)
+	go h.provider.RunBackchannel(runCtx)
+	hc.Issuer = h.issuer
 	srv, err := httpapi.New(hc, httpapi.Deps{Accounts: accounts, Sessions: sessions, Users: db,
-		Verifier: tokens, Tokens: tokens, Clients: h.clients,
+		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider,
 		Ready: []httpapi.Check{{Name: "db", Pinger: db}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.srv = httptest.NewServer(srv)
+	ts.Config.Handler = srv
+	ts.Start()
+	h.srv = ts
 	t.Cleanup(h.srv.Close)
 	return h
+}
+
+// realIssuer makes the issuer the server's own URL, as relying-party
+// libraries need.
+func realIssuer() option {
+	return func(o *options) { o.realIssuer = true }
 }
 
 func secure() option {

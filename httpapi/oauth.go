@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/token"
 )
 
@@ -91,13 +92,18 @@ type tokenResponse struct {
 	ExpiresIn    int    `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
 }
 
 func writeTokenResponse(w http.ResponseWriter, p token.Pair) {
 	// NOTE: token responses are never cached (RFC 6749 §5.1, S8).
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, tokenResponse{p.AccessToken, p.TokenType, p.ExpiresIn, p.RefreshToken, p.Claims.Scope})
+	scope := p.Scope
+	if scope == "" {
+		scope = p.Claims.Scope
+	}
+	writeJSON(w, http.StatusOK, tokenResponse{p.AccessToken, p.TokenType, p.ExpiresIn, p.RefreshToken, scope, p.IDToken})
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
@@ -140,13 +146,19 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_target", "a refresh keeps the audience of its grant; resource is not accepted here")
 			return
 		}
+		clientID, ok := s.refreshClient(w, r, form)
+		if !ok {
+			return
+		}
 		m := s.meta(r)
-		p, err := s.deps.Tokens.Refresh(token.WithClient(r.Context(), m.IP, m.UserAgent), rt)
+		p, err := s.deps.Tokens.Refresh(token.WithClient(r.Context(), m.IP, m.UserAgent), rt, clientID)
 		if err != nil {
 			s.failOAuth(w, r, err)
 			return
 		}
 		writeTokenResponse(w, p)
+	case gt == authd.GrantAuthorizationCode && s.deps.OIDC != nil:
+		s.authorizationCode(w, r, form)
 	case gt == authd.GrantClientCredentials && s.deps.Clients != nil:
 		s.clientCredentials(w, r, form)
 	case gt == "":
@@ -161,6 +173,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 // them.
 func (s *Server) grantTypes() []string {
 	g := []string{authd.GrantRefreshToken}
+	if s.deps.OIDC != nil {
+		g = append([]string{authd.GrantAuthorizationCode}, g...)
+	}
 	if s.deps.Clients != nil {
 		g = append(g, authd.GrantClientCredentials)
 	}
@@ -220,20 +235,17 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 // client (the client_credentials grant) is revoked only by that client. It
 // reports false when it has answered the request itself.
 //
-// NOTE: tokens issued to users (the password grant, a session's token,
-// refresh tokens) belong to no registered client yet: whoever holds one
+// NOTE: tokens of no client (the password grant, a session's token)
+// belong to no registered client: whoever holds one
 // may revoke it, as a public client would (RFC 7009 §5: revoking is no
 // threat to the token's owner). A client's token is another matter: anyone
 // who saw it must not be able to cut the client off.
 func (s *Server) mayRevoke(w http.ResponseWriter, r *http.Request, tok string) bool {
-	caller := ""
-	_, hasAuthz := r.Header["Authorization"]
-	if _, postSecret := r.PostForm["client_secret"]; hasAuthz || postSecret {
-		id, ok := s.authenticateClient(w, r, r.PostForm)
-		if !ok {
-			return false
-		}
-		caller = id
+	// A confidential client authenticates; a public client names itself
+	// with client_id (it has nothing else to prove who it is).
+	caller, ok := s.refreshClient(w, r, r.PostForm)
+	if !ok {
+		return false
 	}
 	owner, err := s.deps.Tokens.IssuedTo(r.Context(), tok)
 	if err != nil {
@@ -288,8 +300,9 @@ func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	iss := strings.TrimRight(s.cfg.Issuer, "/")
 	// NOTE: every field describes what this server does now (a client
-	// trusts discovery): no authorization endpoint and no ID tokens are
-	// advertised until authd serves them, and only the grants enabled.
+	// trusts discovery): only the grants enabled, only the algorithms
+	// tokens are really signed with. DPoP is not advertised until authd
+	// checks proofs (#18).
 	md := map[string]any{
 		"issuer":                                        iss,
 		"jwks_uri":                                      iss + "/.well-known/jwks.json",
@@ -301,8 +314,28 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 		"response_types_supported":                      []string{},
 		"token_endpoint_auth_methods_supported":         []string{"none", "client_secret_basic", "client_secret_post"},
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"revocation_endpoint_auth_methods_supported":    []string{"none"},
+		"revocation_endpoint_auth_methods_supported":    []string{"none", "client_secret_basic", "client_secret_post"},
 		"access_token_signing_alg_values_supported":     s.deps.Tokens.SigningAlgs(),
+	}
+	if s.deps.OIDC != nil {
+		md["authorization_endpoint"] = iss + "/oauth2/authorize"
+		md["userinfo_endpoint"] = iss + "/oauth2/userinfo"
+		md["end_session_endpoint"] = iss + "/oauth2/logout"
+		md["response_types_supported"] = []string{"code"}
+		md["response_modes_supported"] = []string{"query"}
+		md["code_challenge_methods_supported"] = []string{"S256"}
+		md["scopes_supported"] = oidc.KnownScopes()
+		md["claims_supported"] = []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "amr", "acr", "email", "email_verified", "roles"}
+		md["subject_types_supported"] = []string{"public"}
+		md["id_token_signing_alg_values_supported"] = s.deps.Tokens.IDTokenAlgs()
+		md["prompt_values_supported"] = []string{"none", "login", "consent"}
+		md["acr_values_supported"] = []string{oidc.ACRPassword}
+		md["backchannel_logout_supported"] = true
+		md["backchannel_logout_session_supported"] = true
+		md["authorization_response_iss_parameter_supported"] = true
+		md["claims_parameter_supported"] = false
+		md["request_parameter_supported"] = false
+		md["request_uri_parameter_supported"] = false
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writeJSON(w, http.StatusOK, md)

@@ -386,20 +386,34 @@ func TestDiscovery(t *testing.T) {
 	}
 }
 
-// TestDiscoveryIsTrue: discovery advertises only what authd does — no ID
-// token algorithms while it issues no ID tokens, no authorization
-// endpoint, and only the grants that are enabled.
+// TestDiscoveryIsTrue: discovery advertises only what authd does: every
+// endpoint it names answers, the grants are the enabled ones, the ID token
+// algorithms are those of the key that signs them, and nothing not built
+// (DPoP) is named.
 func TestDiscoveryIsTrue(t *testing.T) {
 	for _, pg := range []bool{false, true} {
 		h := newHarness(t, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.PasswordGrant = pg }))
 		for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
 			m := h.do(nil, "GET", path, nil).json(t)
-			for _, k := range []string{"id_token_signing_alg_values_supported", "authorization_endpoint", "userinfo_endpoint"} {
-				if _, ok := m[k]; ok {
-					t.Errorf("password grant %v: %s advertises %s, which authd does not serve", pg, path, k)
+			for _, k := range []string{"authorization_endpoint", "userinfo_endpoint", "end_session_endpoint", "token_endpoint",
+				"revocation_endpoint", "introspection_endpoint", "jwks_uri"} {
+				u, _ := m[k].(string)
+				p, ok := strings.CutPrefix(u, "http://authd.test")
+				if !ok {
+					t.Errorf("%s: %s = %q", path, k, u)
+					continue
+				}
+				if r := h.do(nil, "GET", p, nil); r.StatusCode == 404 {
+					t.Errorf("%s advertises %s %s, which answers 404", path, k, p)
 				}
 			}
-			want := []any{"refresh_token", "client_credentials"}
+			if !reflect.DeepEqual(m["id_token_signing_alg_values_supported"], []any{"EdDSA"}) {
+				t.Errorf("%s: id_token_signing_alg_values_supported %v", path, m["id_token_signing_alg_values_supported"])
+			}
+			if _, ok := m["dpop_signing_alg_values_supported"]; ok {
+				t.Errorf("%s advertises DPoP, which authd does not check yet", path)
+			}
+			want := []any{"authorization_code", "refresh_token", "client_credentials"}
 			if pg {
 				want = append(want, "password")
 			}

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/httpapi/pages"
+	"github.com/authd/authd/oidc"
 )
 
 // pageHandlers serve the HTML pages (issue #5). They call the same services
@@ -109,17 +111,44 @@ func returnTo(raw string) string {
 
 func (p *pageHandlers) signInPage(r *http.Request) pages.SignInPage {
 	ret, _ := pages.SafeReturn(r.URL.Query().Get("return"))
-	return pages.SignInPage{Page: pages.Page{Title: "Sign in"}, Return: ret, Signup: p.s.cfg.Signup, Focus: "login-email"}
+	return pages.SignInPage{Page: pages.Page{Title: "Sign in", FormTargets: p.returnTargets(r, ret)},
+		Return: ret, Signup: p.s.cfg.Signup, Focus: "login-email"}
+}
+
+// returnTargets are the outside URIs a sign-in returning to ret may end
+// at: the client's redirect URI when ret is an authorization request that
+// names a registered one.
+func (p *pageHandlers) returnTargets(r *http.Request, ret string) []string {
+	q, ok := strings.CutPrefix(ret, pathAuthorize+"?")
+	if !ok || p.s.deps.OIDC == nil {
+		return nil
+	}
+	req, err := p.s.deps.OIDC.ParseAuthorize(r.Context(), q)
+	if req == nil || err != nil && !errors.As(err, new(*oidc.RedirectError)) {
+		return nil
+	}
+	return []string{req.RedirectURI}
 }
 
 // handleSignIn serves GET / and GET /login: the sign-in and sign-up forms.
 // A browser that is already signed in goes straight on.
+//
+// With reauth=1 (an app asked for a fresh sign-in: prompt=login, max_age)
+// the form is shown to a signed-in user too; signing in ends the old
+// session. login_hint (OpenID Connect) fills in the email.
 func (p *pageHandlers) handleSignIn(w http.ResponseWriter, r *http.Request) {
-	if _, _, err := p.s.fromSession(r.Context(), r); err == nil {
-		p.r.SeeOther(w, returnTo(r.URL.Query().Get("return")))
+	q := r.URL.Query()
+	reauth := q.Get("reauth") == "1"
+	if _, _, err := p.s.fromSession(r.Context(), r); err == nil && !reauth {
+		p.r.SeeOther(w, returnTo(q.Get("return")))
 		return
 	}
 	v := p.signInPage(r)
+	v.Reauth = reauth
+	if h := q.Get("login_hint"); len(h) <= 254 && strings.Contains(h, "@") {
+		v.Login.Email = h
+		v.Focus = "login-password"
+	}
 	v.Notice = pages.NoticeFor(r.URL.Query().Get("notice"))
 	p.render(w, r, http.StatusOK, "signin", v)
 }
@@ -138,6 +167,7 @@ func (p *pageHandlers) credentialsForm(w http.ResponseWriter, r *http.Request) (
 	}
 	v = p.signInPage(r)
 	v.Return, _ = pages.SafeReturn(ret)
+	v.FormTargets = p.returnTargets(r, v.Return)
 	return email, pw, ret, v, true
 }
 
@@ -219,6 +249,7 @@ func (p *pageHandlers) handleSignupForm(w http.ResponseWriter, r *http.Request) 
 		// store): let the person sign in by hand.
 		v = p.signInPage(r)
 		v.Return, _ = pages.SafeReturn(ret)
+		v.FormTargets = p.returnTargets(r, v.Return)
 		v.Login.Email = email
 		v.Notice = &pages.Notice{Kind: "success", Text: "Your account is created. Sign in to continue."}
 		var thr *authd.ThrottledError
@@ -265,6 +296,10 @@ func (p *pageHandlers) accountPage(r *http.Request, cur *authd.Session) (pages.A
 		}
 		v.Sessions = append(v.Sessions, sv)
 		v.Others++
+	}
+	v.AppsEnabled = p.s.deps.OIDC != nil
+	if v.Apps, err = p.appViews(r, cur.UserID); err != nil {
+		return pages.AccountPage{}, err
 	}
 	return v, nil
 }

@@ -43,6 +43,18 @@ func (s *Server) routes(mux *http.ServeMux) {
 	if s.deps.Tokens != nil {
 		mux.HandleFunc("POST /account/token", pg.withSession(pg.handleTokenForm))
 	}
+	if s.deps.OIDC != nil {
+		// The authorization server's browser side (authorize.go).
+		mux.HandleFunc("GET /oauth2/authorize", pg.handleAuthorize)
+		mux.HandleFunc("POST /oauth2/consent", pg.withSession(pg.handleConsent))
+		mux.HandleFunc("GET /oauth2/logout", pg.handleEndSession)
+		mux.HandleFunc("POST /oauth2/logout", pg.handleEndSessionForm)
+		mux.HandleFunc("GET /oauth2/userinfo", s.handleUserInfo)
+		mux.HandleFunc("POST /oauth2/userinfo", s.handleUserInfo)
+		mux.HandleFunc("POST /account/apps/revoke", pg.withSession(pg.handleRevokeAppForm))
+		mux.HandleFunc("GET /account/apps/revoke", pg.redirect(pathAccount))
+		mux.HandleFunc("GET /oauth2/consent", pg.redirect(pathAccount))
+	}
 	// A browser GET on a URL that a form posts to (a bookmark, a reload
 	// after the POST, a typed address) goes to the page that has the form;
 	// it never changes state (C2) and never shows raw JSON.

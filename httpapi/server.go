@@ -20,6 +20,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/account"
+	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/token"
 )
@@ -67,7 +68,11 @@ type Deps struct {
 	// Clients authenticates the callers of /oauth2/introspect and of the
 	// client_credentials grant; nil turns both away.
 	Clients ClientAuthenticator
-	Ready   []Check
+	// OIDC is the authorization server (the authorization endpoint,
+	// consent, userinfo, RP-initiated logout, the authorization_code
+	// grant); nil leaves those routes out.
+	OIDC  *oidc.Provider
+	Ready []Check
 }
 
 // ClientAuthenticator checks a client's id and secret (*oidc.Clients is

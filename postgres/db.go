@@ -35,7 +35,8 @@ const maxTxAttempts = 8
 // DB is an authd database on PostgreSQL (or a server that speaks its
 // protocol and SQL: CockroachDB, YugabyteDB). It implements every store
 // interface of the root package: UserStore, SessionStore, RefreshStore,
-// KeyStore, RevocationList, Limiter, ClientStore, AuditLog and Pinger. It is
+// KeyStore, RevocationList, Limiter, ClientStore, CodeStore, ConsentStore,
+// SessionClientStore, Outbox, AuditLog and Pinger. It is
 // safe for concurrent use, and any number of DBs (in one process or on many
 // nodes) may share one database.
 type DB struct {
@@ -60,6 +61,11 @@ var (
 	_ authd.ClientStore    = (*DB)(nil)
 	_ authd.AuditLog       = (*DB)(nil)
 	_ authd.Pinger         = (*DB)(nil)
+
+	_ authd.CodeStore          = (*DB)(nil)
+	_ authd.ConsentStore       = (*DB)(nil)
+	_ authd.SessionClientStore = (*DB)(nil)
+	_ authd.Outbox             = (*DB)(nil)
 )
 
 // Open connects to the database at url (postgres://… or key=value form, as

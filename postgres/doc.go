@@ -6,7 +6,8 @@
 // schema_migrations and applied by Open and Migrate) and one type, DB,
 // which implements every store interface of the root package: UserStore,
 // SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
-// ClientStore, AuditLog and Pinger. It holds no business rules: expiry,
+// ClientStore, CodeStore, ConsentStore, SessionClientStore, Outbox,
+// AuditLog and Pinger. It holds no business rules: expiry,
 // rotation and reuse detection live in the session and token packages; the
 // store keeps the contracts written in store.go, which storetest checks.
 //
@@ -15,7 +16,8 @@
 // users, sessions (keyed by id, unique on hash), refresh_families and
 // refresh_tokens (hash → family, generation; deleted with their family),
 // keys (+ key_ring_lock, one row), revocations (+ revocation_seq, one
-// row), login_failures, clients and audit_events (exactly the columns
+// row), login_failures, clients, auth_codes (by the SHA-256 of the code),
+// consents, session_clients, outbox and audit_events (exactly the columns
 // API.md names: id, at, event, user_id, session_id, ip, user_agent,
 // detail). Times are timestamptz (microseconds, returned in UTC); a
 // nullable time is NULL for the zero time. Roles and audiences are text[];
@@ -41,9 +43,15 @@
 //   - Revoke takes its seq from the one row of revocation_seq in the same
 //     statement, which orders revocations' commits by seq, so a reader
 //     following its cursor never skips an entry (revocations.go explains).
-//   - DeleteUserSessions and RevokeUserFamilies are single
-//     DELETE/UPDATE … RETURNING statements: each row is reported by exactly
-//     one call.
+//   - DeleteUserSessions, RevokeUserFamilies, RevokeClientFamilies and
+//     TakeSessionClients are single DELETE/UPDATE … RETURNING statements:
+//     each row is reported by exactly one call.
+//   - RedeemCode is a conditional UPDATE (used_at IS NULL) … RETURNING:
+//     of concurrent redemptions of one code exactly one finds it unused.
+//   - Claim locks the due outbox rows with FOR UPDATE SKIP LOCKED and
+//     takes their lease in the same statement: concurrent claimers skip
+//     each other's rows instead of queueing, and none gets a row twice
+//     within a lease.
 //   - Migrations: each runs in a transaction that first inserts its
 //     schema_migrations row; a node that finds the row taken waits for the
 //     taker's commit, then skips it (Migrate explains).
@@ -59,12 +67,14 @@
 // accept, so that authd can run on either of the latter without another
 // package. It avoids, on purpose: extensions (no pgcrypto, uuid-ossp,
 // citext), functions, triggers and procedural code, advisory locks
-// (pg_advisory_lock), LOCK TABLE, LISTEN/NOTIFY, SKIP LOCKED, sequences
+// (pg_advisory_lock), LOCK TABLE, LISTEN/NOTIFY, sequences
 // whose order the code relies on (the revocation feed orders itself
 // through a counter row), ctid, system catalogs and PostgreSQL-only types
 // (inet, citext, range types). It uses: text, bytea, bigint, boolean,
 // timestamptz, text[], IDENTITY, partial and expression indexes,
-// ON CONFLICT, data-modifying WITH, RETURNING and SELECT … FOR UPDATE [OF].
+// ON CONFLICT, data-modifying WITH, RETURNING and SELECT … FOR UPDATE [OF],
+// and, for the outbox's Claim only, SKIP LOCKED (PostgreSQL 9.5 and later;
+// CockroachDB and YugabyteDB accept it in their recent releases).
 // Every migration statement is idempotent (IF NOT EXISTS, ON CONFLICT DO
 // NOTHING), for databases whose DDL is not transactional. The tests run
 // against PostgreSQL only.

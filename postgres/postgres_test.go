@@ -81,6 +81,26 @@ func TestClientStore(t *testing.T) {
 	storetest.RunClientStore(t, func(t *testing.T) authd.ClientStore { return openFresh(t) })
 }
 
+func TestCodeStore(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunCodeStore(t, func(t *testing.T) authd.CodeStore { return openFresh(t) })
+}
+
+func TestConsentStore(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunConsentStore(t, func(t *testing.T) authd.ConsentStore { return openFresh(t) })
+}
+
+func TestSessionClientStore(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunSessionClientStore(t, func(t *testing.T) authd.SessionClientStore { return openFresh(t) })
+}
+
+func TestOutbox(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunOutbox(t, func(t *testing.T) authd.Outbox { return openFresh(t) })
+}
+
 func TestAuditLog(t *testing.T) {
 	pgtest.DSN(t)
 	storetest.RunAuditLog(t, func(t *testing.T) (authd.AuditLog, storetest.AuditReader) {
@@ -217,6 +237,46 @@ func TestMigrationKeepsIntrospectionClients(t *testing.T) {
 		INSERT INTO clients (id, secret_hash, created_at) VALUES ('orders', '`+hash+`', '`+created.Format(time.RFC3339Nano)+`')`)
 	db := openDB(t, dsn)
 	storetest.CheckUpgradedClient(t, db, "orders", hash, created)
+}
+
+// TestMigrationKeepsPasswordFamilies: a schema of before the authorization
+// server (migrations 0001 to 0003) is upgraded on Open; its refresh
+// families, issued by the password grant, read back with no client and no
+// scope, and their tokens still find them.
+func TestMigrationKeepsPasswordFamilies(t *testing.T) {
+	ctx := t.Context()
+	base := pgtest.DSN(t)
+	schema, err := pgtest.CreateSchema(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin(t, base, `DROP SCHEMA "`+schema+`" CASCADE`) })
+	dsn := pgtest.WithParams(t, base, map[string]string{"search_path": schema})
+	for _, name := range []string{"0001_init.sql", "0002_session_notify.sql", "0003_oidc_clients.sql"} {
+		b, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin(t, dsn, string(b))
+	}
+	now := storetest.Now()
+	admin(t, dsn, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL);
+		INSERT INTO schema_migrations VALUES (1, '0001_init.sql', now()), (2, '0002_session_notify.sql', now()), (3, '0003_oidc_clients.sql', now());
+		INSERT INTO refresh_families (id, user_id, audience, secret, generation, created_at, last_used_at, expires_at)
+			VALUES ('fam', 'alice', '{authd}', '\x01', 1, '`+now.Format(time.RFC3339Nano)+`', '`+now.Format(time.RFC3339Nano)+`', '`+now.Add(time.Hour).Format(time.RFC3339Nano)+`');
+		INSERT INTO refresh_tokens (hash, family_id, generation) VALUES ('\x00aa', 'fam', 1)`)
+	db := openDB(t, dsn)
+	got, err := db.UpdateFamilyByToken(ctx, []byte{0, 0xaa}, func(*authd.RefreshFamily, int) ([]byte, error) { return nil, nil })
+	if err != nil {
+		t.Fatalf("UpdateFamilyByToken of the upgraded family's token: %v", err)
+	}
+	if got.ID != "fam" || got.UserID != "alice" || got.ClientID != "" || len(got.Scopes) != 0 || len(got.Audience) != 1 || !got.ExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("the upgraded family: %+v, want fam of alice, no client, no scope", got)
+	}
+	revoked, err := db.RevokeClientFamilies(ctx, "alice", "", now)
+	if err != nil || len(revoked) != 1 || revoked[0].ID != "fam" {
+		t.Fatalf("RevokeClientFamilies(alice, \"\"): %v, %v; want the upgraded family", revoked, err)
+	}
 }
 
 func TestMigrationsConcurrentOpen(t *testing.T) {

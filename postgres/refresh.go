@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const familyColumns = `id, user_id, audience, secret, generation, rotated_at, created_at, last_used_at, expires_at, revoked_at`
+const familyColumns = `id, user_id, audience, client_id, scopes, secret, generation, rotated_at, created_at, last_used_at, expires_at, revoked_at`
 
 // CreateFamily implements authd.RefreshStore. The family and its first
 // token are inserted by one statement (a data-modifying WITH), so both or
@@ -23,11 +23,11 @@ const familyColumns = `id, user_id, audience, secret, generation, rotated_at, cr
 func (db *DB) CreateFamily(ctx context.Context, f *authd.RefreshFamily, tokenHash []byte) error {
 	_, err := db.exec(ctx, "create refresh family",
 		`WITH f AS (
-			INSERT INTO refresh_families (`+familyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			INSERT INTO refresh_families (`+familyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			RETURNING id, generation
 		)
-		INSERT INTO refresh_tokens (hash, family_id, generation) SELECT $11, id, generation FROM f`,
-		f.ID, f.UserID, list(f.Audience), nonNil(f.Secret), f.Generation, nullTime(f.RotatedAt),
+		INSERT INTO refresh_tokens (hash, family_id, generation) SELECT $13, id, generation FROM f`,
+		f.ID, f.UserID, list(f.Audience), f.ClientID, list(f.Scopes), nonNil(f.Secret), f.Generation, nullTime(f.RotatedAt),
 		f.CreatedAt, f.LastUsedAt, f.ExpiresAt, nullTime(f.RevokedAt), nonNil(tokenHash))
 	return err
 }
@@ -37,7 +37,7 @@ func scanFamily(row pgx.Row, extra ...any) (*authd.RefreshFamily, error) {
 		f                authd.RefreshFamily
 		rotated, revoked pgtype.Timestamptz
 	)
-	dest := append([]any{&f.ID, &f.UserID, &f.Audience, &f.Secret, &f.Generation, &rotated,
+	dest := append([]any{&f.ID, &f.UserID, &f.Audience, &f.ClientID, &f.Scopes, &f.Secret, &f.Generation, &rotated,
 		&f.CreatedAt, &f.LastUsedAt, &f.ExpiresAt, &revoked}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func (db *DB) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func
 	var saved *authd.RefreshFamily
 	err := db.tx(ctx, op, func(tx pgx.Tx) error {
 		var generation int
-		orig, err := scanFamily(tx.QueryRow(ctx, `SELECT f.id, f.user_id, f.audience, f.secret, f.generation, f.rotated_at,
+		orig, err := scanFamily(tx.QueryRow(ctx, `SELECT f.id, f.user_id, f.audience, f.client_id, f.scopes, f.secret, f.generation, f.rotated_at,
 				f.created_at, f.last_used_at, f.expires_at, f.revoked_at, t.generation
 			FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
 			WHERE t.hash = $1
@@ -79,6 +79,7 @@ func (db *DB) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func
 		}
 		f := *orig
 		f.Audience = slices.Clone(orig.Audience)
+		f.Scopes = slices.Clone(orig.Scopes)
 		f.Secret = bytes.Clone(orig.Secret)
 		succ, err := fn(&f, generation)
 		if err != nil {
@@ -180,6 +181,26 @@ func (db *DB) RevokeUserFamilies(ctx context.Context, userID string, at time.Tim
 	}
 	rows, err := db.pool.Query(ctx, `UPDATE refresh_families SET revoked_at = $2
 		WHERE user_id = $1 AND revoked_at IS NULL RETURNING `+familyColumns, userID, at)
+	if err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return collect(ctx, db, op, rows, func(r pgx.Row) (*authd.RefreshFamily, error) { return scanFamily(r) })
+}
+
+// RevokeClientFamilies implements authd.RefreshStore: RevokeUserFamilies
+// for the user's families of one client, served by the index on
+// (user_id, client_id); one UPDATE … RETURNING, so each family is returned
+// by exactly one call.
+func (db *DB) RevokeClientFamilies(ctx context.Context, userID, clientID string, at time.Time) ([]*authd.RefreshFamily, error) {
+	const op = "revoke client refresh families"
+	if !storable(userID, clientID) {
+		if err := ctx.Err(); err != nil {
+			return nil, db.wrap(ctx, op, err)
+		}
+		return []*authd.RefreshFamily{}, nil
+	}
+	rows, err := db.pool.Query(ctx, `UPDATE refresh_families SET revoked_at = $3
+		WHERE user_id = $1 AND client_id = $2 AND revoked_at IS NULL RETURNING `+familyColumns, userID, clientID, at)
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}

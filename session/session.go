@@ -37,6 +37,7 @@ type Manager struct {
 	tokenTTL    time.Duration
 	now         func() time.Time
 	log         *slog.Logger
+	ended       []func(ctx context.Context, userID string, ids []string)
 }
 
 // Config configures a Manager.
@@ -168,7 +169,27 @@ func (m *Manager) Revoke(ctx context.Context, userID, id string) error {
 	if err := m.store.DeleteSession(ctx, userID, id); err != nil {
 		return fmt.Errorf("session: revoke: %w", err)
 	}
-	return m.revokeTokens(ctx, []string{id})
+	return m.endedSessions(ctx, userID, []string{id})
+}
+
+// OnEnd adds f to what runs after sessions end by Revoke or RevokeAll
+// (every end but expiry), with the public ids of the ended sessions; the
+// authorization server tells the clients that got tokens through them
+// (back-channel logout). Call it before the Manager is used.
+func (m *Manager) OnEnd(f func(ctx context.Context, userID string, ids []string)) {
+	m.ended = append(m.ended, f)
+}
+
+// endedSessions revokes the tokens of ended sessions and runs the OnEnd
+// functions.
+func (m *Manager) endedSessions(ctx context.Context, userID string, ids []string) error {
+	err := m.revokeTokens(ctx, ids)
+	if len(ids) > 0 {
+		for _, f := range m.ended {
+			f(ctx, userID, ids)
+		}
+	}
+	return err
 }
 
 // RevokeAll ends every session of the user except the one with public id
@@ -178,7 +199,7 @@ func (m *Manager) RevokeAll(ctx context.Context, userID, except string) ([]strin
 	if err != nil {
 		return nil, fmt.Errorf("session: revoke all: %w", err)
 	}
-	return ids, m.revokeTokens(ctx, ids)
+	return ids, m.endedSessions(ctx, userID, ids)
 }
 
 // revokeTokens lists the ended sessions' ids as revoked sids, so that access

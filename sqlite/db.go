@@ -24,7 +24,8 @@ const BusyTimeout = 5 * time.Second
 
 // DB is an authd database in one SQLite file. It implements every store
 // interface of the root package: UserStore, SessionStore, RefreshStore,
-// KeyStore, RevocationList, Limiter, ClientStore, AuditLog and Pinger. It is
+// KeyStore, RevocationList, Limiter, ClientStore, CodeStore, ConsentStore,
+// SessionClientStore, Outbox, AuditLog and Pinger. It is
 // safe for concurrent use, and several DBs (in one process or several) may
 // share one file.
 type DB struct {
@@ -54,6 +55,11 @@ var (
 	_ authd.ClientStore    = (*DB)(nil)
 	_ authd.AuditLog       = (*DB)(nil)
 	_ authd.Pinger         = (*DB)(nil)
+
+	_ authd.CodeStore          = (*DB)(nil)
+	_ authd.ConsentStore       = (*DB)(nil)
+	_ authd.SessionClientStore = (*DB)(nil)
+	_ authd.Outbox             = (*DB)(nil)
 )
 
 // Option configures Open.

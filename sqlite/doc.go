@@ -6,7 +6,8 @@
 // schema_migrations and applied by Open and Migrate) and one type, DB, which
 // implements every store interface of the root package: UserStore,
 // SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
-// ClientStore, AuditLog and Pinger. It holds no business rules: expiry,
+// ClientStore, CodeStore, ConsentStore, SessionClientStore, Outbox,
+// AuditLog and Pinger. It holds no business rules: expiry,
 // rotation and reuse detection live in the session and token packages; the
 // store keeps the contracts written in store.go, which storetest checks.
 //
@@ -29,7 +30,9 @@
 //     read pool has several query_only connections;
 //   - every read-modify-write is one statement (UPSERT … RETURNING,
 //     DELETE … RETURNING) or one IMMEDIATE transaction, so counters, key
-//     rotation and refresh rotation are exact across processes;
+//     rotation, refresh rotation, code redemption (one first redemption)
+//     and outbox claims (one claimer per lease) are exact across
+//     processes;
 //   - migrations run in one IMMEDIATE transaction: a second process
 //     starting at the same time waits, then finds nothing to do.
 //

@@ -10,7 +10,7 @@ import (
 	"github.com/authd/authd"
 )
 
-const familyColumns = `id, user_id, audience, secret, generation, rotated_at, created_at, last_used_at, expires_at, revoked_at`
+const familyColumns = `id, user_id, audience, client_id, scopes, secret, generation, rotated_at, created_at, last_used_at, expires_at, revoked_at`
 
 // CreateFamily implements authd.RefreshStore.
 //
@@ -23,8 +23,8 @@ func (db *DB) CreateFamily(ctx context.Context, f *authd.RefreshFamily, tokenHas
 		if secret == nil {
 			secret = []byte{}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			f.ID, f.UserID, encodeList(f.Audience), secret, f.Generation, nullMicros(f.RotatedAt),
+		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			f.ID, f.UserID, encodeList(f.Audience), f.ClientID, encodeList(f.Scopes), secret, f.Generation, nullMicros(f.RotatedAt),
 			micros(f.CreatedAt), micros(f.LastUsedAt), micros(f.ExpiresAt), nullMicros(f.RevokedAt)); err != nil {
 			return db.wrap(ctx, op, err)
 		}
@@ -46,15 +46,18 @@ func nonNil(b []byte) []byte {
 func scanFamily(row scanner) (*authd.RefreshFamily, error) {
 	var (
 		f                      authd.RefreshFamily
-		audience               string
+		audience, scopes       string
 		rotated, revoked       sql.NullInt64
 		created, used, expires int64
 	)
-	if err := row.Scan(&f.ID, &f.UserID, &audience, &f.Secret, &f.Generation, &rotated, &created, &used, &expires, &revoked); err != nil {
+	if err := row.Scan(&f.ID, &f.UserID, &audience, &f.ClientID, &scopes, &f.Secret, &f.Generation, &rotated, &created, &used, &expires, &revoked); err != nil {
 		return nil, err
 	}
 	var err error
 	if f.Audience, err = decodeList(audience); err != nil {
+		return nil, err
+	}
+	if f.Scopes, err = decodeList(scopes); err != nil {
 		return nil, err
 	}
 	f.RotatedAt, f.RevokedAt = fromNullMicros(rotated), fromNullMicros(revoked)
@@ -87,6 +90,7 @@ func (db *DB) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func
 		}
 		f := *orig
 		f.Audience = append([]string(nil), orig.Audience...)
+		f.Scopes = append([]string(nil), orig.Scopes...)
 		f.Secret = bytes.Clone(orig.Secret)
 		succ, err := fn(&f, generation)
 		if err != nil {
@@ -172,6 +176,19 @@ func (db *DB) RevokeUserFamilies(ctx context.Context, userID string, at time.Tim
 	const op = "revoke user refresh families"
 	rows, err := db.write.QueryContext(ctx, `UPDATE refresh_families SET revoked_at = ?
 		WHERE user_id = ? AND revoked_at IS NULL RETURNING `+familyColumns, micros(at), userID)
+	if err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return collect(ctx, db, op, rows, scanFamily)
+}
+
+// RevokeClientFamilies implements authd.RefreshStore: RevokeUserFamilies
+// for the user's families of one client, served by the index on
+// (user_id, client_id).
+func (db *DB) RevokeClientFamilies(ctx context.Context, userID, clientID string, at time.Time) ([]*authd.RefreshFamily, error) {
+	const op = "revoke client refresh families"
+	rows, err := db.write.QueryContext(ctx, `UPDATE refresh_families SET revoked_at = ?
+		WHERE user_id = ? AND client_id = ? AND revoked_at IS NULL RETURNING `+familyColumns, micros(at), userID, clientID)
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}

@@ -77,6 +77,22 @@ func TestClientStore(t *testing.T) {
 	storetest.RunClientStore(t, func(t *testing.T) authd.ClientStore { return open(t) })
 }
 
+func TestCodeStore(t *testing.T) {
+	storetest.RunCodeStore(t, func(t *testing.T) authd.CodeStore { return open(t) })
+}
+
+func TestConsentStore(t *testing.T) {
+	storetest.RunConsentStore(t, func(t *testing.T) authd.ConsentStore { return open(t) })
+}
+
+func TestSessionClientStore(t *testing.T) {
+	storetest.RunSessionClientStore(t, func(t *testing.T) authd.SessionClientStore { return open(t) })
+}
+
+func TestOutbox(t *testing.T) {
+	storetest.RunOutbox(t, func(t *testing.T) authd.Outbox { return open(t) })
+}
+
 // TestAuditLog reads the events back straight from the table, by the column
 // names API.md gives, so the table keeps its published shape.
 func TestAuditLog(t *testing.T) {
@@ -247,6 +263,8 @@ func TestMigrate(t *testing.T) {
 			"sessions":         {"id", "hash", "user_id", "email", "roles", "created_at", "last_seen_at", "expires_at", "absolute_expires_at", "ip", "user_agent"},
 			"refresh_tokens":   {"hash", "family_id", "generation"},
 			"refresh_families": nil, "users": nil, "keys": nil, "revocations": nil, "login_failures": nil, "clients": nil,
+			"auth_codes": nil, "consents": nil, "session_clients": nil,
+			"outbox": {"id", "kind", "target", "body", "user_id", "session_id", "client_id", "attempts", "created_at", "next_at", "last_err"},
 		}
 		for table, cols := range want {
 			rows, err := r.QueryContext(t.Context(), `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
@@ -344,6 +362,52 @@ func TestMigrationKeepsIntrospectionClients(t *testing.T) {
 	}
 	db := openAt(t, path)
 	storetest.CheckUpgradedClient(t, db, "orders", hash, created)
+}
+
+// TestMigrationKeepsPasswordFamilies: a database of the schema before the
+// authorization server (migrations 0001 to 0003) is upgraded on Open; its
+// refresh families, issued by the password grant, read back with no client
+// and no scope, and their tokens still find them.
+func TestMigrationKeepsPasswordFamilies(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	r := raw(t, path)
+	for _, name := range []string{"0001_init.sql", "0002_session_events.sql", "0003_oidc_clients.sql"} {
+		b, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.ExecContext(t.Context(), string(b)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	now := storetest.Now()
+	h := storetest.NewHash()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`, nil},
+		{`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0), (2, '0002_session_events.sql', 0), (3, '0003_oidc_clients.sql', 0)`, nil},
+		{`INSERT INTO refresh_families (id, user_id, audience, secret, generation, rotated_at, created_at, last_used_at, expires_at, revoked_at)
+			VALUES ('fam', 'alice', '["authd"]', x'01', 1, NULL, ?1, ?1, ?2, NULL)`, []any{now.UnixMicro(), now.Add(time.Hour).UnixMicro()}},
+		{`INSERT INTO refresh_tokens (hash, family_id, generation) VALUES (?, 'fam', 1)`, []any{h}},
+	} {
+		if _, err := r.ExecContext(t.Context(), q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	db := openAt(t, path)
+	got, err := db.UpdateFamilyByToken(t.Context(), h, func(*authd.RefreshFamily, int) ([]byte, error) { return nil, nil })
+	if err != nil {
+		t.Fatalf("UpdateFamilyByToken of the upgraded family's token: %v", err)
+	}
+	if got.ID != "fam" || got.UserID != "alice" || got.ClientID != "" || len(got.Scopes) != 0 || len(got.Audience) != 1 || !got.ExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("the upgraded family: %+v, want fam of alice, no client, no scope", got)
+	}
+	revoked, err := db.RevokeClientFamilies(t.Context(), "alice", "", now)
+	if err != nil || len(revoked) != 1 || revoked[0].ID != "fam" {
+		t.Fatalf("RevokeClientFamilies(alice, \"\"): %v, %v; want the upgraded family", revoked, err)
+	}
 }
 
 func mustCreateUser(t *testing.T, db *sqlite.DB, id string) {

@@ -177,6 +177,8 @@ func checkFamily(t *testing.T, what string, want, got *authd.RefreshFamily) {
 	d.str("ID", want.ID, got.ID)
 	d.str("UserID", want.UserID, got.UserID)
 	d.strs("Audience", want.Audience, got.Audience)
+	d.str("ClientID", want.ClientID, got.ClientID)
+	d.strs("Scopes", want.Scopes, got.Scopes)
 	d.bytes("Secret", want.Secret, got.Secret)
 	d.int("Generation", want.Generation, got.Generation)
 	d.time("RotatedAt", want.RotatedAt, got.RotatedAt)
@@ -218,6 +220,66 @@ func checkClient(t *testing.T, what string, want, got *authd.Client) {
 	d.strs("Grants", want.Grants, got.Grants)
 	d.bool("FirstParty", want.FirstParty, got.FirstParty)
 	d.time("CreatedAt", want.CreatedAt, got.CreatedAt)
+	d.report(t, what)
+}
+
+func checkCode(t *testing.T, what string, want, got *authd.AuthCode) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: got nil code", what)
+	}
+	var d diff
+	d.bytes("Hash", want.Hash, got.Hash)
+	d.str("ClientID", want.ClientID, got.ClientID)
+	d.str("UserID", want.UserID, got.UserID)
+	d.str("SessionID", want.SessionID, got.SessionID)
+	d.str("RedirectURI", want.RedirectURI, got.RedirectURI)
+	d.str("Challenge", want.Challenge, got.Challenge)
+	d.str("Nonce", want.Nonce, got.Nonce)
+	d.strs("Scopes", want.Scopes, got.Scopes)
+	d.strs("Audience", want.Audience, got.Audience)
+	d.time("AuthTime", want.AuthTime, got.AuthTime)
+	d.strs("AMR", want.AMR, got.AMR)
+	d.str("ACR", want.ACR, got.ACR)
+	d.time("CreatedAt", want.CreatedAt, got.CreatedAt)
+	d.time("ExpiresAt", want.ExpiresAt, got.ExpiresAt)
+	d.time("UsedAt", want.UsedAt, got.UsedAt)
+	d.str("TokenID", want.TokenID, got.TokenID)
+	d.str("FamilyID", want.FamilyID, got.FamilyID)
+	d.bool("Reused", want.Reused, got.Reused)
+	d.report(t, what)
+}
+
+func checkConsent(t *testing.T, what string, want, got *authd.Consent) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: got nil consent", what)
+	}
+	var d diff
+	d.str("UserID", want.UserID, got.UserID)
+	d.str("ClientID", want.ClientID, got.ClientID)
+	d.strs("Scopes", want.Scopes, got.Scopes)
+	d.time("GrantedAt", want.GrantedAt, got.GrantedAt)
+	d.report(t, what)
+}
+
+func checkMessage(t *testing.T, what string, want, got *authd.OutboxMessage) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: got nil message", what)
+	}
+	var d diff
+	d.str("ID", want.ID, got.ID)
+	d.str("Kind", want.Kind, got.Kind)
+	d.str("Target", want.Target, got.Target)
+	d.bytes("Body", want.Body, got.Body)
+	d.str("UserID", want.UserID, got.UserID)
+	d.str("SessionID", want.SessionID, got.SessionID)
+	d.str("ClientID", want.ClientID, got.ClientID)
+	d.int("Attempts", want.Attempts, got.Attempts)
+	d.time("CreatedAt", want.CreatedAt, got.CreatedAt)
+	d.time("NextAt", want.NextAt, got.NextAt)
+	d.str("LastErr", want.LastErr, got.LastErr)
 	d.report(t, what)
 }
 

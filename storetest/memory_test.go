@@ -29,6 +29,15 @@ type memory struct {
 	failures map[string]window
 	clients  map[string]authd.Client
 	events   []authd.AuditEvent
+	codes    map[string]authd.AuthCode   // by string(hash)
+	consents map[[2]string]authd.Consent // by user id, client id
+	links    map[[2]string]link          // by session id, client id
+	outbox   map[string]authd.OutboxMessage
+}
+
+type link struct {
+	userID    string
+	expiresAt time.Time
 }
 
 type token struct {
@@ -55,6 +64,10 @@ func newMemory() *memory {
 		keys:     map[string]authd.Key{},
 		failures: map[string]window{},
 		clients:  map[string]authd.Client{},
+		codes:    map[string]authd.AuthCode{},
+		consents: map[[2]string]authd.Consent{},
+		links:    map[[2]string]link{},
+		outbox:   map[string]authd.OutboxMessage{},
 	}
 }
 
@@ -232,7 +245,7 @@ func (m *memory) DeleteUserSessions(ctx context.Context, userID, except string) 
 }
 
 func cloneFamily(f authd.RefreshFamily) *authd.RefreshFamily {
-	f.Audience, f.Secret = slices.Clone(f.Audience), bytes.Clone(f.Secret)
+	f.Audience, f.Scopes, f.Secret = slices.Clone(f.Audience), slices.Clone(f.Scopes), bytes.Clone(f.Secret)
 	return &f
 }
 
@@ -315,6 +328,22 @@ func (m *memory) RevokeUserFamilies(ctx context.Context, userID string, at time.
 	out := []*authd.RefreshFamily{}
 	for id, f := range m.families {
 		if f.UserID == userID && f.RevokedAt.IsZero() {
+			f.RevokedAt = at
+			m.families[id] = f
+			out = append(out, cloneFamily(f))
+		}
+	}
+	return out, nil
+}
+
+func (m *memory) RevokeClientFamilies(ctx context.Context, userID, clientID string, at time.Time) ([]*authd.RefreshFamily, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []*authd.RefreshFamily{}
+	for id, f := range m.families {
+		if f.UserID == userID && f.ClientID == clientID && f.RevokedAt.IsZero() {
 			f.RevokedAt = at
 			m.families[id] = f
 			out = append(out, cloneFamily(f))
@@ -581,6 +610,242 @@ func (m *memory) AuditEvents(ctx context.Context) ([]authd.AuditEvent, error) {
 	defer m.mu.Unlock()
 	return slices.Clone(m.events), nil
 }
+
+func cloneCode(c authd.AuthCode) *authd.AuthCode {
+	c.Hash = bytes.Clone(c.Hash)
+	c.Scopes, c.Audience, c.AMR = slices.Clone(c.Scopes), slices.Clone(c.Audience), slices.Clone(c.AMR)
+	return &c
+}
+
+func (m *memory) CreateCode(ctx context.Context, c *authd.AuthCode) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.codes[string(c.Hash)]; ok {
+		return authd.ErrConflict
+	}
+	x := *cloneCode(*c)
+	x.UsedAt, x.TokenID, x.FamilyID, x.Reused = time.Time{}, "", "", false
+	m.codes[string(c.Hash)] = x
+	return nil
+}
+
+func (m *memory) RedeemCode(ctx context.Context, hash []byte, at time.Time, tokenID, familyID string) (*authd.AuthCode, bool, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, false, err
+	}
+	defer m.mu.Unlock()
+	c, ok := m.codes[string(hash)]
+	if !ok {
+		return nil, false, authd.ErrNotFound
+	}
+	first := c.UsedAt.IsZero()
+	if first {
+		c.UsedAt, c.TokenID, c.FamilyID = at, tokenID, familyID
+	} else {
+		c.Reused = true
+	}
+	m.codes[string(hash)] = c
+	return cloneCode(c), first, nil
+}
+
+func (m *memory) CodeReused(ctx context.Context, hash []byte) (bool, error) {
+	if err := m.lock(ctx); err != nil {
+		return false, err
+	}
+	defer m.mu.Unlock()
+	c, ok := m.codes[string(hash)]
+	if !ok {
+		return false, authd.ErrNotFound
+	}
+	return c.Reused, nil
+}
+
+func (m *memory) DeleteCodesBefore(ctx context.Context, t time.Time) (int, error) {
+	if err := m.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer m.mu.Unlock()
+	n := 0
+	for h, c := range m.codes {
+		if c.ExpiresAt.Before(t) {
+			delete(m.codes, h)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *memory) PutConsent(ctx context.Context, c *authd.Consent) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	x := *c
+	x.Scopes = slices.Clone(c.Scopes)
+	m.consents[[2]string{c.UserID, c.ClientID}] = x
+	return nil
+}
+
+func (m *memory) ConsentFor(ctx context.Context, userID, clientID string) (*authd.Consent, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	c, ok := m.consents[[2]string{userID, clientID}]
+	if !ok {
+		return nil, authd.ErrNotFound
+	}
+	c.Scopes = slices.Clone(c.Scopes)
+	return &c, nil
+}
+
+func (m *memory) ListConsents(ctx context.Context, userID string) ([]*authd.Consent, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []*authd.Consent{}
+	for k, c := range m.consents {
+		if k[0] == userID {
+			c.Scopes = slices.Clone(c.Scopes)
+			out = append(out, &c)
+		}
+	}
+	slices.SortFunc(out, func(a, b *authd.Consent) int { return strings.Compare(a.ClientID, b.ClientID) })
+	return out, nil
+}
+
+func (m *memory) DeleteConsent(ctx context.Context, userID, clientID string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	k := [2]string{userID, clientID}
+	if _, ok := m.consents[k]; !ok {
+		return authd.ErrNotFound
+	}
+	delete(m.consents, k)
+	return nil
+}
+
+func (m *memory) LinkSessionClient(ctx context.Context, sessionID, clientID, userID string, expiresAt time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	k := [2]string{sessionID, clientID}
+	if l, ok := m.links[k]; ok && l.expiresAt.After(expiresAt) {
+		expiresAt = l.expiresAt
+	}
+	m.links[k] = link{userID, expiresAt}
+	return nil
+}
+
+func (m *memory) TakeSessionClients(ctx context.Context, sessionID string) ([]string, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []string{}
+	for k := range m.links {
+		if k[0] == sessionID {
+			delete(m.links, k)
+			out = append(out, k[1])
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func (m *memory) DeleteSessionClientsBefore(ctx context.Context, t time.Time) (int, error) {
+	if err := m.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer m.mu.Unlock()
+	n := 0
+	for k, l := range m.links {
+		if l.expiresAt.Before(t) {
+			delete(m.links, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func cloneMessage(x authd.OutboxMessage) *authd.OutboxMessage {
+	x.Body = bytes.Clone(x.Body)
+	return &x
+}
+
+func (m *memory) Enqueue(ctx context.Context, msg *authd.OutboxMessage) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.outbox[msg.ID]; ok {
+		return authd.ErrConflict
+	}
+	m.outbox[msg.ID] = *cloneMessage(*msg)
+	return nil
+}
+
+func (m *memory) Claim(ctx context.Context, kind string, now time.Time, lease time.Duration, limit int) ([]*authd.OutboxMessage, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []*authd.OutboxMessage{}
+	for _, x := range m.outbox {
+		if x.Kind == kind && !x.NextAt.After(now) {
+			out = append(out, cloneMessage(x))
+		}
+	}
+	slices.SortFunc(out, func(a, b *authd.OutboxMessage) int {
+		if c := a.NextAt.Compare(b.NextAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	out = out[:min(len(out), max(limit, 0))]
+	for _, x := range out {
+		x.NextAt = now.Add(lease)
+		x.Attempts++
+		m.outbox[x.ID] = *cloneMessage(*x)
+	}
+	return out, nil
+}
+
+func (m *memory) Reschedule(ctx context.Context, id string, next time.Time, lastErr string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	x, ok := m.outbox[id]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	x.NextAt, x.LastErr = next, lastErr
+	m.outbox[id] = x
+	return nil
+}
+
+func (m *memory) DeleteMessage(ctx context.Context, id string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	delete(m.outbox, id)
+	return nil
+}
+
+var (
+	_ authd.CodeStore          = (*memory)(nil)
+	_ authd.ConsentStore       = (*memory)(nil)
+	_ authd.SessionClientStore = (*memory)(nil)
+	_ authd.Outbox             = (*memory)(nil)
+)
 
 var (
 	_ authd.UserStore      = (*memory)(nil)

@@ -18,6 +18,7 @@ func RunRefreshStore(t *testing.T, newStore func(t *testing.T) authd.RefreshStor
 	t.Helper()
 	rs := refreshSuite{newStore}
 	t.Run("CreateFamily then FamilyByID returns every field", rs.createThenFamilyByID)
+	t.Run("a family of the password grant reads back without client or scopes", rs.passwordGrantFamily)
 	t.Run("CreateFamily records the first token at f.Generation", rs.createRecordsFirstToken)
 	t.Run("CreateFamily ErrConflict when the id exists", rs.createConflictOnID)
 	t.Run("CreateFamily ErrConflict when the token hash exists", rs.createConflictOnTokenHash)
@@ -41,6 +42,8 @@ func RunRefreshStore(t *testing.T, newStore func(t *testing.T) authd.RefreshStor
 	t.Run("RevokeUserFamilies revokes only the user's live families and returns them", rs.revokeUserRevokesOnlyLive)
 	t.Run("RevokeUserFamilies revokes a family past its ExpiresAt", rs.revokeUserRevokesExpired)
 	t.Run("RevokeUserFamilies returns an empty slice when none and is idempotent", rs.revokeUserEmptyAndIdempotent)
+	t.Run("RevokeClientFamilies revokes only the user's live families of the client and returns them", rs.revokeClientRevokesOnlyClients)
+	t.Run("RevokeClientFamilies returns an empty slice when none and is idempotent", rs.revokeClientEmptyAndIdempotent)
 	t.Run("DeleteFamiliesBefore deletes families expired or revoked before t with their token hashes", rs.deleteBeforeDeletesWithHashes)
 	t.Run("honours ctx cancellation", rs.honoursCancellation)
 }
@@ -51,7 +54,8 @@ type refreshSuite struct {
 	newStore func(t *testing.T) authd.RefreshStore
 }
 
-// newFamily returns a live family of userID at generation 1.
+// newFamily returns a live family of userID at generation 1, granted to a
+// client of its own.
 func newFamily(userID string) *authd.RefreshFamily {
 	now := Now()
 	secret := NewHash()
@@ -60,6 +64,8 @@ func newFamily(userID string) *authd.RefreshFamily {
 		ID:         NewID("fam"),
 		UserID:     userID,
 		Audience:   []string{"authd", "https://api.example.com"},
+		ClientID:   NewID("client"),
+		Scopes:     []string{"openid", "offline_access", "email"},
 		Secret:     secret,
 		Generation: 1,
 		CreatedAt:  now,
@@ -131,6 +137,30 @@ func (rs refreshSuite) createThenFamilyByID(t *testing.T) {
 	if got.Revoked() {
 		t.Fatal("a new family reads back revoked")
 	}
+}
+
+// passwordGrantFamily: ClientID "" and no scopes, as the password grant
+// creates them (and as 0004 migrated the families before it), read back by
+// every method that returns a family.
+func (rs refreshSuite) passwordGrantFamily(t *testing.T) {
+	s := rs.newStore(t)
+	f := newFamily(NewID("user"))
+	f.ClientID, f.Scopes = "", nil
+	h := rs.create(t, s, f)
+	checkFamily(t, "FamilyByID", f, rs.byID(t, s, f.ID))
+	at := f.CreatedAt.Add(time.Minute)
+	got, err := s.UpdateFamilyByToken(t.Context(), h, rotate(at, NewHash()))
+	mustOK(t, err, "UpdateFamilyByToken")
+	want := *f
+	want.Generation, want.RotatedAt, want.LastUsedAt = 2, at, at
+	checkFamily(t, "UpdateFamilyByToken result", &want, got)
+	revoked, err := s.RevokeUserFamilies(t.Context(), f.UserID, at)
+	mustOK(t, err, "RevokeUserFamilies")
+	if len(revoked) != 1 {
+		t.Fatalf("RevokeUserFamilies returned %d families, want 1", len(revoked))
+	}
+	want.RevokedAt = at
+	checkFamily(t, "RevokeUserFamilies result", &want, revoked[0])
 }
 
 func (rs refreshSuite) createRecordsFirstToken(t *testing.T) {
@@ -253,8 +283,8 @@ func (rs refreshSuite) updateReturnsWhatFamilyByIDReads(t *testing.T) {
 
 func (rs refreshSuite) updateSavesNoOtherField(t *testing.T) {
 	// Reading: the parenthesis names the fields that are saved; the
-	// others (ID, UserID, Audience, Secret, CreatedAt, ExpiresAt) are
-	// fixed at creation.
+	// others (ID, UserID, Audience, ClientID, Scopes, Secret, CreatedAt,
+	// ExpiresAt) are fixed at creation.
 	s := rs.newStore(t)
 	f := newFamily(NewID("user"))
 	h := rs.create(t, s, f)
@@ -263,6 +293,8 @@ func (rs refreshSuite) updateSavesNoOtherField(t *testing.T) {
 		g.LastUsedAt = at
 		g.UserID = NewID("thief")
 		g.Audience = []string{"elsewhere"}
+		g.ClientID = NewID("thief")
+		g.Scopes = []string{"admin"}
 		g.Secret = NewHash()
 		g.CreatedAt = at
 		g.ExpiresAt = at.Add(1000 * time.Hour)
@@ -598,6 +630,76 @@ func (rs refreshSuite) revokeUserEmptyAndIdempotent(t *testing.T) {
 	}
 }
 
+func (rs refreshSuite) revokeClientRevokesOnlyClients(t *testing.T) {
+	// Reading: as RevokeUserFamilies, "not yet revoked" includes the
+	// families past their ExpiresAt.
+	s := rs.newStore(t)
+	user := NewID("user")
+	a, b, expired, already := newFamily(user), newFamily(user), newFamily(user), newFamily(user)
+	client := a.ClientID
+	b.ClientID, expired.ClientID, already.ClientID = client, client, client
+	expired.CreatedAt = expired.CreatedAt.Add(-400 * time.Hour)
+	expired.LastUsedAt = expired.CreatedAt
+	expired.ExpiresAt = expired.CreatedAt.Add(336 * time.Hour)
+	otherClient := newFamily(user)
+	password := newFamily(user)
+	password.ClientID, password.Scopes = "", nil
+	theirs := newFamily(NewID("user"))
+	theirs.ClientID = client
+	for _, f := range []*authd.RefreshFamily{a, b, expired, already, otherClient, password, theirs} {
+		rs.create(t, s, f)
+	}
+	earlier := Now()
+	mustOK(t, s.RevokeFamily(t.Context(), already.ID, earlier), "RevokeFamily")
+	at := earlier.Add(time.Minute)
+	got, err := s.RevokeClientFamilies(t.Context(), user, client, at)
+	mustOK(t, err, "RevokeClientFamilies")
+	if len(got) != 3 {
+		t.Fatalf("RevokeClientFamilies returned %d families, want 3 (%s, %s, %s)", len(got), a.ID, b.ID, expired.ID)
+	}
+	order := []string{a.ID, b.ID, expired.ID}
+	slices.SortFunc(got, func(x, y *authd.RefreshFamily) int { return cmpIndex(x.ID, order...) - cmpIndex(y.ID, order...) })
+	for i, f := range []*authd.RefreshFamily{a, b, expired} {
+		want := *f
+		want.RevokedAt = at
+		checkFamily(t, fmt.Sprintf("returned family %d", i), &want, got[i])
+		checkFamily(t, fmt.Sprintf("stored family %d", i), &want, rs.byID(t, s, f.ID))
+	}
+	if g := rs.byID(t, s, already.ID); !g.RevokedAt.Equal(earlier) {
+		t.Errorf("an already revoked family's RevokedAt moved to %s, want %s", fmtTime(g.RevokedAt), fmtTime(earlier))
+	}
+	checkFamily(t, "the user's family of another client", otherClient, rs.byID(t, s, otherClient.ID))
+	checkFamily(t, "the user's family of the password grant", password, rs.byID(t, s, password.ID))
+	checkFamily(t, "another user's family of the client", theirs, rs.byID(t, s, theirs.ID))
+}
+
+func (rs refreshSuite) revokeClientEmptyAndIdempotent(t *testing.T) {
+	s := rs.newStore(t)
+	f := newFamily(NewID("user"))
+	rs.create(t, s, f)
+	for _, c := range []struct{ user, client string }{{NewID("user"), f.ClientID}, {f.UserID, NewID("client")}, {f.UserID, ""}} {
+		got, err := s.RevokeClientFamilies(t.Context(), c.user, c.client, Now())
+		mustOK(t, err, "RevokeClientFamilies of a user and client without families")
+		if got == nil || len(got) != 0 {
+			t.Fatalf("RevokeClientFamilies(%q, %q): got %#v, want a non-nil empty slice", c.user, c.client, got)
+		}
+	}
+	at := Now()
+	got, err := s.RevokeClientFamilies(t.Context(), f.UserID, f.ClientID, at)
+	mustOK(t, err, "first RevokeClientFamilies")
+	if len(got) != 1 {
+		t.Fatalf("first RevokeClientFamilies returned %d families, want 1", len(got))
+	}
+	got, err = s.RevokeClientFamilies(t.Context(), f.UserID, f.ClientID, at.Add(time.Hour))
+	mustOK(t, err, "second RevokeClientFamilies")
+	if got == nil || len(got) != 0 {
+		t.Fatalf("second RevokeClientFamilies: got %d families (%#v), want a non-nil empty slice", len(got), got)
+	}
+	if g := rs.byID(t, s, f.ID); !g.RevokedAt.Equal(at) {
+		t.Fatalf("RevokedAt %s after the second call, want the first %s", fmtTime(g.RevokedAt), fmtTime(at))
+	}
+}
+
 func (rs refreshSuite) deleteBeforeDeletesWithHashes(t *testing.T) {
 	s := rs.newStore(t)
 	t0 := Now()
@@ -671,6 +773,8 @@ func (rs refreshSuite) honoursCancellation(t *testing.T) {
 	wantCanceled(t, s.RevokeFamily(ctx, f.ID, Now()), "RevokeFamily")
 	_, err = s.RevokeUserFamilies(ctx, f.UserID, Now())
 	wantCanceled(t, err, "RevokeUserFamilies")
+	_, err = s.RevokeClientFamilies(ctx, f.UserID, f.ClientID, Now())
+	wantCanceled(t, err, "RevokeClientFamilies")
 	_, err = s.DeleteFamiliesBefore(ctx, f.ExpiresAt.Add(time.Hour))
 	wantCanceled(t, err, "DeleteFamiliesBefore")
 	if called {

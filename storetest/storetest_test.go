@@ -45,6 +45,18 @@ func TestMemory(t *testing.T) {
 			return m, m.AuditEvents
 		})
 	})
+	t.Run("CodeStore", func(t *testing.T) {
+		storetest.RunCodeStore(t, func(*testing.T) authd.CodeStore { return newMemory() })
+	})
+	t.Run("ConsentStore", func(t *testing.T) {
+		storetest.RunConsentStore(t, func(*testing.T) authd.ConsentStore { return newMemory() })
+	})
+	t.Run("SessionClientStore", func(t *testing.T) {
+		storetest.RunSessionClientStore(t, func(*testing.T) authd.SessionClientStore { return newMemory() })
+	})
+	t.Run("Outbox", func(t *testing.T) {
+		storetest.RunOutbox(t, func(*testing.T) authd.Outbox { return newMemory() })
+	})
 }
 
 // mutant is a store broken in one way, and the subtest that must catch it.
@@ -146,6 +158,30 @@ func clients(wrap func(*memory) authd.ClientStore) func(*testing.T) {
 	}
 }
 
+func codes(wrap func(*memory) authd.CodeStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunCodeStore(t, func(*testing.T) authd.CodeStore { return wrap(newMemory()) })
+	}
+}
+
+func consents(wrap func(*memory) authd.ConsentStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunConsentStore(t, func(*testing.T) authd.ConsentStore { return wrap(newMemory()) })
+	}
+}
+
+func sessionClients(wrap func(*memory) authd.SessionClientStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunSessionClientStore(t, func(*testing.T) authd.SessionClientStore { return wrap(newMemory()) })
+	}
+}
+
+func outbox(wrap func(*memory) authd.Outbox) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunOutbox(t, func(*testing.T) authd.Outbox { return wrap(newMemory()) })
+	}
+}
+
 func mutants() []mutant {
 	return []mutant{
 		{"user email case-insensitive", users(func(m *memory) authd.UserStore { return caseFoldEmail{m} }),
@@ -182,6 +218,10 @@ func mutants() []mutant {
 			"RevokeUserFamilies revokes only the user's live families and returns them"},
 		{"refresh delete keeps hashes", refresh(func(m *memory) authd.RefreshStore { return keepHashes{m} }),
 			"DeleteFamiliesBefore deletes families expired or revoked before t with their token hashes"},
+		{"refresh drops scopes", refresh(func(m *memory) authd.RefreshStore { return dropScopes{m} }),
+			"CreateFamily then FamilyByID returns every field"},
+		{"refresh revoke every client", refresh(func(m *memory) authd.RefreshStore { return revokeEveryClient{m} }),
+			"RevokeClientFamilies revokes only the user's live families of the client and returns them"},
 		{"keys racy ensure", keys(func(m *memory) authd.KeyStore { return racyEnsure{m} }),
 			"EnsureKey from many goroutines ends with one current key"},
 		{"keys rotate without retiring", keys(func(m *memory) authd.KeyStore { return noRetire{m} }),
@@ -214,6 +254,26 @@ func mutants() []mutant {
 			"DeleteClient ErrNotFound when there is no such client"},
 		{"client delete by prefix", clients(func(m *memory) authd.ClientStore { return prefixDelete{m} }),
 			"DeleteClient ErrNotFound when there is no such client"},
+		{"code redeem not atomic", codes(func(m *memory) authd.CodeStore { return racyRedeem{m} }),
+			"RedeemCode gives first=true to exactly one of n concurrent calls"},
+		{"code create keeps redemption", codes(func(m *memory) authd.CodeStore { return createAsGiven{m} }),
+			"CreateCode stores the code unredeemed whatever c holds"},
+		{"code redeem overwrites", codes(func(m *memory) authd.CodeStore { return redeemOverwrites{m} }),
+			"RedeemCode of a redeemed code sets Reused and returns the first redemption with first=false"},
+		{"consent put keeps the first", consents(func(m *memory) authd.ConsentStore { return keepFirstConsent{m} }),
+			"PutConsent replaces the user's consent for the client"},
+		{"consent list nil", consents(func(m *memory) authd.ConsentStore { return listConsentsNil{m} }),
+			"ListConsents returns an empty slice when there are none"},
+		{"session clients take not atomic", sessionClients(func(m *memory) authd.SessionClientStore { return racyTake{m} }),
+			"TakeSessionClients gives each record to exactly one of concurrent calls"},
+		{"session clients link overwrites expiry", sessionClients(func(m *memory) authd.SessionClientStore { return linkOverwrites{m} }),
+			"LinkSessionClient is idempotent and keeps the later expiresAt"},
+		{"outbox claim not atomic", outbox(func(m *memory) authd.Outbox { return racyClaim{m} }),
+			"concurrent Claim calls never return one message twice within a lease"},
+		{"outbox claim without lease", outbox(func(m *memory) authd.Outbox { return claimWithoutLease{m} }),
+			"Claim moves NextAt to now+lease and adds one to Attempts: no other call claims them until the lease ends"},
+		{"outbox claim newest first", outbox(func(m *memory) authd.Outbox { return claimNewestFirst{m} }),
+			"Claim returns the messages of kind whose NextAt is not after now, oldest NextAt first"},
 		{"audit merges duplicates", func(t *testing.T) {
 			storetest.RunAuditLog(t, func(*testing.T) (authd.AuditLog, storetest.AuditReader) {
 				m := newMemory()
@@ -456,6 +516,22 @@ func (s keepHashes) DeleteFamiliesBefore(ctx context.Context, t time.Time) (int,
 	return n, nil
 }
 
+// dropScopes forgets the scopes of the families it creates.
+type dropScopes struct{ *memory }
+
+func (s dropScopes) CreateFamily(ctx context.Context, f *authd.RefreshFamily, tokenHash []byte) error {
+	x := *f
+	x.Scopes = nil
+	return s.memory.CreateFamily(ctx, &x, tokenHash)
+}
+
+// revokeEveryClient revokes the user's families of every client.
+type revokeEveryClient struct{ *memory }
+
+func (s revokeEveryClient) RevokeClientFamilies(ctx context.Context, userID, clientID string, at time.Time) ([]*authd.RefreshFamily, error) {
+	return s.memory.RevokeUserFamilies(ctx, userID, at)
+}
+
 // racyEnsure checks for a current key, lets go, then inserts.
 type racyEnsure struct{ *memory }
 
@@ -670,4 +746,151 @@ func (s dedupAudit) RecordEvent(ctx context.Context, e authd.AuditEvent) error {
 	}
 	s.events = append(s.events, e)
 	return nil
+}
+
+// racyRedeem reads the code, lets go, then writes the redemption.
+type racyRedeem struct{ *memory }
+
+func (s racyRedeem) RedeemCode(ctx context.Context, hash []byte, at time.Time, tokenID, familyID string) (*authd.AuthCode, bool, error) {
+	s.mu.Lock()
+	c, ok := s.codes[string(hash)]
+	s.mu.Unlock()
+	if !ok {
+		return nil, false, authd.ErrNotFound
+	}
+	time.Sleep(time.Millisecond)
+	first := c.UsedAt.IsZero()
+	if first {
+		c.UsedAt, c.TokenID, c.FamilyID = at, tokenID, familyID
+	} else {
+		c.Reused = true
+	}
+	s.mu.Lock()
+	s.codes[string(hash)] = c
+	s.mu.Unlock()
+	return &c, first, nil
+}
+
+// createAsGiven stores the redemption fields c holds.
+type createAsGiven struct{ *memory }
+
+func (s createAsGiven) CreateCode(ctx context.Context, c *authd.AuthCode) error {
+	if err := s.memory.CreateCode(ctx, c); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.codes[string(c.Hash)] = *c
+	return nil
+}
+
+// redeemOverwrites records every redemption over the first.
+type redeemOverwrites struct{ *memory }
+
+func (s redeemOverwrites) RedeemCode(ctx context.Context, hash []byte, at time.Time, tokenID, familyID string) (*authd.AuthCode, bool, error) {
+	c, first, err := s.memory.RedeemCode(ctx, hash, at, tokenID, familyID)
+	if err != nil || first {
+		return c, first, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.UsedAt, c.TokenID, c.FamilyID = at, tokenID, familyID
+	s.codes[string(hash)] = *c
+	return c, false, nil
+}
+
+// keepFirstConsent inserts but never replaces.
+type keepFirstConsent struct{ *memory }
+
+func (s keepFirstConsent) PutConsent(ctx context.Context, c *authd.Consent) error {
+	if _, err := s.memory.ConsentFor(ctx, c.UserID, c.ClientID); err == nil {
+		return nil
+	}
+	return s.memory.PutConsent(ctx, c)
+}
+
+type listConsentsNil struct{ *memory }
+
+func (s listConsentsNil) ListConsents(ctx context.Context, userID string) ([]*authd.Consent, error) {
+	l, err := s.memory.ListConsents(ctx, userID)
+	if len(l) == 0 {
+		return nil, err
+	}
+	return l, err
+}
+
+// racyTake lists the session's records, then deletes them one by one,
+// reporting what it listed.
+type racyTake struct{ *memory }
+
+func (s racyTake) TakeSessionClients(ctx context.Context, sessionID string) ([]string, error) {
+	s.mu.Lock()
+	out := []string{}
+	for k := range s.links {
+		if k[0] == sessionID {
+			out = append(out, k[1])
+		}
+	}
+	s.mu.Unlock()
+	time.Sleep(time.Millisecond)
+	for _, c := range out {
+		s.mu.Lock()
+		delete(s.links, [2]string{sessionID, c})
+		s.mu.Unlock()
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// linkOverwrites keeps the last expiresAt given, not the later.
+type linkOverwrites struct{ *memory }
+
+func (s linkOverwrites) LinkSessionClient(ctx context.Context, sessionID, clientID, userID string, expiresAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.links[[2]string{sessionID, clientID}] = link{userID, expiresAt}
+	return nil
+}
+
+// racyClaim picks the due messages, lets go, then takes their lease.
+type racyClaim struct{ *memory }
+
+func (s racyClaim) Claim(ctx context.Context, kind string, now time.Time, lease time.Duration, limit int) ([]*authd.OutboxMessage, error) {
+	s.mu.Lock()
+	var due []authd.OutboxMessage
+	for _, x := range s.outbox {
+		if x.Kind == kind && !x.NextAt.After(now) {
+			due = append(due, x)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(due, func(a, b authd.OutboxMessage) int { return a.NextAt.Compare(b.NextAt) })
+	due = due[:min(len(due), limit)]
+	time.Sleep(time.Millisecond)
+	out := []*authd.OutboxMessage{}
+	for _, x := range due {
+		x.NextAt = now.Add(lease)
+		x.Attempts++
+		s.mu.Lock()
+		s.outbox[x.ID] = x
+		s.mu.Unlock()
+		out = append(out, &x)
+	}
+	return out, nil
+}
+
+// claimWithoutLease returns the due messages without taking a lease.
+type claimWithoutLease struct{ *memory }
+
+func (s claimWithoutLease) Claim(ctx context.Context, kind string, now time.Time, lease time.Duration, limit int) ([]*authd.OutboxMessage, error) {
+	return s.memory.Claim(ctx, kind, now, 0, limit)
+}
+
+// claimNewestFirst returns the due messages newest NextAt first.
+type claimNewestFirst struct{ *memory }
+
+func (s claimNewestFirst) Claim(ctx context.Context, kind string, now time.Time, lease time.Duration, limit int) ([]*authd.OutboxMessage, error) {
+	out, err := s.memory.Claim(ctx, kind, now, lease, limit)
+	slices.Reverse(out)
+	return out, err
 }

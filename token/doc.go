@@ -13,7 +13,7 @@
 //	svc, err := token.New(ctx, cfg, token.Stores{Keys: db, Refresh: db, Revocations: db, Users: db, Audit: db})
 //	go svc.Run(ctx) // key reload every 2 s, revocation poll every 100 ms
 //	pair, err := svc.IssuePair(ctx, user, resources) // password grant
-//	pair, err  = svc.Refresh(ctx, refreshToken)      // refresh grant
+//	pair, err  = svc.Refresh(ctx, refreshToken, "")  // refresh grant
 //	pair, err  = svc.IssueForClient(id, scopes, nil) // client_credentials grant
 //	claims, err := svc.Verify(ctx, bearer)           // every request
 //

@@ -42,15 +42,15 @@ func Example() {
 	claims, err := svc.Verify(ctx, pair.AccessToken)
 	fmt.Println(claims.Email, err)
 
-	next, err := svc.Refresh(ctx, pair.RefreshToken) // grant_type=refresh_token
+	next, err := svc.Refresh(ctx, pair.RefreshToken, "") // grant_type=refresh_token
 	fmt.Println(next.RefreshToken != pair.RefreshToken, err)
 
 	// Presenting the spent token again inside the grace window returns the
 	// same successor; an older token kills the family.
-	again, _ := svc.Refresh(ctx, pair.RefreshToken)
+	again, _ := svc.Refresh(ctx, pair.RefreshToken, "")
 	fmt.Println(again.RefreshToken == next.RefreshToken)
-	_, _ = svc.Refresh(ctx, next.RefreshToken)
-	_, err = svc.Refresh(ctx, pair.RefreshToken)
+	_, _ = svc.Refresh(ctx, next.RefreshToken, "")
+	_, err = svc.Refresh(ctx, pair.RefreshToken, "")
 	fmt.Println(errors.Is(err, authd.ErrInvalidGrant), errors.Is(err, token.ErrReuseDetected))
 	_, err = svc.Verify(ctx, next.AccessToken)
 	fmt.Println(errors.Is(err, authd.ErrUnauthenticated))

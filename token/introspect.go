@@ -64,13 +64,18 @@ func (s *Service) Introspect(ctx context.Context, tok string) (IntrospectionResp
 	}, nil
 }
 
-// IssuedTo returns the client a live access token was issued to: "" for
-// a token issued to a user, a refresh token (no family is bound to a
-// client yet) or a token that is not live. Unlike Introspect it never
-// reads the refresh store. The error is a stale revocation set.
+// IssuedTo returns the client a token was issued to: the client_id of a
+// live access token, the client of a refresh token's family; "" for a
+// token of no client (the password grant, a session's token) and for an
+// unknown or dead access token. The error is a store failure or a stale
+// revocation set.
 func (s *Service) IssuedTo(ctx context.Context, tok string) (string, error) {
 	if looksLikeRefreshToken(tok) {
-		return "", nil
+		fam, _, err := s.familyOf(ctx, tok)
+		if err != nil || fam == nil {
+			return "", err
+		}
+		return fam.ClientID, nil
 	}
 	c, err := s.Verify(ctx, tok)
 	switch {
@@ -82,8 +87,9 @@ func (s *Service) IssuedTo(ctx context.Context, tok string) (string, error) {
 	return c.ClientID, nil
 }
 
-// introspectRefresh looks a refresh token up without changing its family.
-func (s *Service) introspectRefresh(ctx context.Context, tok string) (IntrospectionResponse, error) {
+// familyOf looks a refresh token's family up without changing it: the
+// family and the token's generation, or nil when no family issued it.
+func (s *Service) familyOf(ctx context.Context, tok string) (*authd.RefreshFamily, int, error) {
 	var fam authd.RefreshFamily
 	var gen int
 	_, err := s.st.Refresh.UpdateFamilyByToken(ctx, hashRefresh(tok), func(f *authd.RefreshFamily, g int) ([]byte, error) {
@@ -92,10 +98,20 @@ func (s *Service) introspectRefresh(ctx context.Context, tok string) (Introspect
 	})
 	switch {
 	case errors.Is(err, authd.ErrNotFound):
-		return IntrospectionResponse{}, nil
+		return nil, 0, nil
 	case err != nil && !errors.Is(err, errStopIntrospection):
-		return IntrospectionResponse{}, fmt.Errorf("token: introspect: %w", err)
+		return nil, 0, fmt.Errorf("token: look up refresh token: %w", err)
 	}
+	return &fam, gen, nil
+}
+
+// introspectRefresh looks a refresh token up without changing its family.
+func (s *Service) introspectRefresh(ctx context.Context, tok string) (IntrospectionResponse, error) {
+	f, gen, err := s.familyOf(ctx, tok)
+	if err != nil || f == nil {
+		return IntrospectionResponse{}, err
+	}
+	fam := *f
 	now := s.cfg.Now()
 	if gen != fam.Generation || s.familyDead(&fam, now) != "" {
 		return IntrospectionResponse{}, nil

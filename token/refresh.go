@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/authd/authd"
@@ -142,7 +143,16 @@ func (s *Service) familyDead(f *authd.RefreshFamily, now time.Time) string {
 // tokens give an error wrapping authd.ErrInvalidGrant; a store failure gives
 // its own error (authd.ErrUnavailable: 503). The rules are in the package
 // documentation ("Refresh tokens").
-func (s *Service) Refresh(ctx context.Context, tok string) (Pair, error) {
+//
+// clientID is the client that authenticated for the request ("" when
+// none did). A family granted to a client (RefreshFamily.ClientID) is
+// refreshed only by that client; anyone else's attempt is invalid_grant
+// and changes nothing: it spends no token and is not reuse.
+//
+// NOTE: OpenID Connect Core §12.2 and RFC 6749 §6 bind a refresh token to
+// the client it was issued to; without the check, a confidential client's
+// stolen refresh token would work without its secret.
+func (s *Service) Refresh(ctx context.Context, tok, clientID string) (Pair, error) {
 	if !looksLikeRefreshToken(tok) {
 		return Pair{}, errGrant
 	}
@@ -151,6 +161,9 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Pair, error) {
 	fam, err := s.st.Refresh.UpdateFamilyByToken(ctx, hashRefresh(tok), func(f *authd.RefreshFamily, gen int) ([]byte, error) {
 		now := s.cfg.Now()
 		outcome, spentGen = outcomeRefused, gen
+		if f.ClientID != "" && f.ClientID != clientID {
+			return nil, errGrant
+		}
 		if s.familyDead(f, now) != "" {
 			return nil, errGrant
 		}
@@ -198,11 +211,13 @@ func (s *Service) Refresh(ctx context.Context, tok string) (Pair, error) {
 	case user.Locked:
 		return Pair{}, errGrant
 	}
-	p, err := s.issueAccess(subject{id: user.ID, email: user.Email, roles: user.Roles, sid: fam.ID}, fam.Audience)
+	p, err := s.issueAccess(subject{id: user.ID, email: user.Email, roles: user.Roles, sid: fam.ID,
+		clientID: fam.ClientID, scope: strings.Join(fam.Scopes, " ")}, fam.Audience)
 	if err != nil {
 		return Pair{}, err
 	}
 	p.RefreshToken = successor(fam.Secret, tok)
+	p.Scope = strings.Join(fam.Scopes, " ")
 	detail := fmt.Sprintf("generation %d", fam.Generation)
 	if outcome == outcomeRetried {
 		detail += " (retry inside grace window)"

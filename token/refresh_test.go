@@ -23,7 +23,7 @@ func TestRefresh(t *testing.T) {
 			t.Fatalf("pair = %+v", p0)
 		}
 		e.clock.Advance(time.Minute)
-		p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken)
+		p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func TestRefresh(t *testing.T) {
 			t.Errorf("family = %+v", f)
 		}
 		e.clock.Advance(time.Minute)
-		p2, err := e.svc.Refresh(e.ctx, p1.RefreshToken)
+		p2, err := e.svc.Refresh(e.ctx, p1.RefreshToken, "")
 		if err != nil || p2.RefreshToken == p1.RefreshToken {
 			t.Fatalf("second rotation: %v", err)
 		}
@@ -59,7 +59,7 @@ func TestRefresh(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken)
+		p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,12 +76,12 @@ func TestRefresh(t *testing.T) {
 	t.Run("retry inside grace returns the identical successor", func(t *testing.T) {
 		e := newEnv(t, authd.AlgEdDSA)
 		p0, _ := e.svc.IssuePair(e.ctx, e.user, nil)
-		p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken)
+		p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(e.cfg.RefreshGrace)
-		p1b, err := e.svc.Refresh(e.ctx, p0.RefreshToken)
+		p1b, err := e.svc.Refresh(e.ctx, p0.RefreshToken, "")
 		if err != nil {
 			t.Fatalf("retry inside grace: %v", err)
 		}
@@ -96,7 +96,7 @@ func TestRefresh(t *testing.T) {
 			t.Errorf("family = %+v", f)
 		}
 		// the successor is still live and rotates normally
-		if _, err := e.svc.Refresh(e.ctx, p1.RefreshToken); err != nil {
+		if _, err := e.svc.Refresh(e.ctx, p1.RefreshToken, ""); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -106,12 +106,12 @@ func TestRefresh(t *testing.T) {
 		pA, _ := e.svc.IssuePair(e.ctx, e.user, nil)
 		pB, _ := e.svc.IssuePair(e.ctx, e.user, nil) // another device of the same user
 		sess, _ := e.svc.IssueForSession(e.ctx, &authd.Session{ID: "sess-x", UserID: e.user.ID, Email: e.user.Email})
-		pA1, err := e.svc.Refresh(e.ctx, pA.RefreshToken)
+		pA1, err := e.svc.Refresh(e.ctx, pA.RefreshToken, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(e.cfg.RefreshGrace + time.Second)
-		_, err = e.svc.Refresh(e.ctx, pA.RefreshToken)
+		_, err = e.svc.Refresh(e.ctx, pA.RefreshToken, "")
 		if !errors.Is(err, authd.ErrInvalidGrant) || !errors.Is(err, token.ErrReuseDetected) {
 			t.Fatalf("reuse: err = %v", err)
 		}
@@ -123,7 +123,7 @@ func TestRefresh(t *testing.T) {
 			t.Error("no refresh_reuse_detected event")
 		}
 		// the live successor is dead too
-		if _, err := e.svc.Refresh(e.ctx, pA1.RefreshToken); !errors.Is(err, authd.ErrInvalidGrant) {
+		if _, err := e.svc.Refresh(e.ctx, pA1.RefreshToken, ""); !errors.Is(err, authd.ErrInvalidGrant) {
 			t.Errorf("successor after reuse: err = %v", err)
 		}
 		// the family's access tokens are refused, on this node at once and
@@ -144,7 +144,7 @@ func TestRefresh(t *testing.T) {
 		if _, err := e.svc.Verify(e.ctx, sess.AccessToken); err != nil {
 			t.Errorf("session token: %v", err)
 		}
-		if _, err := e.svc.Refresh(e.ctx, pB.RefreshToken); err != nil {
+		if _, err := e.svc.Refresh(e.ctx, pB.RefreshToken, ""); err != nil {
 			t.Errorf("other family refresh: %v", err)
 		}
 	})
@@ -152,11 +152,11 @@ func TestRefresh(t *testing.T) {
 	t.Run("older generation is reuse even inside grace", func(t *testing.T) {
 		e := newEnv(t, authd.AlgEdDSA)
 		p0, _ := e.svc.IssuePair(e.ctx, e.user, nil)
-		p1, _ := e.svc.Refresh(e.ctx, p0.RefreshToken)
-		if _, err := e.svc.Refresh(e.ctx, p1.RefreshToken); err != nil {
+		p1, _ := e.svc.Refresh(e.ctx, p0.RefreshToken, "")
+		if _, err := e.svc.Refresh(e.ctx, p1.RefreshToken, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken); !errors.Is(err, token.ErrReuseDetected) {
+		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken, ""); !errors.Is(err, token.ErrReuseDetected) {
 			t.Fatalf("generation-2 token: err = %v", err)
 		}
 	})
@@ -164,11 +164,11 @@ func TestRefresh(t *testing.T) {
 	t.Run("zero grace: any second presentation is reuse", func(t *testing.T) {
 		e := newEnv(t, authd.AlgEdDSA, func(c *token.Config) { c.RefreshGrace = 0 })
 		p0, _ := e.svc.IssuePair(e.ctx, e.user, nil)
-		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken); err != nil {
+		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken, ""); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(time.Second)
-		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken); !errors.Is(err, token.ErrReuseDetected) {
+		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken, ""); !errors.Is(err, token.ErrReuseDetected) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -186,7 +186,7 @@ func TestRefresh(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				p, err := e.svc.Refresh(e.ctx, p0.RefreshToken)
+				p, err := e.svc.Refresh(e.ctx, p0.RefreshToken, "")
 				results[i], errs[i] = p.RefreshToken, err
 			}()
 		}
@@ -208,7 +208,7 @@ func TestRefresh(t *testing.T) {
 		if f.Generation != 2 || f.Revoked() {
 			t.Fatalf("family generation %d revoked %v; want 2, live", f.Generation, f.Revoked())
 		}
-		if _, err := e.svc.Refresh(e.ctx, successor); err != nil {
+		if _, err := e.svc.Refresh(e.ctx, successor, ""); err != nil {
 			t.Fatalf("the successor is not live: %v", err)
 		}
 	})
@@ -217,12 +217,12 @@ func TestRefresh(t *testing.T) {
 		e := newEnv(t, authd.AlgEdDSA, func(c *token.Config) { c.RefreshTTL = time.Hour; c.RefreshIdle = time.Hour })
 		p0, _ := e.svc.IssuePair(e.ctx, e.user, nil)
 		e.clock.Advance(50 * time.Minute)
-		p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken)
+		p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(10 * time.Minute) // absolute end, though used 10 min ago
-		if _, err := e.svc.Refresh(e.ctx, p1.RefreshToken); !errors.Is(err, authd.ErrInvalidGrant) || errors.Is(err, token.ErrReuseDetected) {
+		if _, err := e.svc.Refresh(e.ctx, p1.RefreshToken, ""); !errors.Is(err, authd.ErrInvalidGrant) || errors.Is(err, token.ErrReuseDetected) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -231,12 +231,12 @@ func TestRefresh(t *testing.T) {
 		e := newEnv(t, authd.AlgEdDSA, func(c *token.Config) { c.RefreshIdle = time.Hour })
 		p0, _ := e.svc.IssuePair(e.ctx, e.user, nil)
 		e.clock.Advance(59 * time.Minute)
-		p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken)
+		p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken, "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Advance(time.Hour + time.Second)
-		if _, err := e.svc.Refresh(e.ctx, p1.RefreshToken); !errors.Is(err, authd.ErrInvalidGrant) {
+		if _, err := e.svc.Refresh(e.ctx, p1.RefreshToken, ""); !errors.Is(err, authd.ErrInvalidGrant) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -247,7 +247,7 @@ func TestRefresh(t *testing.T) {
 		if err := e.svc.RevokeRefreshToken(e.ctx, p0.RefreshToken); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken); !errors.Is(err, authd.ErrInvalidGrant) {
+		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken, ""); !errors.Is(err, authd.ErrInvalidGrant) {
 			t.Fatalf("err = %v", err)
 		}
 		if _, err := e.svc.Verify(e.ctx, p0.AccessToken); !errors.Is(err, authd.ErrUnauthenticated) {
@@ -267,7 +267,7 @@ func TestRefresh(t *testing.T) {
 		if err := e.db.SetLocked(e.ctx, e.user.ID, true, e.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken); !errors.Is(err, authd.ErrInvalidGrant) {
+		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken, ""); !errors.Is(err, authd.ErrInvalidGrant) {
 			t.Fatalf("err = %v", err)
 		}
 	})
@@ -282,14 +282,14 @@ func TestRefresh(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, p := range []token.Pair{pA, pB} {
-			if _, err := e.svc.Refresh(e.ctx, p.RefreshToken); !errors.Is(err, authd.ErrInvalidGrant) {
+			if _, err := e.svc.Refresh(e.ctx, p.RefreshToken, ""); !errors.Is(err, authd.ErrInvalidGrant) {
 				t.Errorf("refresh after RevokeUser: %v", err)
 			}
 			if _, err := e.svc.Verify(e.ctx, p.AccessToken); !errors.Is(err, authd.ErrUnauthenticated) {
 				t.Errorf("verify after RevokeUser: %v", err)
 			}
 		}
-		if _, err := e.svc.Refresh(e.ctx, pBob.RefreshToken); err != nil {
+		if _, err := e.svc.Refresh(e.ctx, pBob.RefreshToken, ""); err != nil {
 			t.Errorf("another user's family: %v", err)
 		}
 	})
@@ -302,11 +302,11 @@ func TestRefresh(t *testing.T) {
 			p0.RefreshToken + "=", "+" + p0.RefreshToken[1:], p0.RefreshToken[:42] + "B", // non-zero trailing bits
 			p0.AccessToken, "\x00\xff" + p0.RefreshToken[2:], strings.ToUpper(p0.RefreshToken),
 		} {
-			if _, err := e.svc.Refresh(e.ctx, tok); !errors.Is(err, authd.ErrInvalidGrant) {
+			if _, err := e.svc.Refresh(e.ctx, tok, ""); !errors.Is(err, authd.ErrInvalidGrant) {
 				t.Errorf("Refresh(%.50q) err = %v", tok, err)
 			}
 		}
-		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken); err != nil {
+		if _, err := e.svc.Refresh(e.ctx, p0.RefreshToken, ""); err != nil {
 			t.Fatalf("the real token after garbage: %v", err)
 		}
 	})
@@ -375,7 +375,7 @@ func TestIntrospect(t *testing.T) {
 		t.Fatalf("refresh: %+v %v", r, err)
 	}
 	// introspection changes nothing: the token still rotates normally
-	p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken)
+	p1, err := e.svc.Refresh(e.ctx, p0.RefreshToken, "")
 	if err != nil {
 		t.Fatal(err)
 	}

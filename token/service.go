@@ -41,7 +41,12 @@ type Pair struct {
 	TokenType    string // "Bearer"
 	ExpiresIn    int    // seconds until the access token expires
 	RefreshToken string // empty for IssueForSession
-	Claims       *authd.Claims
+	// Scope is the granted scope, space-separated, when the grant names
+	// one (RFC 6749 §5.1); "" otherwise.
+	Scope string
+	// IDToken is the OpenID Connect ID token, when the grant issued one.
+	IDToken string
+	Claims  *authd.Claims
 }
 
 // New validates cfg, makes sure the key store has a current key (generating
@@ -199,6 +204,7 @@ type subject struct {
 	roles           []string
 	sid             string
 	clientID, scope string
+	jti             string // "" makes a new one
 }
 
 // issueAccess signs an access token for sub with the current key.
@@ -206,6 +212,9 @@ func (s *Service) issueAccess(sub subject, aud []string) (Pair, error) {
 	k := s.ring.state.Load().current
 	now := s.cfg.Now().Truncate(time.Second)
 	exp := now.Add(s.cfg.AccessTTL)
+	if sub.jti == "" {
+		sub.jti = randomString(16) // 128 bits
+	}
 	roles := sub.roles
 	if roles == nil {
 		roles = []string{}
@@ -218,7 +227,7 @@ func (s *Service) issueAccess(sub subject, aud []string) (Pair, error) {
 			ExpiresAt: jwt.NewNumericDate(exp),
 			NotBefore: jwt.NewNumericDate(now),
 			IssuedAt:  jwt.NewNumericDate(now),
-			ID:        randomString(16), // 128 bits
+			ID:        sub.jti,
 		},
 		SessionID: sub.sid,
 		Email:     sub.email,

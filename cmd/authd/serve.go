@@ -37,6 +37,7 @@ type app struct {
 	sessions *session.Manager
 	accounts *account.Service
 	clients  *oidc.Clients
+	provider *oidc.Provider
 }
 
 func newLogger(c *Config, w io.Writer) *slog.Logger {
@@ -77,6 +78,16 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 		MaxFailures: c.LoginMaxFailures, MaxFailuresIP: c.LoginMaxFailuresIP, Window: c.LoginWindow, Logger: log,
 	})
 	a.clients = oidc.NewClients(st.clients, a.hasher)
+	a.provider = oidc.NewProvider(oidc.Config{
+		Issuer: c.Issuer, Audiences: c.Audiences.vals, SessionMax: c.SessionMax, Logger: log,
+	}, a.clients, tokens, oidc.Stores{
+		Codes: st.codes, Consents: st.consents, Links: st.links, Outbox: st.outbox,
+		Sessions: st.sessions, Users: st.users, Audit: st.audit,
+	})
+	// Every end of a session (logout, revocation, password change, lock,
+	// from serve or from a command) queues the back-channel logouts; serve
+	// delivers them.
+	a.sessions.OnEnd(a.provider.SessionsEnded)
 	return a, nil
 }
 
@@ -142,11 +153,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	go a.tokens.Run(runCtx)
+	go a.provider.RunBackchannel(runCtx)
+	go a.provider.Run(runCtx)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpConfig(c, log, reg), httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users,
-		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, Ready: st.checks})
+		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, OIDC: a.provider, Ready: st.checks})
 	if err != nil {
 		return err
 	}

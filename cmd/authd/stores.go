@@ -28,6 +28,10 @@ type stores struct {
 	limiter     authd.Limiter
 	clients     authd.ClientStore
 	audit       authd.AuditLog
+	codes       authd.CodeStore
+	consents    authd.ConsentStore
+	links       authd.SessionClientStore
+	outbox      authd.Outbox
 	checks      []httpapi.Check
 	closers     []func() error
 }
@@ -50,6 +54,10 @@ type mainStore interface {
 	authd.Limiter
 	authd.ClientStore
 	authd.AuditLog
+	authd.CodeStore
+	authd.ConsentStore
+	authd.SessionClientStore
+	authd.Outbox
 	authd.Pinger
 	Close() error
 }
@@ -92,6 +100,7 @@ func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) 
 	st := &stores{
 		users: db, sessions: db, refresh: db, keys: db,
 		revocations: db, limiter: db, clients: db, audit: db,
+		codes: db, consents: db, links: db, outbox: db,
 		checks:  []httpapi.Check{{Name: "db", Pinger: db}},
 		closers: []func() error{db.Close},
 	}

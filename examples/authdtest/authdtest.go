@@ -370,6 +370,64 @@ func (s *Server) AddClient(t testing.TB, id, secret string, grants, scopes []str
 	}
 }
 
+// Client is a client for RegisterClient, one `authd client add` flag a
+// field.
+type Client struct {
+	ID     string
+	Secret string // a confidential client (--secret-stdin; at least 32 characters); public when empty
+	Name   string // shown on the consent page
+
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	BackchannelLogoutURI   string
+	Scopes, Grants         []string // authd's defaults when empty
+	FirstParty             bool     // no consent page
+}
+
+// RegisterClient registers c with `authd client add`: an OpenID Connect
+// relying party, unlike AddClient's service clients.
+func (s *Server) RegisterClient(t testing.TB, c Client) {
+	t.Helper()
+	cmd := exec.Command(s.bin, clientArgs(s.DB, c)...)
+	cmd.Env = cleanEnv()
+	if c.Secret != "" {
+		cmd.Stdin = strings.NewReader(c.Secret + "\n")
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("authdtest: client add %s: %v: %s", c.ID, err, out)
+	}
+}
+
+// clientArgs are the arguments of `authd client add` for c.
+func clientArgs(db string, c Client) []string {
+	args := []string{"client", "add", "--db", db, "--id", c.ID}
+	if c.Secret != "" {
+		args = append(args, "--secret-stdin")
+	}
+	if c.Name != "" {
+		args = append(args, "--name", c.Name)
+	}
+	for _, u := range c.RedirectURIs {
+		args = append(args, "--redirect-uri", u)
+	}
+	for _, u := range c.PostLogoutRedirectURIs {
+		args = append(args, "--post-logout-redirect-uri", u)
+	}
+	if c.BackchannelLogoutURI != "" {
+		args = append(args, "--backchannel-logout-uri", c.BackchannelLogoutURI)
+	}
+	for _, sc := range c.Scopes {
+		args = append(args, "--scope", sc)
+	}
+	for _, g := range c.Grants {
+		args = append(args, "--grant", g)
+	}
+	if c.FirstParty {
+		args = append(args, "--first-party")
+	}
+	return args
+}
+
 // client is the HTTP client of the helpers: no redirects followed.
 var client = &http.Client{
 	Timeout:       10 * time.Second,

@@ -65,3 +65,28 @@ func TestBuildNeedsMain(t *testing.T) {
 		t.Fatalf("Build without Main made %s", buildDir)
 	}
 }
+
+// TestClientArgs: RegisterClient passes each field as its flag, and the
+// secret only through stdin.
+func TestClientArgs(t *testing.T) {
+	got := clientArgs("sqlite:x.db", Client{
+		ID: "webapp", Secret: "s3cret", Name: "Web app",
+		RedirectURIs:           []string{"http://127.0.0.1:1/callback"},
+		PostLogoutRedirectURIs: []string{"http://127.0.0.1:1/"},
+		BackchannelLogoutURI:   "http://127.0.0.1:1/backchannel-logout",
+		Scopes:                 []string{"openid", "email"},
+	})
+	want := []string{"client", "add", "--db", "sqlite:x.db", "--id", "webapp", "--secret-stdin", "--name", "Web app",
+		"--redirect-uri", "http://127.0.0.1:1/callback", "--post-logout-redirect-uri", "http://127.0.0.1:1/",
+		"--backchannel-logout-uri", "http://127.0.0.1:1/backchannel-logout", "--scope", "openid", "--scope", "email"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("clientArgs = %q\nwant %q", got, want)
+	}
+	if slices.Contains(got, "s3cret") {
+		t.Fatal("the secret is on the command line")
+	}
+	public := clientArgs("sqlite:x.db", Client{ID: "spa", FirstParty: true})
+	if want := []string{"client", "add", "--db", "sqlite:x.db", "--id", "spa", "--first-party"}; !slices.Equal(public, want) {
+		t.Fatalf("clientArgs = %q, want %q", public, want)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"strconv"
+	"strings"
 )
 
 //go:embed templates/*.html static/*
@@ -50,7 +51,7 @@ type asset struct {
 }
 
 // pageNames are the templates under templates/ besides layout.html.
-var pageNames = []string{"signin", "account", "message"}
+var pageNames = []string{"signin", "account", "message", "consent", "logout"}
 
 // New returns a Renderer. The templates are parsed here; a template that
 // does not parse is a programming error, so it panics (every test that
@@ -123,6 +124,16 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, data a
 	}
 	h := w.Header()
 	r.SetHeaders(h)
+	if ft, ok := data.(interface{ FormTargetSources() []string }); ok {
+		if src := ft.FormTargetSources(); len(src) > 0 {
+			// NOTE: browsers apply form-action to the redirects that answer
+			// a form too; a page whose form ends at a registered client
+			// (consent, sign-in on the way back to an app, logout) allows
+			// that client's origin, and only it.
+			h.Set("Content-Security-Policy", strings.Replace(ContentSecurityPolicy, "form-action 'self'",
+				"form-action 'self' "+strings.Join(src, " "), 1))
+		}
+	}
 	// NOTE: pages show the user and their sessions: never stored, so Back
 	// after signing out shows nothing (S8). The server's default already
 	// says so; this keeps it true if that default ever changes.

@@ -6,7 +6,9 @@ import (
 )
 
 // MaxReturnLen bounds a return URL; a longer one is refused.
-const MaxReturnLen = 1024
+// It is above the longest authorization request (/oauth2/authorize takes a
+// query of up to 4 KiB), which comes back through the sign-in page.
+const MaxReturnLen = 4200
 
 // SafeReturn reports whether raw is a safe place to send the browser after
 // it signs in, and returns it unchanged when it is.

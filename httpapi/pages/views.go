@@ -2,6 +2,7 @@ package pages
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -15,6 +16,32 @@ type Page struct {
 	// SignedInAs is the email shown in the header, with a sign-out button;
 	// empty on pages for signed-out visitors.
 	SignedInAs string
+	// FormTargets are URIs outside authd that a form of the page ends at
+	// through redirects (a client's redirect URI); their origins join
+	// the page's form-action.
+	FormTargets []string
+}
+
+// FormTargetSources returns the CSP sources of p.FormTargets: the origin
+// of an http(s) URI, the scheme of a private-use one (RFC 8252 §7.1).
+func (p Page) FormTargetSources() []string {
+	var out []string
+	for _, raw := range p.FormTargets {
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme == "" {
+			continue
+		}
+		src := u.Scheme + ":"
+		if u.Host != "" {
+			src = u.Scheme + "://" + u.Host
+		}
+		// A source is a token of the policy: nothing that could end it.
+		if strings.ContainsAny(src, " ;,'\"\r\n") {
+			continue
+		}
+		out = append(out, src)
+	}
+	return out
 }
 
 // Notice is the banner at the top of a page.
@@ -34,6 +61,7 @@ var notices = map[string]Notice{
 	"already-ended":         {"info", "That session had already ended."},
 	"others-revoked":        {"success", "Every other session has ended. Only this device is still signed in."},
 	"password-changed":      {"success", "Your password is changed. Every other session has ended."},
+	"app-revoked":           {"success", "The app is disconnected: it must ask you again, and its access has ended."},
 }
 
 // NoticeFor returns the banner for a notice code, or nil for an unknown one.
@@ -76,6 +104,9 @@ type SignInPage struct {
 	// Focus names the input that should have the focus ("login-email",
 	// "signup-password", ...).
 	Focus string
+	// Reauth asks a signed-in user to sign in again (an app asked for a
+	// fresh sign-in).
+	Reauth bool
 }
 
 // AccountPage is /account.
@@ -91,6 +122,10 @@ type AccountPage struct {
 	TokensEnabled bool
 	Token         *TokenView
 	Password      Form
+	// Apps are the connected apps (consents); AppsEnabled shows the
+	// section.
+	AppsEnabled bool
+	Apps        []AppView
 }
 
 // SessionView is one row of the session list.
@@ -183,4 +218,62 @@ func Sentence(msg string) string {
 		msg += "."
 	}
 	return msg
+}
+
+// ConsentPage asks the user to let a client sign them in.
+type ConsentPage struct {
+	Page
+	ClientName string
+	ClientID   string
+	// RedirectHost is where the browser goes back to, shown so that the
+	// user sees which site asks.
+	RedirectHost string
+	Scopes       []Scope
+	// Request is the authorization request's query, posted back with the
+	// decision; CSRF binds the decision to it and to the session.
+	Request string
+	CSRF    string
+}
+
+// Scope is a scope with the words that explain it.
+type Scope struct {
+	Name string
+	Text string
+}
+
+// scopeTexts explain the scopes authd knows.
+var scopeTexts = map[string]string{
+	"openid":         "Know who you are (your account id)",
+	"email":          "See your email address",
+	"profile":        "See your basic profile",
+	"roles":          "See your roles",
+	"offline_access": "Stay signed in when you are away (until you disconnect the app)",
+}
+
+// ScopeText returns the scope with its explanation.
+func ScopeText(name string) Scope {
+	t, ok := scopeTexts[name]
+	if !ok {
+		t = name
+	}
+	return Scope{Name: name, Text: t}
+}
+
+// LogoutPage asks the user to confirm signing out (RP-initiated logout
+// without an id_token_hint).
+type LogoutPage struct {
+	Page
+	ClientName  string
+	ClientID    string
+	RedirectURI string
+	State       string
+	CSRF        string
+}
+
+// AppView is one connected app on the account page.
+type AppView struct {
+	ClientID string
+	Name     string
+	Scopes   []Scope
+	Granted  Time
 }

@@ -58,12 +58,13 @@ func run(name, addr string, routes Routes) error {
 	defer v.Close()
 	mux := http.NewServeMux()
 	routes(mux, v)
-	return serve(ctx, name, addr, mux)
+	return Serve(ctx, name, addr, mux)
 }
 
-// serve answers with h on addr until ctx ends, then lets the requests in
-// flight finish (for 10 s at most).
-func serve(ctx context.Context, name, addr string, h http.Handler) error {
+// Serve answers with h on addr until ctx ends, then lets the requests in
+// flight finish (for 10 s at most). It prints "NAME listening on ADDR"
+// once it listens, the line the tests wait for.
+func Serve(ctx context.Context, name, addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

@@ -276,3 +276,14 @@ type Outbox interface {
 	// an error.
 	DeleteMessage(ctx context.Context, id string) error
 }
+
+// IDKeyStore keeps the asymmetric key that signs ID and logout tokens while
+// the signing key ring is HS256: relying parties verify those tokens with
+// the published JWKS, and an HMAC secret cannot be published.
+type IDKeyStore interface {
+	// EnsureIDKey inserts k as the ID-token key when there is none and
+	// returns the ID-token key either way (k's RetiredAt is ignored; the
+	// key returned has none). Many nodes starting at once end up with one
+	// key.
+	EnsureIDKey(ctx context.Context, k *Key) (*Key, error)
+}

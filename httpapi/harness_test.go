@@ -124,7 +124,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	tc.Now = h.clock.Now
 	tc.Logger = log
 	tc.PollInterval = 10 * time.Millisecond
-	tokens, err := token.New(ctx, tc, token.Stores{Keys: db, Refresh: db, Revocations: db, Users: db, Audit: db})
+	tokens, err := token.New(ctx, tc, token.Stores{Keys: db, IDKeys: db, Refresh: db, Revocations: db, Users: db, Audit: db})
 	if err != nil {
 		t.Fatal(err)
 	}

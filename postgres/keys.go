@@ -116,3 +116,20 @@ func (db *DB) Keys(ctx context.Context, retiredAfter time.Time) ([]*authd.Key, e
 	}
 	return collect(ctx, db, op, rows, scanKey)
 }
+
+// EnsureIDKey implements authd.IDKeyStore: one INSERT … ON CONFLICT DO
+// NOTHING on the one-row table, then one read; concurrent callers all read
+// the row the first one inserted.
+func (db *DB) EnsureIDKey(ctx context.Context, k *authd.Key) (*authd.Key, error) {
+	const op = "ensure ID-token key"
+	if _, err := db.pool.Exec(ctx, `INSERT INTO id_key (one, id, alg, private, public, created_at) VALUES (1, $1, $2, $3, $4, $5)
+		ON CONFLICT (one) DO NOTHING`, k.ID, k.Alg, nonNil(k.Private), nonNil(k.Public), k.CreatedAt); err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	var cur authd.Key
+	if err := db.pool.QueryRow(ctx, `SELECT id, alg, private, public, created_at FROM id_key WHERE one = 1`).
+		Scan(&cur.ID, &cur.Alg, &cur.Private, &cur.Public, &cur.CreatedAt); err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return &cur, nil
+}

@@ -64,6 +64,7 @@ func TestRefreshStore(t *testing.T) {
 func TestKeyStore(t *testing.T) {
 	pgtest.DSN(t)
 	storetest.RunKeyStore(t, func(t *testing.T) authd.KeyStore { return openFresh(t) })
+	storetest.RunIDKeyStore(t, func(t *testing.T) authd.IDKeyStore { return openFresh(t) })
 }
 
 func TestRevocationList(t *testing.T) {

@@ -50,6 +50,7 @@ var (
 	_ authd.SessionStore   = (*DB)(nil)
 	_ authd.RefreshStore   = (*DB)(nil)
 	_ authd.KeyStore       = (*DB)(nil)
+	_ authd.IDKeyStore     = (*DB)(nil)
 	_ authd.RevocationList = (*DB)(nil)
 	_ authd.Limiter        = (*DB)(nil)
 	_ authd.ClientStore    = (*DB)(nil)

@@ -91,3 +91,27 @@ func (db *DB) Keys(ctx context.Context, retiredAfter time.Time) ([]*authd.Key, e
 	}
 	return collect(ctx, db, op, rows, scanKey)
 }
+
+// EnsureIDKey implements authd.IDKeyStore: INSERT … ON CONFLICT DO NOTHING
+// on the one-row table, then the row, in one transaction.
+func (db *DB) EnsureIDKey(ctx context.Context, k *authd.Key) (*authd.Key, error) {
+	const op = "ensure ID-token key"
+	var cur authd.Key
+	err := db.tx(ctx, op, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO id_key (one, id, alg, private, public, created_at) VALUES (1, ?, ?, ?, ?, ?)
+			ON CONFLICT (one) DO NOTHING`, k.ID, k.Alg, nonNil(k.Private), nonNil(k.Public), micros(k.CreatedAt)); err != nil {
+			return db.wrap(ctx, op, err)
+		}
+		var created int64
+		if err := tx.QueryRowContext(ctx, `SELECT id, alg, private, public, created_at FROM id_key WHERE one = 1`).
+			Scan(&cur.ID, &cur.Alg, &cur.Private, &cur.Public, &created); err != nil {
+			return db.wrap(ctx, op, err)
+		}
+		cur.CreatedAt = fromMicros(created)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &cur, nil
+}

@@ -63,6 +63,7 @@ func TestRefreshStore(t *testing.T) {
 
 func TestKeyStore(t *testing.T) {
 	storetest.RunKeyStore(t, func(t *testing.T) authd.KeyStore { return open(t) })
+	storetest.RunIDKeyStore(t, func(t *testing.T) authd.IDKeyStore { return open(t) })
 }
 
 func TestRevocationList(t *testing.T) {

@@ -33,6 +33,7 @@ type memory struct {
 	consents map[[2]string]authd.Consent // by user id, client id
 	links    map[[2]string]link          // by session id, client id
 	outbox   map[string]authd.OutboxMessage
+	idKey    *authd.Key
 }
 
 type link struct {
@@ -857,3 +858,17 @@ var (
 	_ authd.ClientStore    = (*memory)(nil)
 	_ authd.AuditLog       = (*memory)(nil)
 )
+
+func (m *memory) EnsureIDKey(ctx context.Context, k *authd.Key) (*authd.Key, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	if m.idKey == nil {
+		c := *k
+		c.RetiredAt = time.Time{}
+		m.idKey = &c
+	}
+	c := *m.idKey
+	return &c, nil
+}

@@ -30,6 +30,9 @@ func TestMemory(t *testing.T) {
 	t.Run("KeyStore", func(t *testing.T) {
 		storetest.RunKeyStore(t, func(*testing.T) authd.KeyStore { return newMemory() })
 	})
+	t.Run("IDKeyStore", func(t *testing.T) {
+		storetest.RunIDKeyStore(t, func(*testing.T) authd.IDKeyStore { return newMemory() })
+	})
 	t.Run("RevocationList", func(t *testing.T) {
 		storetest.RunRevocationList(t, func(*testing.T) authd.RevocationList { return newMemory() })
 	})

@@ -178,4 +178,8 @@ type Stores struct {
 	// Audit receives refresh_rotated, refresh_reuse_detected and
 	// token_revoked events. Nil: no audit events.
 	Audit authd.AuditLog
+	// IDKeys keeps the ES256 key that signs ID and logout tokens while
+	// the current key is HS256. Nil: under HS256 no ID token can be
+	// signed (ErrNoIDTokenKey).
+	IDKeys authd.IDKeyStore
 }

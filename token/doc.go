@@ -10,7 +10,7 @@
 //
 // # Use
 //
-//	svc, err := token.New(ctx, cfg, token.Stores{Keys: db, Refresh: db, Revocations: db, Users: db, Audit: db})
+//	svc, err := token.New(ctx, cfg, token.Stores{Keys: db, IDKeys: db, Refresh: db, Revocations: db, Users: db, Audit: db})
 //	go svc.Run(ctx) // key reload every 2 s, revocation poll every 100 ms
 //	pair, err := svc.IssuePair(ctx, user, resources) // password grant
 //	pair, err  = svc.Refresh(ctx, refreshToken, "")  // refresh grant

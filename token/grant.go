@@ -102,10 +102,11 @@ func (s *Service) IssueGrant(ctx context.Context, g Grant) (Pair, error) {
 
 // ErrNoIDTokenKey is the error of an ID or logout token when the key ring
 // holds no asymmetric key to sign it with (the ring is HS256 only).
-var ErrNoIDTokenKey = errors.New("token: no asymmetric key to sign ID tokens (with --jwt-alg HS256, run authd keys rotate --alg ES256 once, then back to HS256)")
+var ErrNoIDTokenKey = errors.New("token: no asymmetric key to sign ID tokens")
 
 // idKey is the key ID and logout tokens are signed with: the current key,
-// or under HS256 the newest asymmetric key the ring still holds.
+// or under HS256 the ring's ID-token key (an ES256 key of its own, kept by
+// the IDKeyStore and published in the JWKS).
 //
 // NOTE: ID tokens are verified by relying parties through the JWKS, so
 // they are never signed with the HS256 secret, which is shared with
@@ -113,7 +114,7 @@ var ErrNoIDTokenKey = errors.New("token: no asymmetric key to sign ID tokens (wi
 func (s *Service) idKey() (*ringKey, error) {
 	st := s.ring.state.Load()
 	for _, k := range st.keys {
-		if k.alg != authd.AlgHS256 && k.signer != nil && (k == st.current || k.until.IsZero()) {
+		if k.alg != authd.AlgHS256 && k.signer != nil && (k == st.current || k.idOnly) {
 			return k, nil
 		}
 	}

@@ -40,6 +40,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 // (the sqlite.DB) implements them.
 type storeAll interface {
 	authd.KeyStore
+	authd.IDKeyStore
 	authd.RefreshStore
 	authd.RevocationList
 	authd.UserStore
@@ -134,7 +135,7 @@ func newEnvKey(t testing.TB, alg string, keyIndex int, opts ...func(*token.Confi
 }
 
 func (e *env) stores() token.Stores {
-	return token.Stores{Keys: e.db, Refresh: e.db, Revocations: e.db, Users: e.db, Audit: e.audit}
+	return token.Stores{Keys: e.db, IDKeys: e.db, Refresh: e.db, Revocations: e.db, Users: e.db, Audit: e.audit}
 }
 
 // newService starts another Service on the same store: another node.

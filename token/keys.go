@@ -132,6 +132,9 @@ type ringKey struct {
 	until     time.Time // zero for the current key; RetiredAt+AccessTTL otherwise
 	jwk       *jwk      // nil for HS256
 	keyFunc   jwt.Keyfunc
+	// idOnly marks the ID-token key of an HS256 ring: it signs and
+	// verifies ID and logout tokens, never an access token.
+	idOnly bool
 }
 
 func (k *ringKey) String() string   { return fmt.Sprintf("key(kid=%s alg=%s)", k.kid, k.alg) }

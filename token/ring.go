@@ -21,7 +21,11 @@ const unknownKIDReloadEvery = time.Second
 // ring is the in-memory key ring: the current signing key and every key
 // whose tokens may still be live, reloaded from the KeyStore.
 type ring struct {
-	ks        authd.KeyStore
+	ks   authd.KeyStore
+	idks authd.IDKeyStore
+	// idKey is the ID-token key of an HS256 ring, loaded once: it never
+	// changes.
+	idKey     *ringKey
 	accessTTL time.Duration
 	alg       string
 	now       func() time.Time
@@ -102,6 +106,14 @@ func (r *ring) load(ctx context.Context) error {
 			st.algs = append(st.algs, rk.alg)
 		}
 	}
+	if st.current.alg == authd.AlgHS256 && r.idks != nil {
+		if err := r.loadIDKey(ctx); err != nil {
+			return err
+		}
+		st.byKID[r.idKey.kid] = r.idKey
+		st.keys = append(st.keys, r.idKey)
+		fmt.Fprintf(&fp, "id:%s;", r.idKey.kid)
+	}
 	st.jwks = jwksJSON(st.keys)
 	st.fingerprint = fp.String()
 	old := r.state.Swap(st)
@@ -170,4 +182,30 @@ func repeat(ctx context.Context, every time.Duration, log *slog.Logger, failed, 
 			failing = false
 		}
 	}
+}
+
+// loadIDKey makes sure the store has the ID-token key (an ES256 key made
+// only when there is none) and keeps it in r.idKey.
+func (r *ring) loadIDKey(ctx context.Context) error {
+	if r.idKey != nil {
+		return nil
+	}
+	k, err := NewKey(authd.AlgES256, r.now())
+	if err != nil {
+		return err
+	}
+	stored, err := r.idks.EnsureIDKey(ctx, k)
+	if err != nil {
+		return fmt.Errorf("token: ensure the ID-token key: %w", err)
+	}
+	rk, err := parseKey(stored, r.accessTTL)
+	if err != nil {
+		return err
+	}
+	if rk.alg == authd.AlgHS256 || rk.signer == nil {
+		return fmt.Errorf("token: the ID-token key %s is not an asymmetric key with a private part", stored.ID)
+	}
+	rk.idOnly = true
+	r.idKey = rk
+	return nil
 }

@@ -71,7 +71,7 @@ func New(ctx context.Context, cfg Config, st Stores) (*Service, error) {
 	// Verify feeds it claims decoded once, after the structural checks and
 	// the signature (see verify).
 	s.validator = jws.NewAccessValidator(cfg.Issuer, cfg.Audiences, cfg.Leeway, cfg.Now)
-	s.ring = &ring{ks: st.Keys, accessTTL: cfg.AccessTTL, alg: cfg.Alg, now: cfg.Now, log: cfg.Logger}
+	s.ring = &ring{ks: st.Keys, idks: st.IDKeys, accessTTL: cfg.AccessTTL, alg: cfg.Alg, now: cfg.Now, log: cfg.Logger}
 	if s.cache != nil {
 		s.ring.onChange = s.cache.Flush
 	}
@@ -316,7 +316,7 @@ func (s *Service) verify(ctx context.Context, raw string) (*authd.Claims, error)
 	// in a path, a query or a URL (SECURITY J2).
 	k := s.ring.lookup(ctx, p.KID)
 	switch {
-	case k == nil:
+	case k == nil || k.idOnly:
 		return nil, invalid("unknown kid")
 	case !k.usable(now):
 		return nil, invalid("kid of a retired key past its last token's expiry")

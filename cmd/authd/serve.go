@@ -63,7 +63,7 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 		tc.CacheSize = -1
 	}
 	tc.Logger = log
-	tokens, err := token.New(ctx, tc, token.Stores{Keys: st.keys, Refresh: st.refresh, Revocations: st.revocations, Users: st.users, Audit: st.audit})
+	tokens, err := token.New(ctx, tc, token.Stores{Keys: st.keys, IDKeys: st.idKeys, Refresh: st.refresh, Revocations: st.revocations, Users: st.users, Audit: st.audit})
 	if err != nil {
 		return nil, fmt.Errorf("cannot start the token service: %v", err)
 	}

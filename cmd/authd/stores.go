@@ -28,6 +28,7 @@ type stores struct {
 	limiter     authd.Limiter
 	clients     authd.ClientStore
 	audit       authd.AuditLog
+	idKeys      authd.IDKeyStore
 	codes       authd.CodeStore
 	consents    authd.ConsentStore
 	links       authd.SessionClientStore
@@ -54,6 +55,7 @@ type mainStore interface {
 	authd.Limiter
 	authd.ClientStore
 	authd.AuditLog
+	authd.IDKeyStore
 	authd.CodeStore
 	authd.ConsentStore
 	authd.SessionClientStore
@@ -100,7 +102,7 @@ func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) 
 	st := &stores{
 		users: db, sessions: db, refresh: db, keys: db,
 		revocations: db, limiter: db, clients: db, audit: db,
-		codes: db, consents: db, links: db, outbox: db,
+		idKeys: db, codes: db, consents: db, links: db, outbox: db,
 		checks:  []httpapi.Check{{Name: "db", Pinger: db}},
 		closers: []func() error{db.Close},
 	}

@@ -67,6 +67,13 @@ func (s *Service) IssueGrant(ctx context.Context, g Grant) (Pair, error) {
 	if err != nil {
 		return Pair{}, err
 	}
+	if g.OpenID {
+		// Before anything is stored: a grant that cannot have its ID
+		// token leaves no refresh family behind.
+		if _, err := s.idKey(); err != nil {
+			return Pair{}, err
+		}
+	}
 	scope := strings.Join(g.Scopes, " ")
 	sub := subject{id: g.User.ID, email: g.User.Email, roles: g.User.Roles, sid: g.SessionID,
 		clientID: g.ClientID, scope: scope, jti: g.TokenID}

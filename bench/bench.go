@@ -85,6 +85,10 @@ type Mode struct {
 	Store string `json:"store"`         // sqlite, postgres, redis, redis-cluster
 	Alg   string `json:"alg,omitempty"` // JWT signing algorithm
 	Cache bool   `json:"cache"`         // --session-cache (session) or --token-cache (jwt)
+	// Client is the kind of client of the "oidc" model (the code flow):
+	// "public" (PKCE only) or "confidential" (client_secret_basic, an
+	// argon2id verification per code exchange).
+	Client string `json:"client,omitempty"`
 }
 
 // AllModes lists every mode in the order they run.
@@ -99,6 +103,9 @@ func AllModes() []Mode {
 		for _, c := range []bool{true, false} {
 			ms = append(ms, Mode{Name: "jwt/" + alg + "/" + cacheWord(c), Model: "jwt", Store: "sqlite", Alg: alg, Cache: c})
 		}
+	}
+	for _, cl := range []string{clientPublic, clientConfidential} {
+		ms = append(ms, Mode{Name: "oidc-code-flow/" + cl, Model: "oidc", Store: "sqlite", Cache: true, Client: cl})
 	}
 	return ms
 }
@@ -156,7 +163,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer cancel()
 	modes := selectModes(cfg.Modes)
 	if len(modes) == 0 {
-		return nil, fmt.Errorf("--modes %s matches no mode; modes are named like session/sqlite/cache and jwt/EdDSA/nocache", strings.Join(cfg.Modes, ","))
+		return nil, fmt.Errorf("--modes %s matches no mode; modes are named like session/sqlite/cache, jwt/EdDSA/nocache and oidc-code-flow/public", strings.Join(cfg.Modes, ","))
 	}
 	r, err := newRunner(cfg)
 	if err != nil {
@@ -304,6 +311,10 @@ func (r *runner) skipReason(m Mode) string {
 // estimate is the expected duration of a mode in seconds, for the ETA.
 func (r *runner) estimate(m Mode) float64 {
 	phase := (r.cfg.Phase + r.cfg.Warmup).Seconds()
+	if m.Model == "oidc" {
+		// start, client and users, 2 × flows, 2 × ID-token verifications
+		return 3.0 + 2*phase + 2*r.cfg.Phase.Seconds()
+	}
 	est := 1.0 + 5*phase // start, logins, 2×(healthz, me)
 	if m.Model == "jwt" {
 		est += 2 * phase

@@ -53,8 +53,15 @@ func TestCPUTimeOfSelf(t *testing.T) {
 }
 
 func TestSelectModes(t *testing.T) {
-	if n := len(selectModes(nil)); n != 16 {
-		t.Errorf("all modes: %d, want 16", n)
+	if n := len(selectModes(nil)); n != 18 {
+		t.Errorf("all modes: %d, want 18", n)
+	}
+	var oidcModes []string
+	for _, m := range selectModes([]string{"oidc-code-flow"}) {
+		oidcModes = append(oidcModes, m.Name+":"+m.Store+":"+m.Client)
+	}
+	if want := "oidc-code-flow/public:sqlite:public oidc-code-flow/confidential:sqlite:confidential"; strings.Join(oidcModes, " ") != want {
+		t.Errorf("selectModes(oidc-code-flow) = %v, want %s", oidcModes, want)
 	}
 	got := selectModes([]string{"jwt/ES256", "sqlite/nocache"})
 	var names []string
@@ -104,6 +111,90 @@ func TestRender(t *testing.T) {
 			break
 		} else if err != nil {
 			t.Fatalf("SVG is not well-formed: %v", err)
+		}
+	}
+}
+
+// The code flow has its own table and target (≥ 1,000 flows/s with the
+// public client on one node), beside the Hydra anchor, and stays out of
+// the session and JWT tables and of the SVG's panels.
+func TestRenderCodeFlow(t *testing.T) {
+	cpu := 900.0
+	run := func(nodes int, rps float64) FlowRun {
+		load := 300.0
+		return FlowRun{Nodes: nodes, Flows: Stats{Requests: 100, RPS: rps, P50Ms: 30, P99Ms: 90, CPUPerReqUs: &cpu}, LoadCPUPerFlowUs: &load,
+			AuthorizeP50Ms: 12, AuthorizeP99Ms: 40, TokenP50Ms: 15, TokenP99Ms: 50}
+	}
+	idt := &IDTokenVerify{Library: "go-oidc", Alg: "EdDSA", Bytes: 600, OneCPU: VerifyRate{Workers: 1, PerSecond: 9000, UsEach: 111}, AllCPUs: VerifyRate{Workers: 2, PerSecond: 17000}}
+	pub := Mode{Name: "oidc-code-flow/public", Model: "oidc", Store: "sqlite", Cache: true, Client: clientPublic}
+	conf := Mode{Name: "oidc-code-flow/confidential", Model: "oidc", Store: "sqlite", Cache: true, Client: clientConfidential}
+	rep := &Report{Version: ReportVersion, StartedAt: time.Now(), FinishedAt: time.Now(), Machine: readMachine(),
+		Modes: []ModeResult{
+			{Mode: Mode{Name: "session/sqlite/cache", Model: "session", Store: "sqlite", Cache: true}, Status: StatusOK,
+				Throughput: []Throughput{{Nodes: 1, Me: Stats{RPS: 900}, Healthz: Stats{RPS: 1000}, Ratio: 0.9}}},
+			{Mode: pub, Status: StatusOK, CodeFlow: &CodeFlow{Client: clientPublic, ClientAuth: "none: PKCE only", Scope: codeFlowScope,
+				Runs: []FlowRun{run(1, 1200), run(3, 800)}, IDToken: idt, HydraAnchor: HydraAnchor, Goal: CodeFlowGoal}},
+			{Mode: conf, Status: StatusOK, CodeFlow: &CodeFlow{Client: clientConfidential, ClientAuth: "client_secret_basic: argon2id per exchange",
+				Runs: []FlowRun{run(1, 20)}, HydraAnchor: HydraAnchor, Goal: CodeFlowGoal}},
+		}}
+	rep.Targets = evaluateTargets(rep)
+	var flowTargets []Target
+	for _, tg := range rep.Targets {
+		if strings.HasPrefix(tg.Name, "OIDC") {
+			flowTargets = append(flowTargets, tg)
+		}
+	}
+	if len(flowTargets) != 1 || flowTargets[0].Mode != pub.Name || !flowTargets[0].Met || flowTargets[0].Measured != 1200 {
+		t.Errorf("code-flow targets = %+v, want one, met, for the public client's 1 node", flowTargets)
+	}
+	md := Markdown(rep)
+	for _, want := range []string{"### OpenID Connect code flow", "| oidc-code-flow/public | none: PKCE only | 1 | 1200 | 30.0 / 90.0 | 12.0 / 40.0 | 15.0 / 50.0 | 900 | 300 | 15.6× | met |",
+		"| oidc-code-flow/public | none: PKCE only | 3 | 800 |", "**missed**", "| 0.3× | — (argon2id-bound) |", "77 token issuances/s", "1,000",
+		"| oidc-code-flow/public | go-oidc | EdDSA | 600 | 9000 | 111 | 17000 | 2 |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	thr, _, _ := strings.Cut(md, "### OpenID Connect")
+	if strings.Contains(thr, "oidc-code-flow") {
+		t.Errorf("an oidc mode is in the session and JWT tables:\n%s", thr)
+	}
+	svg := SVG(rep)
+	if !strings.Contains(svg, "oidc-code-flow/public: 1200 flows/s") || strings.Contains(svg, `text-anchor="end">oidc-code-flow`) {
+		t.Errorf("SVG: want the code flow as a line, not a panel row:\n%s", svg)
+	}
+	d := xml.NewDecoder(strings.NewReader(svg))
+	for {
+		if _, err := d.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("SVG is not well-formed: %v", err)
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for in, want := range map[float64]string{0: "0", 77: "77", 1000: "1,000", 1234567: "1,234,567", 999.6: "1,000"} {
+		if got := thousands(in); got != want {
+			t.Errorf("thousands(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCodeFrom(t *testing.T) {
+	tests := []struct {
+		loc, state, want string
+		ok               bool
+	}{
+		{benchRedirect + "?code=abc&state=s1&iss=x", "s1", "abc", true},
+		{benchRedirect + "?code=abc&state=s2", "s1", "", false},
+		{benchRedirect + "?error=access_denied&state=s1", "s1", "", false},
+		{"https://evil.example/cb?code=abc&state=s1", "s1", "", false},
+	}
+	for _, tt := range tests {
+		got, err := codeFrom(tt.loc, tt.state)
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("codeFrom(%q, %q) = %q, %v; want %q, ok %v", tt.loc, tt.state, got, err, tt.want, tt.ok)
 		}
 	}
 }

@@ -17,11 +17,27 @@ const (
 
 // SVG draws the run's two headline figures as a small hand-written SVG:
 // authenticated throughput as a share of the baseline (target 85%), and
-// the p99 revocation-to-refusal delay on every other node (target 100 ms).
+// the p99 revocation-to-refusal delay on every other node (target 100 ms);
+// and the OIDC code flow's rate as a line of text.
 func SVG(rep *Report) string {
+	// The panels are the session and JWT modes'; the code flow is a line.
+	var flows []string
+	sub := *rep
+	sub.Modes = nil
+	for _, m := range rep.Modes {
+		if notOIDC(m.Mode) {
+			sub.Modes = append(sub.Modes, m)
+		} else if cf := m.CodeFlow; m.Status == StatusOK && cf != nil && len(cf.Runs) > 0 {
+			flows = append(flows, fmt.Sprintf("%s: %.0f flows/s (1 node)", m.Name, cf.Runs[0].Flows.RPS))
+		}
+	}
+	rep = &sub
 	rows := len(rep.Modes)
 	width := 2*(svgLabelW+svgBarW) + svgGap + 60
 	height := svgTop + rows*svgRowH + 50
+	if len(flows) > 0 {
+		height += 18
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#fff"/>`+"\n")
@@ -32,6 +48,10 @@ func SVG(rep *Report) string {
 	fmt.Fprintf(&b, `<text x="10" y="18" font-size="14" font-weight="bold">%s</text>`+"\n", html.EscapeString(title))
 	svgRatioPanel(&b, rep)
 	svgRevocationPanel(&b, rep)
+	if len(flows) > 0 {
+		fmt.Fprintf(&b, `<text x="10" y="%d">OIDC code flow on SQLite — %s; Hydra %g/s, goal %s/s</text>`+"\n",
+			height-28, html.EscapeString(strings.Join(flows, ", ")), HydraAnchor, thousands(CodeFlowGoal))
+	}
 	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">%d clients; the load generator shares the CPUs with the servers: ratios, not absolute capacity.</text>`+"\n",
 		height-10, rep.Settings.Concurrency)
 	b.WriteString("</svg>\n")

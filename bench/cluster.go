@@ -17,6 +17,9 @@ import (
 type cluster struct {
 	nodes   []*node
 	cleanup []func()
+	// storeArgs are the flags naming the store (--db …), for the
+	// one-shot commands run against it (authd client add).
+	storeArgs []string
 }
 
 func (c *cluster) stop() {
@@ -35,11 +38,14 @@ type nodeSettings struct {
 	accessTTL string
 }
 
+// benchIssuer is the nodes' --issuer: never resolved, only compared.
+const benchIssuer = "http://authd-bench.test"
+
 // nodeArgs are the serve flags of mode m's nodes, stores aside. The
 // benchmark and the soak sign in with the password grant, which authd
 // enables only under --password-grant (RFC 9700 forbids it by default).
 func nodeArgs(m Mode, ns nodeSettings) []string {
-	args := []string{"--dev", "--addr", "127.0.0.1:0", "--issuer", "http://authd-bench.test", "--log-level", "warn",
+	args := []string{"--dev", "--addr", "127.0.0.1:0", "--issuer", benchIssuer, "--log-level", "warn",
 		"--password-grant",
 		"--session-cache=" + fmt.Sprint(m.Model != "session" || m.Cache),
 		"--token-cache=" + fmt.Sprint(m.Model != "jwt" || m.Cache)}
@@ -75,7 +81,7 @@ func (r *runner) startCluster(ctx context.Context, m Mode, n int, ns nodeSetting
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{cleanup: []func(){cleanup}}
+	c := &cluster{cleanup: []func(){cleanup}, storeArgs: storeArgs}
 	if err := r.startNodes(ctx, c, slug, append(nodeArgs(m, ns), storeArgs...), n); err != nil {
 		c.stop()
 		return nil, err

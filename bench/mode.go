@@ -38,6 +38,14 @@ func (r *runner) runMode(ctx context.Context, m Mode) ModeResult {
 	for _, n := range cl.nodes {
 		res.Logs = append(res.Logs, n.log)
 	}
+	if m.Model == "oidc" {
+		cf := &codeFlowRun{runner: r, m: m, cl: cl}
+		if err := cf.measure(ctx, &res); err != nil {
+			return failed(res, err)
+		}
+		r.prog.step(m.Name+": stopping the nodes", 0.2)
+		return res
+	}
 	mr := &modeRun{runner: r, m: m, nodes: cl.nodes}
 	if err := mr.measure(ctx, &res); err != nil {
 		return failed(res, err)

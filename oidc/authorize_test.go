@@ -13,7 +13,7 @@ import (
 // newProvider returns a Provider over a fresh SQLite file with the
 // clients "web" (public, https://app.example.com/cb, default scopes) and
 // "svc" (confidential, client_credentials only).
-func newProvider(t *testing.T) *oidc.Provider {
+func newProvider(t testing.TB) *oidc.Provider {
 	t.Helper()
 	clients, db := newClients(t, fastParams)
 	tc := token.DefaultConfig("https://id.example.com", "authd", "orders")

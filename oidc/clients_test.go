@@ -20,7 +20,7 @@ import (
 var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // newClients returns a registry over a fresh SQLite file, and the store.
-func newClients(t *testing.T, p password.Params) (*oidc.Clients, *sqlite.DB) {
+func newClients(t testing.TB, p password.Params) (*oidc.Clients, *sqlite.DB) {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "clients.db"))
 	if err != nil {

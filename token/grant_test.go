@@ -28,7 +28,7 @@ func verifyWithJWKS(t *testing.T, svc *token.Service, raw string) (jose.Header, 
 	if err := json.Unmarshal(svc.JWKS(), &set); err != nil {
 		t.Fatal(err)
 	}
-	sig, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.RS256})
+	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.EdDSA, jose.ES256, jose.RS256})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 var benchCmd = &command{
 	name:    "bench",
-	summary: "the session-vs-JWT benchmark (or with --soak the soak test) on real authd processes",
+	summary: "the session-vs-JWT and OIDC code-flow benchmark (or with --soak the soak test) on real authd processes",
 	usage: `bench [--quick] [--out DIR] [--modes SUBSTR,…] [--postgres URL] [--redis URL] [--redis-cluster]
              [--concurrency N] [--phase D] [--revocations N] [--timeout D]
        authd bench --soak DURATION [--soak-store sqlite|postgres|redis|redis-cluster] [--out DIR]`,
@@ -33,7 +33,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	f := newFlags(benchCmd)
 	f.Bool(&cfg.Quick, "quick", false, "short phases and 20 revocations per mode: a smoke run of under a minute (CI)")
 	f.String(&cfg.Out, "out", "bench-results", "DIR", "directory for results.md, results.json, results.svg and the nodes' logs")
-	f.String(&modes, "modes", "", "SUBSTR,…", "run only the modes whose name contains one of these comma-separated substrings (session/sqlite/cache, jwt/EdDSA/nocache, …)")
+	f.String(&modes, "modes", "", "SUBSTR,…", "run only the modes whose name contains one of these comma-separated substrings (session/sqlite/cache, jwt/EdDSA/nocache, oidc-code-flow/public, …)")
 	f.Int(&cfg.Concurrency, "concurrency", 32, "keep-alive clients of each load phase, 1 to 4096")
 	f.Duration(&cfg.Phase, "phase", 0, "measured duration of each load phase (0: 5s, 250ms with --quick)")
 	f.Int(&cfg.Revocations, "revocations", 0, "revocation trials per mode (0: 500, 20 with --quick)")

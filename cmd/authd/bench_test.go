@@ -96,6 +96,8 @@ func TestBenchQuick(t *testing.T) {
 			t.Errorf("mode %s: %s: %s", m.Name, res.Status, res.Reason)
 		case !available && res.Status != bench.StatusSkipped:
 			t.Errorf("mode %s: status %s, want skipped (its store is not configured)", m.Name, res.Status)
+		case res.Status == bench.StatusOK && m.Model == "oidc":
+			checkCodeFlow(t, m, res.CodeFlow)
 		case res.Status == bench.StatusOK:
 			if len(res.Throughput) != 2 || res.Revocation == nil || res.Credential == nil || res.Logins == nil {
 				t.Errorf("mode %s: figures missing: %+v", m.Name, res)
@@ -110,8 +112,29 @@ func TestBenchQuick(t *testing.T) {
 	if md, _ := os.ReadFile(filepath.Join(out, "results.md")); !bytes.Contains(md, []byte("| session/sqlite/cache | 1 |")) {
 		t.Errorf("results.md lacks the session/sqlite/cache row:\n%s", md)
 	}
-	if !strings.Contains(stdout.String(), "### Throughput") {
-		t.Errorf("stdout lacks the results table:\n%s", stdout.String())
+	if !strings.Contains(stdout.String(), "### Throughput") || !strings.Contains(stdout.String(), "### OpenID Connect code flow") {
+		t.Errorf("stdout lacks the results tables:\n%s", stdout.String())
+	}
+}
+
+// checkCodeFlow: an oidc mode made full code flows on 1 node and on 3,
+// none of them failed, and go-oidc verified the ID token.
+func checkCodeFlow(t *testing.T, m bench.Mode, cf *bench.CodeFlow) {
+	t.Helper()
+	if cf == nil || len(cf.Runs) != 2 || cf.IDToken == nil {
+		t.Errorf("mode %s: code-flow figures missing: %+v", m.Name, cf)
+		return
+	}
+	for _, r := range cf.Runs {
+		if r.Flows.Errors != 0 {
+			t.Errorf("mode %s, %d node(s): %d flows failed (%d with 5xx)", m.Name, r.Nodes, r.Flows.Errors, r.Flows.ServerErrors)
+		}
+	}
+	if cf.Runs[0].Flows.Requests == 0 {
+		t.Errorf("mode %s: no flow completed on 1 node", m.Name)
+	}
+	if v := cf.IDToken; v.OneCPU.Verifications == 0 || v.AllCPUs.Verifications == 0 {
+		t.Errorf("mode %s: no ID-token verification: %+v", m.Name, v)
 	}
 }
 

@@ -21,13 +21,13 @@ import (
 // invalid_client when no credentials came or they are refused (with the
 // Basic challenge when Basic was used or nothing was sent), 503 when the
 // client store is down.
-func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, form url.Values) (string, bool) {
-	refuse := func(challenge bool, desc string) (string, bool) {
+func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, form url.Values) (*authd.Client, bool) {
+	refuse := func(challenge bool, desc string) (*authd.Client, bool) {
 		if challenge {
 			w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
 		}
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", desc)
-		return "", false
+		return nil, false
 	}
 	_, hasAuthz := r.Header["Authorization"]
 	_, postID := form["client_id"]
@@ -38,7 +38,7 @@ func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, form
 		// NOTE: RFC 6749 §2.3 says a client uses one method per request;
 		// two sets of credentials would leave open which one authd trusted.
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "use one client authentication method: HTTP Basic or client_id and client_secret in the form, not both")
-		return "", false
+		return nil, false
 	case hasAuthz:
 		rawID, rawSecret, ok := r.BasicAuth()
 		if !ok {
@@ -52,7 +52,7 @@ func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, form
 		}
 		if postID && form.Get("client_id") != id {
 			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "client_id in the form names another client than HTTP Basic")
-			return "", false
+			return nil, false
 		}
 	case postID && postSecret:
 		id, secret = form.Get("client_id"), form.Get("client_secret")
@@ -62,14 +62,15 @@ func (s *Server) authenticateClient(w http.ResponseWriter, r *http.Request, form
 	if s.deps.Clients == nil {
 		return refuse(hasAuthz, "client authentication failed")
 	}
-	if err := s.deps.Clients.Authenticate(r.Context(), id, secret); err != nil {
+	cl, err := s.deps.Clients.Authenticate(r.Context(), id, secret)
+	if err != nil {
 		if errors.Is(err, authd.ErrInvalidCredentials) {
 			return refuse(hasAuthz, "client authentication failed")
 		}
 		s.failOAuth(w, r, err)
-		return "", false
+		return nil, false
 	}
-	return id, true
+	return cl, true
 }
 
 // userScopes are the registered scopes a client_credentials
@@ -81,22 +82,8 @@ var userScopes = []string{"openid", "offline_access"}
 // an access token for the authenticated client itself, scope a subset of
 // its registered scopes, no refresh token and no ID token.
 func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, form url.Values) {
-	id, ok := s.authenticateClient(w, r, form)
+	cl, ok := s.authenticateClient(w, r, form)
 	if !ok {
-		return
-	}
-	cl, err := s.deps.Clients.Get(r.Context(), id)
-	if err != nil {
-		// It authenticated a moment ago: deleted since, or the store is down.
-		if errors.Is(err, authd.ErrNotFound) {
-			_, basic := r.Header["Authorization"]
-			if basic {
-				w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
-			}
-			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
-			return
-		}
-		s.failOAuth(w, r, err)
 		return
 	}
 	// NOTE: a client that authenticated but is not registered for this
@@ -147,7 +134,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, form 
 // HTTP Basic with an empty secret, as golang.org/x/oauth2 does by default.
 // required says whether a request naming no client is refused (401
 // invalid_client); otherwise it is "" and ok.
-func (s *Server) identifyClient(w http.ResponseWriter, r *http.Request, form url.Values, required bool) (string, bool) {
+func (s *Server) identifyClient(w http.ResponseWriter, r *http.Request, form url.Values, required bool) (*authd.Client, bool) {
 	_, hasAuthz := r.Header["Authorization"]
 	_, postSecret := form["client_secret"]
 	id := form.Get("client_id")
@@ -164,36 +151,37 @@ func (s *Server) identifyClient(w http.ResponseWriter, r *http.Request, form url
 	if id == "" {
 		if required {
 			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client_id is required")
-			return "", false
+			return nil, false
 		}
-		return "", true
+		return nil, true
 	}
 	if s.deps.Clients == nil {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
-		return "", false
+		return nil, false
 	}
 	cl, err := s.deps.Clients.Get(r.Context(), id)
 	switch {
 	case errors.Is(err, authd.ErrNotFound):
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
-		return "", false
+		return nil, false
 	case err != nil:
 		s.failOAuth(w, r, err)
-		return "", false
+		return nil, false
 	case cl.Confidential():
 		// NOTE: a confidential client must prove itself: its client_id
 		// alone is public knowledge.
 		w.Header().Set("WWW-Authenticate", `Basic realm="authd"`)
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "this client must authenticate with its secret")
-		return "", false
+		return nil, false
 	}
-	return cl.ID, true
+	return cl, true
 }
 
-// refreshClient is the client of a refresh_token request: the
-// authenticated or public client, or "" when none is named. A client_id
-// that names no registered client is treated as none, as before clients
-// signed users in: a family of the password grant names no client.
+// refreshClient is the client of a refresh_token (or revocation)
+// request: the authenticated or public client's id, or "" when none is
+// named. A client_id that names no registered client is treated as none,
+// as before clients signed users in: a family of the password grant names
+// no client.
 func (s *Server) refreshClient(w http.ResponseWriter, r *http.Request, form url.Values) (string, bool) {
 	_, hasAuthz := r.Header["Authorization"]
 	_, postSecret := form["client_secret"]
@@ -202,13 +190,17 @@ func (s *Server) refreshClient(w http.ResponseWriter, r *http.Request, form url.
 			return "", true
 		}
 	}
-	return s.identifyClient(w, r, form, false)
+	cl, ok := s.identifyClient(w, r, form, false)
+	if cl == nil {
+		return "", ok
+	}
+	return cl.ID, ok
 }
 
 // authorizationCode answers grant_type=authorization_code (RFC 6749
 // §4.1.3, RFC 7636 §4.5).
 func (s *Server) authorizationCode(w http.ResponseWriter, r *http.Request, form url.Values) {
-	clientID, ok := s.identifyClient(w, r, form, true)
+	cl, ok := s.identifyClient(w, r, form, true)
 	if !ok {
 		return
 	}
@@ -229,7 +221,7 @@ func (s *Server) authorizationCode(w http.ResponseWriter, r *http.Request, form 
 		return
 	}
 	m := s.meta(r)
-	p, err := s.deps.OIDC.Exchange(token.WithClient(r.Context(), m.IP, m.UserAgent), clientID, code, redirectURI, verifier)
+	p, err := s.deps.OIDC.Exchange(token.WithClient(r.Context(), m.IP, m.UserAgent), cl, code, redirectURI, verifier)
 	if err != nil {
 		s.failOAuth(w, r, err)
 		return

@@ -140,7 +140,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	h.provider = oidc.NewProvider(oidc.Config{
 		Issuer: h.issuer, Audiences: []string{"authd", "orders"}, SessionMax: sc.Max,
 		HTTPClient: o.backchannel, DeliveryPoll: 10 * time.Millisecond, Now: h.clock.Now, Logger: log,
-	}, h.clients, tokens, oidc.Stores{Codes: db, Consents: db, Links: db, Outbox: db, Sessions: db, Users: db, Audit: db})
+	}, h.clients, tokens, oidc.Stores{Codes: db, Consents: db, Links: db, Outbox: db, Users: db, Audit: db})
 	sessions.OnEnd(h.provider.SessionsEnded)
 	go h.provider.RunBackchannel(runCtx)
 	hc.Issuer = h.issuer

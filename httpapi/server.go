@@ -79,7 +79,7 @@ type Deps struct {
 // one): an unknown id, a wrong secret and a public client's id (which has
 // no secret) are authd.ErrInvalidCredentials.
 type ClientAuthenticator interface {
-	Authenticate(ctx context.Context, id, secret string) error
+	Authenticate(ctx context.Context, id, secret string) (*authd.Client, error)
 	// Get returns the registered client, or an error wrapping
 	// authd.ErrNotFound.
 	Get(ctx context.Context, id string) (*authd.Client, error)

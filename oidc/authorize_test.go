@@ -30,7 +30,7 @@ func newProvider(t testing.TB) *oidc.Provider {
 		}
 	}
 	return oidc.NewProvider(oidc.Config{Issuer: "https://id.example.com", Audiences: []string{"authd", "orders"}}, clients, tokens,
-		oidc.Stores{Codes: db, Consents: db, Links: db, Outbox: db, Sessions: db, Users: db, Audit: db})
+		oidc.Stores{Codes: db, Consents: db, Links: db, Outbox: db, Users: db, Audit: db})
 }
 
 const challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" // RFC 7636 appendix B

@@ -56,7 +56,7 @@ func newBenchFlow(b *testing.B, scope string) *benchFlow {
 		b.Fatal(err)
 	}
 	p := oidc.NewProvider(oidc.Config{Issuer: benchIssuer, Audiences: []string{"authd"}}, clients, tokens,
-		oidc.Stores{Codes: db, Consents: db, Links: db, Outbox: db, Sessions: db, Users: db, Audit: db})
+		oidc.Stores{Codes: db, Consents: db, Links: db, Outbox: db, Users: db, Audit: db})
 
 	now := time.Now()
 	u := &authd.User{ID: authd.NewID(), Email: "ann@example.com", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}
@@ -117,7 +117,12 @@ func (f *benchFlow) flow(ctx context.Context) (token.Pair, error) {
 	if code == "" {
 		return token.Pair{}, fmt.Errorf("authorize: no code in %s", out.Redirect)
 	}
-	pair, err := f.p.Exchange(ctx, "app", code, benchRedirect, f.verifier)
+	// The token endpoint reads the client (a public one: client_id alone).
+	cl, err := f.p.Clients().Get(ctx, "app")
+	if err != nil {
+		return token.Pair{}, err
+	}
+	pair, err := f.p.Exchange(ctx, cl, code, benchRedirect, f.verifier)
 	if err != nil {
 		return token.Pair{}, err
 	}

@@ -107,38 +107,38 @@ func newSecret() string {
 }
 
 // Authenticate checks a client's id and secret (client_secret_basic or
-// client_secret_post). Only a confidential client can authenticate: an
-// unknown id, a public client's id (whatever the secret) and a wrong secret
-// are all authd.ErrInvalidCredentials.
+// client_secret_post) and returns the client. Only a confidential client
+// can authenticate: an unknown id, a public client's id (whatever the
+// secret) and a wrong secret are all authd.ErrInvalidCredentials.
 //
 // NOTE: each of the three costs the same argon2id work (a dummy
 // verification for the first two), so the time of the answer says neither
 // whether an id exists nor whether it is public.
-func (c *Clients) Authenticate(ctx context.Context, id, secret string) error {
+func (c *Clients) Authenticate(ctx context.Context, id, secret string) (*authd.Client, error) {
 	// An id or secret this long cannot have been registered; refusing it
 	// before any work says nothing about the registered ones. The id's
 	// characters are not checked: clients of earlier versions may have
 	// others.
 	if len(id) > MaxIDLen || len(secret) > password.MaxBytes {
-		return authd.ErrInvalidCredentials
+		return nil, authd.ErrInvalidCredentials
 	}
 	cl, err := c.store.ClientByID(ctx, id)
 	if errors.Is(err, authd.ErrNotFound) {
 		c.hasher.VerifyDummy(ctx, secret)
-		return authd.ErrInvalidCredentials
+		return nil, authd.ErrInvalidCredentials
 	}
 	if err != nil {
-		return fmt.Errorf("oidc: find client: %w", err)
+		return nil, fmt.Errorf("oidc: find client: %w", err)
 	}
 	if !cl.Confidential() {
 		c.hasher.VerifyDummy(ctx, secret)
-		return authd.ErrInvalidCredentials
+		return nil, authd.ErrInvalidCredentials
 	}
 	ok, _, err := c.hasher.Verify(ctx, cl.SecretHash, secret)
 	if err != nil || !ok {
-		return authd.ErrInvalidCredentials
+		return nil, authd.ErrInvalidCredentials
 	}
-	return nil
+	return cl, nil
 }
 
 // Get returns the client, or an error wrapping authd.ErrNotFound.

@@ -118,7 +118,7 @@ func TestCreateAccepts(t *testing.T) {
 			if strings.Contains(stored.SecretHash, secret) || !strings.HasPrefix(stored.SecretHash, "$argon2id$") {
 				t.Fatalf("stored secret hash %q: want an argon2id PHC string, never the secret", stored.SecretHash)
 			}
-			if err := clients.Authenticate(t.Context(), tt.spec.ID, secret); err != nil {
+			if _, err := clients.Authenticate(t.Context(), tt.spec.ID, secret); err != nil {
 				t.Fatalf("Authenticate with the secret: %v", err)
 			}
 		})
@@ -342,7 +342,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := clients.Authenticate(ctx, tt.id, tt.secret)
+			_, err := clients.Authenticate(ctx, tt.id, tt.secret)
 			if tt.ok && err != nil {
 				t.Fatalf("Authenticate: %v", err)
 			}
@@ -374,7 +374,7 @@ func TestAuthenticateTakesTheSameTime(t *testing.T) {
 		best := time.Hour
 		for range 5 {
 			start := time.Now()
-			if err := clients.Authenticate(ctx, id, secret32+"x"); !errors.Is(err, authd.ErrInvalidCredentials) {
+			if _, err := clients.Authenticate(ctx, id, secret32+"x"); !errors.Is(err, authd.ErrInvalidCredentials) {
 				t.Fatalf("Authenticate(%s): %v", id, err)
 			}
 			best = min(best, time.Since(start))
@@ -437,7 +437,7 @@ func TestGetListDelete(t *testing.T) {
 	if _, err := clients.Get(ctx, "gone"); !errors.Is(err, authd.ErrNotFound) {
 		t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
 	}
-	if err := clients.Authenticate(ctx, "gone", secret); !errors.Is(err, authd.ErrInvalidCredentials) {
+	if _, err := clients.Authenticate(ctx, "gone", secret); !errors.Is(err, authd.ErrInvalidCredentials) {
 		t.Fatalf("Authenticate after Delete: %v, want ErrInvalidCredentials", err)
 	}
 }
@@ -448,7 +448,7 @@ func TestStoreErrorsPassThrough(t *testing.T) {
 	clients, db := newClients(t, fastParams)
 	db.Close()
 	ctx := context.Background()
-	if err := clients.Authenticate(ctx, "orders", secret32); !errors.Is(err, authd.ErrUnavailable) {
+	if _, err := clients.Authenticate(ctx, "orders", secret32); !errors.Is(err, authd.ErrUnavailable) {
 		t.Fatalf("Authenticate on a closed store: %v, want ErrUnavailable", err)
 	}
 	if _, _, err := clients.Create(ctx, oidc.ClientSpec{ID: "orders"}); !errors.Is(err, authd.ErrUnavailable) {

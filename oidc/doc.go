@@ -14,7 +14,7 @@
 //		Public:       true,
 //		RedirectURIs: []string{"https://app.example.com/callback"},
 //	})
-//	err = clients.Authenticate(ctx, id, secret) // client_secret_basic or _post at /oauth2/token and /oauth2/introspect
+//	c, err = clients.Authenticate(ctx, id, secret) // client_secret_basic or _post at /oauth2/token and /oauth2/introspect
 //
 // There are three kinds of client, told apart by what they hold
 // (authd.Client):

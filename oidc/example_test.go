@@ -34,16 +34,18 @@ func ExampleClients_Create() {
 
 	orders, secret, err := clients.Create(ctx, oidc.ClientSpec{ID: "orders"}) // the secret is generated
 	fmt.Println(orders.ID, orders.ResourceServer(), len(secret), err)
-	fmt.Println(clients.Authenticate(ctx, "orders", secret))
+	cl, err := clients.Authenticate(ctx, "orders", secret)
+	fmt.Println(cl.ID, err)
 	// A public client never authenticates with a secret.
-	fmt.Println(errors.Is(clients.Authenticate(ctx, "web", secret), authd.ErrInvalidCredentials))
+	_, err = clients.Authenticate(ctx, "web", secret)
+	fmt.Println(errors.Is(err, authd.ErrInvalidCredentials))
 
 	_, _, err = clients.Create(ctx, oidc.ClientSpec{ID: "app", Public: true, RedirectURIs: []string{"http://app.example.com/cb"}})
 	fmt.Println(err)
 	// Output:
 	// web false [authorization_code refresh_token] [openid email offline_access] <nil>
 	// orders true 43 <nil>
-	// <nil>
+	// orders <nil>
 	// true
 	// "http://app.example.com/cb": http only for a loopback host (127.0.0.1, [::1], localhost); use https
 }

@@ -18,7 +18,7 @@ import (
 // 6749 §5.2), whatever the reason; the reason goes to the log only.
 var errGrant = fmt.Errorf("oidc: %w", authd.ErrInvalidGrant)
 
-// Exchange redeems an authorization code for client clientID (already
+// Exchange redeems an authorization code for the client cl (already
 // authenticated, or public and named by client_id): the authorization_code
 // grant of /oauth2/token (RFC 6749 §4.1.3, RFC 7636 §4.6). Every refusal
 // wraps authd.ErrInvalidGrant.
@@ -32,7 +32,8 @@ var errGrant = fmt.Errorf("oidc: %w", authd.ErrInvalidGrant)
 // means the code leaked (RFC 6749 §4.1.2) — revokes exactly what the
 // first one issued; and the first one looks again after minting, in case
 // the second came while it was minting (SECURITY A2).
-func (p *Provider) Exchange(ctx context.Context, clientID, code, redirectURI, verifier string) (token.Pair, error) {
+func (p *Provider) Exchange(ctx context.Context, cl *authd.Client, code, redirectURI, verifier string) (token.Pair, error) {
+	clientID := cl.ID
 	if len(code) != codeLen || !unreserved(code) {
 		return token.Pair{}, errGrant
 	}
@@ -57,11 +58,14 @@ func (p *Provider) Exchange(ctx context.Context, clientID, code, redirectURI, ve
 		p.log.InfoContext(ctx, "oidc: code refused", "client_id", clientID, "reason", reason)
 		return token.Pair{}, errGrant
 	}
-	if _, err := p.liveSession(ctx, c.UserID, c.SessionID); err != nil {
-		if errors.Is(err, authd.ErrNotFound) {
-			return token.Pair{}, errGrant // the session ended since
-		}
+	// NOTE: a session that ended (logout, revocation, password change,
+	// lock) is on the revocation list within milliseconds on every node:
+	// an in-memory check, not a store read. A code outlives its session
+	// by at most its 60 s only when the session merely expired.
+	if ended, err := p.tokens.Revocations().SIDRevoked(c.SessionID); err != nil {
 		return token.Pair{}, err
+	} else if ended {
+		return token.Pair{}, errGrant
 	}
 	user, err := p.st.Users.UserByID(ctx, c.UserID)
 	switch {
@@ -71,10 +75,6 @@ func (p *Provider) Exchange(ctx context.Context, clientID, code, redirectURI, ve
 		return token.Pair{}, fmt.Errorf("oidc: load user: %w", err)
 	case user.Locked:
 		return token.Pair{}, errGrant
-	}
-	cl, err := p.clients.Get(ctx, clientID)
-	if err != nil {
-		return token.Pair{}, err
 	}
 	g := token.Grant{
 		User: user, ClientID: clientID, Scopes: c.Scopes, Audience: c.Audience, SessionID: c.SessionID,

@@ -3,10 +3,8 @@ package oidc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/authd/authd"
@@ -71,7 +69,6 @@ type Stores struct {
 	Consents authd.ConsentStore
 	Links    authd.SessionClientStore
 	Outbox   authd.Outbox
-	Sessions authd.SessionStore
 	Users    authd.UserStore
 	Audit    authd.AuditLog
 }
@@ -137,20 +134,6 @@ func (p *Provider) Housekeep(ctx context.Context) error {
 	_, err1 := p.st.Codes.DeleteCodesBefore(ctx, now.Add(-CodeKeep))
 	_, err2 := p.st.Links.DeleteSessionClientsBefore(ctx, now)
 	return errors.Join(err1, err2)
-}
-
-// liveSession returns the user's live session with public id id, or
-// authd.ErrNotFound.
-func (p *Provider) liveSession(ctx context.Context, userID, id string) (*authd.Session, error) {
-	ss, err := p.st.Sessions.ListSessions(ctx, userID, p.cfg.Now())
-	if err != nil {
-		return nil, fmt.Errorf("oidc: list sessions: %w", err)
-	}
-	i := slices.IndexFunc(ss, func(s *authd.Session) bool { return s.ID == id })
-	if i < 0 {
-		return nil, authd.ErrNotFound
-	}
-	return ss[i], nil
 }
 
 // Run does the provider's housekeeping every minute until ctx is done.

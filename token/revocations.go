@@ -153,6 +153,16 @@ func (r *Revocations) IsRevoked(c *authd.Claims) bool {
 	return r.set.Revoked(c.ID, c.SessionID)
 }
 
+// SIDRevoked reports whether sid is on the list (a session or refresh
+// family that ended), or an error wrapping authd.ErrUnavailable when the
+// list is stale: fail closed.
+func (r *Revocations) SIDRevoked(sid string) (bool, error) {
+	if err := r.Fresh(); err != nil {
+		return false, err
+	}
+	return r.set.Revoked("", sid), nil
+}
+
 // Fresh returns nil when the last successful Sync is at most MaxStaleness
 // old, and an error wrapping authd.ErrUnavailable otherwise.
 func (r *Revocations) Fresh() error {

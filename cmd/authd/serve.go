@@ -82,7 +82,7 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 		Issuer: c.Issuer, Audiences: c.Audiences.vals, SessionMax: c.SessionMax, Logger: log,
 	}, a.clients, tokens, oidc.Stores{
 		Codes: st.codes, Consents: st.consents, Links: st.links, Outbox: st.outbox,
-		Sessions: st.sessions, Users: st.users, Audit: st.audit,
+		Users: st.users, Audit: st.audit,
 	})
 	// Every end of a session (logout, revocation, password change, lock,
 	// from serve or from a command) queues the back-channel logouts; serve

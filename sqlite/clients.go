@@ -25,7 +25,7 @@ func (db *DB) CreateClient(ctx context.Context, c *authd.Client) error {
 // column's collation is BINARY).
 func (db *DB) ClientByID(ctx context.Context, id string) (*authd.Client, error) {
 	const op = "find client"
-	c, err := scanClient(db.read.QueryRowContext(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id))
+	c, err := scanClient(db.queryRow(ctx, `SELECT `+clientColumns+` FROM clients WHERE id = ?`, id))
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}

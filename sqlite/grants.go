@@ -27,6 +27,10 @@ func (db *DB) CreateCode(ctx context.Context, c *authd.AuthCode) error {
 	return err
 }
 
+// redeemCodeSQL is the first redemption of a code.
+const redeemCodeSQL = `UPDATE auth_codes SET used_at = ?, token_id = ?, family_id = ?
+	WHERE hash = ? AND used_at IS NULL RETURNING ` + codeColumns
+
 // RedeemCode implements authd.CodeStore in one IMMEDIATE transaction: the
 // conditional UPDATE (used_at IS NULL) succeeds for the first redemption
 // only, and the write lock, held from the first statement to the commit,
@@ -42,8 +46,7 @@ func (db *DB) RedeemCode(ctx context.Context, hash []byte, at time.Time, tokenID
 	err := db.tx(ctx, op, func(tx *sql.Tx) error {
 		// used_at is set even for a zero at (its microseconds, not NULL),
 		// so that a redeemed code never reads as unredeemed.
-		saved, err := scanCode(tx.QueryRowContext(ctx, `UPDATE auth_codes SET used_at = ?, token_id = ?, family_id = ?
-			WHERE hash = ? AND used_at IS NULL RETURNING `+codeColumns, micros(at), tokenID, familyID, nonNil(hash)))
+		saved, err := scanCode(db.txQueryRow(ctx, tx, redeemCodeSQL, micros(at), tokenID, familyID, nonNil(hash)))
 		if err == nil {
 			c, first = saved, true
 			return nil
@@ -68,7 +71,7 @@ func (db *DB) RedeemCode(ctx context.Context, hash []byte, at time.Time, tokenID
 // CodeReused implements authd.CodeStore.
 func (db *DB) CodeReused(ctx context.Context, hash []byte) (bool, error) {
 	var reused bool
-	err := db.read.QueryRowContext(ctx, `SELECT reused FROM auth_codes WHERE hash = ?`, nonNil(hash)).Scan(&reused)
+	err := db.queryRow(ctx, `SELECT reused FROM auth_codes WHERE hash = ?`, nonNil(hash)).Scan(&reused)
 	if err != nil {
 		return false, db.wrap(ctx, "find authorization code", err)
 	}
@@ -120,7 +123,7 @@ func (db *DB) PutConsent(ctx context.Context, c *authd.Consent) error {
 
 // ConsentFor implements authd.ConsentStore.
 func (db *DB) ConsentFor(ctx context.Context, userID, clientID string) (*authd.Consent, error) {
-	c, err := scanConsent(db.read.QueryRowContext(ctx, `SELECT `+consentColumns+` FROM consents
+	c, err := scanConsent(db.queryRow(ctx, `SELECT `+consentColumns+` FROM consents
 		WHERE user_id = ? AND client_id = ?`, userID, clientID))
 	if err != nil {
 		return nil, db.wrap(ctx, "find consent", err)

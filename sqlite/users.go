@@ -34,7 +34,7 @@ func (db *DB) user(ctx context.Context, op, query string, arg string) (*authd.Us
 		roles            string
 		created, updated int64
 	)
-	err := db.read.QueryRowContext(ctx, query, arg).Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Locked, &created, &updated)
+	err := db.queryRow(ctx, query, arg).Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Locked, &created, &updated)
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}

@@ -140,7 +140,7 @@ func (cf *codeFlowRun) measure(ctx context.Context, res *ModeResult) error {
 	out := &CodeFlow{Client: cf.m.Client, ClientAuth: "none: PKCE only", Scope: codeFlowScope, Users: users,
 		HydraAnchor: HydraAnchor, Goal: CodeFlowGoal}
 	if cf.m.Client == clientConfidential {
-		out.ClientAuth = "client_secret_basic: argon2id per exchange"
+		out.ClientAuth = "client_secret_basic: argon2id once, then SHA-256"
 	}
 	res.CodeFlow = out
 	var first flowResult

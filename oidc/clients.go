@@ -3,9 +3,12 @@ package oidc
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/authd/authd"
@@ -19,12 +22,25 @@ type Clients struct {
 	store  authd.ClientStore
 	hasher *password.Hasher
 	now    func() time.Time
+
+	mu       sync.Mutex
+	verified map[string]verifiedSecret // by client id
 }
+
+// verifiedSecret is a secret that passed argon2id: the stored hash it was
+// checked against and the SHA-256 of the secret.
+type verifiedSecret struct {
+	phc string
+	sum [sha256.Size]byte
+}
+
+// maxVerified bounds the verified-secret cache; past it, it starts over.
+const maxVerified = 10000
 
 // NewClients returns a Clients over store; hasher hashes and checks client
 // secrets.
 func NewClients(store authd.ClientStore, hasher *password.Hasher) *Clients {
-	return &Clients{store: store, hasher: hasher, now: time.Now}
+	return &Clients{store: store, hasher: hasher, now: time.Now, verified: map[string]verifiedSecret{}}
 }
 
 // Limits of a client's id and secret.
@@ -134,10 +150,32 @@ func (c *Clients) Authenticate(ctx context.Context, id, secret string) (*authd.C
 		c.hasher.VerifyDummy(ctx, secret)
 		return nil, authd.ErrInvalidCredentials
 	}
-	ok, _, err := c.hasher.Verify(ctx, cl.SecretHash, secret)
+	// NOTE: a secret that passed argon2id is remembered in memory as its
+	// SHA-256, with the stored hash it matched, so that the client's next
+	// requests cost one SHA-256 instead of an argon2id verification (a
+	// confidential client authenticates at every code exchange and
+	// refresh). Only successes are remembered: a wrong secret always pays
+	// argon2id, so guessing stays as slow as before. The client is read
+	// from the store on every call, so a deleted client or a new secret
+	// takes effect at once; a leaked memory dump holds SHA-256s of
+	// high-entropy secrets (at least 32 characters), no secret.
+	sum := sha256.Sum256([]byte(secret))
+	c.mu.Lock()
+	v, ok := c.verified[cl.ID]
+	c.mu.Unlock()
+	if ok && v.phc == cl.SecretHash && subtle.ConstantTimeCompare(v.sum[:], sum[:]) == 1 {
+		return cl, nil
+	}
+	ok, _, err = c.hasher.Verify(ctx, cl.SecretHash, secret)
 	if err != nil || !ok {
 		return nil, authd.ErrInvalidCredentials
 	}
+	c.mu.Lock()
+	if len(c.verified) >= maxVerified {
+		clear(c.verified)
+	}
+	c.verified[cl.ID] = verifiedSecret{phc: cl.SecretHash, sum: sum}
+	c.mu.Unlock()
 	return cl, nil
 }
 

@@ -458,3 +458,40 @@ func TestStoreErrorsPassThrough(t *testing.T) {
 		t.Fatalf("List on a closed store: %v, want ErrUnavailable", err)
 	}
 }
+
+// TestAuthenticateRemembersOnlyTheVerifiedSecret: a secret that passed is
+// remembered (as its SHA-256, with the stored hash it matched), and that
+// memory never lets another secret through: a wrong secret after a right
+// one, and the old secret of a client registered again with a new one,
+// are refused; the new one works.
+func TestAuthenticateRemembersOnlyTheVerifiedSecret(t *testing.T) {
+	clients, _ := newClients(t, fastParams)
+	ctx := t.Context()
+	if _, _, err := clients.Create(ctx, oidc.ClientSpec{ID: "orders", Secret: secret32}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := clients.Authenticate(ctx, "orders", secret32); err != nil {
+			t.Fatalf("right secret: %v", err)
+		}
+		if _, err := clients.Authenticate(ctx, "orders", secret32+"x"); !errors.Is(err, authd.ErrInvalidCredentials) {
+			t.Fatalf("wrong secret after a right one: %v", err)
+		}
+	}
+	if err := clients.Delete(ctx, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clients.Authenticate(ctx, "orders", secret32); !errors.Is(err, authd.ErrInvalidCredentials) {
+		t.Fatalf("deleted client: %v", err)
+	}
+	next := strings.Repeat("n", 40)
+	if _, _, err := clients.Create(ctx, oidc.ClientSpec{ID: "orders", Secret: next}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clients.Authenticate(ctx, "orders", secret32); !errors.Is(err, authd.ErrInvalidCredentials) {
+		t.Fatalf("the old secret of a re-registered client: %v", err)
+	}
+	if _, err := clients.Authenticate(ctx, "orders", next); err != nil {
+		t.Fatalf("the new secret: %v", err)
+	}
+}

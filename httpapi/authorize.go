@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"mime"
 	"net/http"
 	"net/url"
 
@@ -18,10 +19,23 @@ import (
 
 const pathAuthorize = "/oauth2/authorize"
 
-// handleAuthorize serves GET /oauth2/authorize.
+// handleAuthorize serves GET and POST /oauth2/authorize (OpenID Connect
+// Core §3.1.2.1: both methods; a POST carries the parameters as a form,
+// which is read into the same query string a GET would carry).
 func (p *pageHandlers) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	op := p.s.deps.OIDC
-	req, err := op.ParseAuthorize(r.Context(), r.URL.RawQuery)
+	raw := r.URL.RawQuery
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+		mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if mt != "application/x-www-form-urlencoded" || r.ParseForm() != nil {
+			p.messageWith(w, r, http.StatusBadRequest, "This sign-in request is not valid",
+				"An authorization request sent by POST must be a form (application/x-www-form-urlencoded) of at most 64 KiB.")
+			return
+		}
+		raw = r.PostForm.Encode()
+	}
+	req, err := op.ParseAuthorize(r.Context(), raw)
 	if !p.authorizeError(w, r, req, err) {
 		return
 	}
@@ -262,10 +276,15 @@ func (p *pageHandlers) logoutError(w http.ResponseWriter, r *http.Request, err e
 	return false
 }
 
-// signedOut answers a finished logout: back to the client, or a page.
+// signedOut answers a finished logout: back to the client (302 from the
+// GET of RP-Initiated Logout, 303 after the confirmation form), or a page.
 func (p *pageHandlers) signedOut(w http.ResponseWriter, r *http.Request, lr *oidc.LogoutRequest) {
 	if lr.Redirect != "" {
-		http.Redirect(w, r, lr.Redirect, http.StatusSeeOther)
+		status := http.StatusFound
+		if r.Method == http.MethodPost {
+			status = http.StatusSeeOther
+		}
+		http.Redirect(w, r, lr.Redirect, status)
 		return
 	}
 	p.render(w, r, http.StatusOK, "message", pages.MessagePage{Page: pages.Page{Title: "Signed out"},

@@ -241,7 +241,7 @@ func TestOIDCRPInitiatedLogout(t *testing.T) {
 		tok := lgCodeFlow(t, h, c, "app", "openid")
 		q := url.Values{"id_token_hint": {tok["id_token"].(string)}, "post_logout_redirect_uri": {"http://127.0.0.1:9/bye"}, "state": {"x y"}}
 		r := h.do(c, "GET", "/oauth2/logout?"+q.Encode(), nil)
-		if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "http://127.0.0.1:9/bye?state=x+y" {
+		if r.StatusCode != http.StatusFound || r.Header.Get("Location") != "http://127.0.0.1:9/bye?state=x+y" {
 			t.Fatalf("logout: %d %q", r.StatusCode, r.Header.Get("Location"))
 		}
 		if r := h.do(c, "GET", "/v1/me", nil); r.StatusCode != http.StatusUnauthorized {
@@ -363,5 +363,31 @@ func TestOIDCDiscovery(t *testing.T) {
 		if md[k] == nil {
 			t.Errorf("discovery lacks %s", k)
 		}
+	}
+}
+
+// TestOIDCAuthorizeByPOST: the authorization endpoint takes its
+// parameters as a form too (OpenID Connect Core §3.1.2.1), under the same
+// rules; a malformed body is an error page.
+func TestOIDCAuthorizeByPOST(t *testing.T) {
+	h := newHarness(t)
+	lgClient(t, h, "app", "", true)
+	c := h.login("ann@example.com")
+	_, challenge := pkce()
+	form := url.Values{"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {"http://127.0.0.1:9/cb"},
+		"scope": {"openid"}, "state": {"s p"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
+	r := h.do(c, "POST", "/oauth2/authorize", form, "Sec-Fetch-Site", "cross-site")
+	loc, _ := url.Parse(r.Header.Get("Location"))
+	if r.StatusCode != http.StatusFound || loc.Query().Get("code") == "" || loc.Query().Get("state") != "s p" {
+		t.Fatalf("POST authorize: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	form.Set("code_challenge_method", "plain")
+	r = h.do(c, "POST", "/oauth2/authorize", form)
+	if loc, _ := url.Parse(r.Header.Get("Location")); r.StatusCode != http.StatusFound || loc.Query().Get("error") != "invalid_request" {
+		t.Fatalf("POST authorize with plain PKCE: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = h.do(c, "POST", "/oauth2/authorize", []byte("client_id=app"), "Content-Type", "application/json")
+	if r.StatusCode != http.StatusBadRequest || r.Header.Get("Location") != "" {
+		t.Fatalf("POST authorize with JSON: %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
 }

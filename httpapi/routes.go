@@ -46,6 +46,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	if s.deps.OIDC != nil {
 		// The authorization server's browser side (authorize.go).
 		mux.HandleFunc("GET /oauth2/authorize", pg.handleAuthorize)
+		mux.HandleFunc("POST /oauth2/authorize", pg.handleAuthorize)
 		mux.HandleFunc("POST /oauth2/consent", pg.withSession(pg.handleConsent))
 		mux.HandleFunc("GET /oauth2/logout", pg.handleEndSession)
 		mux.HandleFunc("POST /oauth2/logout", pg.handleEndSessionForm)

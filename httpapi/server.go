@@ -128,6 +128,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return nil, err
 		}
 	}
+	// NOTE: an authorization request may come as a POST from the client's
+	// own site (OpenID Connect Core §3.1.2.1): it changes no more than the
+	// same request as a cross-site GET navigation would, which is how
+	// every client sends users here. Its SameSite=Lax cookie does not come
+	// with a cross-site POST, so it only ever reaches the sign-in page.
+	cop.AddInsecureBypassPattern("POST /oauth2/authorize")
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusForbidden, "cross-origin request refused: state-changing requests must come from authd's own pages or an allowed origin")
 	}))

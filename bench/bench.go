@@ -86,8 +86,8 @@ type Mode struct {
 	Alg   string `json:"alg,omitempty"` // JWT signing algorithm
 	Cache bool   `json:"cache"`         // --session-cache (session) or --token-cache (jwt)
 	// Client is the kind of client of the "oidc" model (the code flow):
-	// "public" (PKCE only) or "confidential" (client_secret_basic, an
-	// argon2id verification per code exchange).
+	// "public" (PKCE only) or "confidential" (client_secret_basic: an
+	// argon2id verification of its secret once per node).
 	Client string `json:"client,omitempty"`
 }
 

@@ -38,7 +38,7 @@ Usage:
   authd client list [--json] | client show --id ID [--json] | client delete --id ID
                                 the registered clients
   authd bench    [--quick] [--soak DURATION] [flags]
-                                the session-vs-JWT benchmark on real authd processes
+                                the session-vs-JWT and OIDC code-flow benchmark on real authd processes
   authd version
 
 Every command takes the store flags (--db, --redis, --redis-prefix) and

@@ -17,9 +17,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -30,14 +27,14 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/authd/authd/examples/authdtest"
-	"github.com/authd/authd/internal/testenv"
+	"github.com/authd/authd/internal/browsertest"
 )
 
 func TestWebAppSignInAndOut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs authd and the web app, drives Chromium")
 	}
-	needChromium(t)
+	browsertest.Need(t)
 	authd := authdtest.Start(t, authdtest.Options{})
 	uid := authd.AddUser(t, email, password)
 	bin := authdtest.Build(t, "github.com/authd/authd/examples/webapp")
@@ -183,43 +180,6 @@ func waitLogout(t *testing.T, app, sid, sub string) {
 	}
 }
 
-const chromiumPath = "/usr/bin/chromium"
-
-var (
-	chromiumOnce sync.Once
-	chromiumErr  error
-)
-
-// needChromium installs Chromium once per test binary if it is missing,
-// and skips (or, under CI=true, fails) the test when it cannot. As in
-// httpapi/browser_test.go.
-func needChromium(t *testing.T) {
-	t.Helper()
-	chromiumOnce.Do(func() {
-		if _, err := os.Stat(chromiumPath); err == nil {
-			return
-		}
-		script, err := filepath.Abs(filepath.Join("..", "scripts", "install-chromium"))
-		if err != nil {
-			chromiumErr = err
-			return
-		}
-		if out, err := exec.Command(script).CombinedOutput(); err != nil {
-			if len(out) > 2000 {
-				out = out[len(out)-2000:]
-			}
-			chromiumErr = fmt.Errorf("scripts/install-chromium: %v\n%s", err, out)
-			return
-		}
-		if _, err := os.Stat(chromiumPath); err != nil {
-			chromiumErr = fmt.Errorf("scripts/install-chromium ran, but %s is still missing", chromiumPath)
-		}
-	})
-	if chromiumErr != nil {
-		testenv.SkipOrFail(t, "browser test: Chromium is missing and could not be installed (run scripts/install-chromium as root): %v", chromiumErr)
-	}
-}
-
 // browser is one headless Chromium with its own user-data dir.
 type browser struct {
 	t   *testing.T
@@ -231,42 +191,7 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(390, 844), // a phone: the app's pages must work there
-	}
-	// Not under t.Context(): it ends before the cleanups, and the browser
-	// must outlive it until the cleanup below has stopped it (its user-data
-	// dir is removed after that).
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
-		_ = chromedp.Cancel(cctx)
-		ccancel()
-		cancel()
-		cancelAlloc()
-	})
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(ctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("start chromium: %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("chromium did not start within 60 s")
-	}
+	ctx := browsertest.Start(t, 390, 844) // a phone: the app's pages must work there
 	b := &browser{t: t, ctx: ctx}
 	// The console's last messages go with a failure: page errors, failed
 	// loads.

@@ -309,22 +309,25 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		challenge("the Authorization header is not a bearer token")
 		return
 	}
-	c, err := s.deps.Verifier.Verify(r.Context(), tok)
-	if err != nil {
-		if errors.Is(err, authd.ErrUnauthenticated) {
-			challenge("the access token is not valid")
-			return
+	// refused answers err: a refused token is a challenge with desc, a
+	// store failure its status.
+	refused := func(err error, desc string) bool {
+		switch {
+		case err == nil:
+			return false
+		case errors.Is(err, authd.ErrUnauthenticated):
+			challenge(desc)
+		default:
+			s.failOAuth(w, r, err)
 		}
-		s.failOAuth(w, r, err)
+		return true
+	}
+	c, err := s.deps.Verifier.Verify(r.Context(), tok)
+	if refused(err, "the access token is not valid") {
 		return
 	}
 	info, err := s.deps.OIDC.UserInfo(r.Context(), c)
-	if err != nil {
-		if errors.Is(err, authd.ErrUnauthenticated) {
-			challenge("the access token does not grant the openid scope")
-			return
-		}
-		s.failOAuth(w, r, err)
+	if refused(err, "the access token does not grant the openid scope") {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -16,10 +16,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,48 +27,8 @@ import (
 
 	"github.com/authd/authd/httpapi"
 
-	"github.com/authd/authd/internal/testenv"
+	"github.com/authd/authd/internal/browsertest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
-
-var (
-	chromiumOnce sync.Once
-	chromiumErr  error
-)
-
-// needChromium installs Chromium once per test binary if it is missing,
-// and skips (or, under CI=true, fails) the test when it cannot.
-func needChromium(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test: skipped under -short")
-	}
-	chromiumOnce.Do(func() {
-		if _, err := os.Stat(chromiumPath); err == nil {
-			return
-		}
-		script, err := filepath.Abs(filepath.Join("..", "scripts", "install-chromium"))
-		if err != nil {
-			chromiumErr = err
-			return
-		}
-		out, err := exec.Command(script).CombinedOutput()
-		if err != nil {
-			if len(out) > 2000 {
-				out = out[len(out)-2000:]
-			}
-			chromiumErr = fmt.Errorf("scripts/install-chromium: %v\n%s", err, out)
-			return
-		}
-		if _, err := os.Stat(chromiumPath); err != nil {
-			chromiumErr = fmt.Errorf("scripts/install-chromium ran, but %s is still missing", chromiumPath)
-		}
-	})
-	if chromiumErr != nil {
-		testenv.SkipOrFail(t, "browser test: Chromium is missing and could not be installed (run scripts/install-chromium as root): %v", chromiumErr)
-	}
-}
 
 // browser is one headless Chromium with a user-data dir of its own: its own
 // cookies, so two of them are two devices.
@@ -81,43 +39,7 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	needChromium(t)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
-		_ = chromedp.Cancel(cctx)
-		ccancel()
-		cancel()
-		cancelAlloc()
-	})
-	// Start the browser. NOTE: not under a deadline of its own, which
-	// would end the browser with it; a hung start is caught here instead.
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(ctx) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			t.Fatalf("start chromium: %v", err)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("chromium did not start within 60s")
-	}
+	ctx := browsertest.Start(t, 1280, 900)
 	return &browser{t: t, ctx: ctx}
 }
 

@@ -95,11 +95,8 @@ func (p *Provider) ParseAuthorize(ctx context.Context, rawQuery string) (*AuthRe
 	if clientID == "" {
 		return nil, &PageError{"the request names no client (client_id)"}
 	}
-	cl, err := p.clients.Get(ctx, clientID)
-	switch {
-	case errors.Is(err, authd.ErrNotFound):
-		return nil, &PageError{"the request names an unknown client"}
-	case err != nil:
+	cl, err := p.pageClient(ctx, clientID)
+	if err != nil {
 		return nil, err
 	}
 	if redirectURI == "" {
@@ -205,6 +202,16 @@ func (p *Provider) checkAuthorize(r *AuthRequest, q url.Values) error {
 		}
 	}
 	return nil
+}
+
+// pageClient returns the client a browser request names; an unknown one
+// is a *PageError (never redirected to).
+func (p *Provider) pageClient(ctx context.Context, id string) (*authd.Client, error) {
+	cl, err := p.clients.Get(ctx, id)
+	if errors.Is(err, authd.ErrNotFound) {
+		return nil, &PageError{"the request names an unknown client"}
+	}
+	return cl, err
 }
 
 // unreserved reports whether s holds only RFC 3986 unreserved characters

@@ -197,11 +197,8 @@ func (p *Provider) ParseLogout(ctx context.Context, q url.Values) (*LogoutReques
 		clientID = lr.Hint.Audience[0]
 	}
 	if clientID != "" {
-		cl, err := p.clients.Get(ctx, clientID)
-		switch {
-		case errors.Is(err, authd.ErrNotFound):
-			return nil, &PageError{"the request names an unknown client"}
-		case err != nil:
+		cl, err := p.pageClient(ctx, clientID)
+		if err != nil {
 			return nil, err
 		}
 		lr.Client = cl

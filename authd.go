@@ -54,6 +54,13 @@ type Session struct {
 	AbsoluteExpiresAt time.Time
 	IP                string
 	UserAgent         string
+	// AMR are the authentication methods of the sign-in (RFC 8176); nil
+	// for a session created before they were recorded, which was a
+	// password sign-in.
+	AMR []string
+	// Pending marks a sign-in whose second factor is due: it grants
+	// nothing but finishing the sign-in, which creates a new session.
+	Pending bool
 }
 
 // Principal is the authenticated caller of one request, whichever way it
@@ -64,7 +71,10 @@ type Principal struct {
 	Roles     []string
 	Auth      string // AuthSession or AuthToken
 	SessionID string // public session id (AuthSession) or the token's sid (AuthToken)
-	Token     *Claims
+	// AMR are the authentication methods of the sign-in behind the
+	// request (RFC 8176); nil when unknown.
+	AMR   []string
+	Token *Claims
 }
 
 // Ways a Principal authenticated.
@@ -92,6 +102,11 @@ type Claims struct {
 	// Scope is scope (RFC 9068 §2.2.3): the granted scopes, space-separated;
 	// "" when the token names none.
 	Scope string
+	// AMR and ACR are the authentication methods (RFC 8176) and assurance
+	// level of the sign-in behind the token; nil and "" when unknown (a
+	// refreshed token, a client's own).
+	AMR []string
+	ACR string
 }
 
 // ForClient reports whether the token belongs to a client itself (the

@@ -287,3 +287,73 @@ type IDKeyStore interface {
 	// key.
 	EnsureIDKey(ctx context.Context, k *Key) (*Key, error)
 }
+
+// FactorStore keeps second factors: a user's authenticator app, recovery
+// codes (as hashes) and passkeys. It checks nothing (package mfa does).
+type FactorStore interface {
+	// PutTOTP inserts t, or replaces the user's TOTP (a new enrolment
+	// starts over).
+	PutTOTP(ctx context.Context, t *TOTP) error
+	// TOTPOf returns the user's TOTP, or ErrNotFound.
+	TOTPOf(ctx context.Context, userID string) (*TOTP, error)
+	// ConfirmTOTP sets Confirmed and LastStep to step. ErrNotFound when the
+	// user has no TOTP.
+	ConfirmTOTP(ctx context.Context, userID string, step int64) error
+	// UseTOTPStep sets LastStep to step and reports true when the user's
+	// TOTP is confirmed and its LastStep is below step, atomically: of n
+	// concurrent calls with one step at most one is true. Otherwise it
+	// changes nothing and reports false. ErrNotFound when there is no TOTP.
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	// DeleteTOTP deletes the user's TOTP. ErrNotFound when there is none.
+	DeleteTOTP(ctx context.Context, userID string) error
+
+	// SetRecoveryCodes replaces the user's recovery codes with hashes
+	// (nil or empty: none).
+	SetRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error
+	// UseRecoveryCode deletes the user's code whose hash is hash and
+	// reports whether it was there, atomically: of n concurrent calls at
+	// most one is true.
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte) (bool, error)
+	// RecoveryCodesLeft returns how many recovery codes the user has.
+	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
+
+	// AddPasskey inserts p. ErrConflict when p.ID or p.CredentialID exists.
+	AddPasskey(ctx context.Context, p *Passkey) error
+	// Passkeys returns the user's passkeys, oldest first; a non-nil empty
+	// slice when none.
+	Passkeys(ctx context.Context, userID string) ([]*Passkey, error)
+	// PasskeyByCredentialID returns the passkey with this credential id,
+	// or ErrNotFound.
+	PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*Passkey, error)
+	// UsePasskey records a use of the passkey id: when count is above the
+	// stored SignCount, or both are zero (an authenticator without a
+	// counter), it sets SignCount to count and LastUsedAt to at and
+	// reports true, atomically; otherwise it changes nothing and reports
+	// false (the counter went backwards: a cloned authenticator).
+	// ErrNotFound for an unknown id.
+	UsePasskey(ctx context.Context, id string, count uint32, at time.Time) (bool, error)
+	// RenamePasskey sets the name of the user's passkey id. ErrNotFound when
+	// no such passkey is the user's.
+	RenamePasskey(ctx context.Context, userID, id, name string) error
+	// DeletePasskey deletes the user's passkey id. ErrNotFound when no such
+	// passkey is the user's.
+	DeletePasskey(ctx context.Context, userID, id string) error
+
+	// DeleteFactors deletes every second factor of the user (TOTP,
+	// recovery codes, passkeys). Idempotent.
+	DeleteFactors(ctx context.Context, userID string) error
+}
+
+// ChallengeStore keeps the server side of WebAuthn ceremonies: each
+// challenge is used once.
+type ChallengeStore interface {
+	// PutChallenge stores data under key until expiresAt. ErrConflict when
+	// key exists.
+	PutChallenge(ctx context.Context, key string, data []byte, expiresAt time.Time) error
+	// TakeChallenge deletes and returns the data under key, atomically: of
+	// n concurrent calls at most one gets it. ErrNotFound when there is
+	// none or it expired before now.
+	TakeChallenge(ctx context.Context, key string, now time.Time) ([]byte, error)
+	// DeleteChallengesBefore deletes the challenges that expired before t.
+	DeleteChallengesBefore(ctx context.Context, t time.Time) (int, error)
+}

@@ -135,18 +135,7 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta)
 	email = NormalizeEmail(email)
 	now := s.cfg.Now()
 	acctKey, ipKey := "acct:"+email, "ip:"+meta.IP
-	// NOTE: the attempt is counted before the password is checked, in one
-	// atomic store operation whose result is this attempt's slot, and only
-	// an attempt whose slot is within the limit is checked (SECURITY P5).
-	// Reading the count, checking, then adding let 40 parallel guesses
-	// against a limit of 3 check 39 passwords. The ip is counted first, so
-	// that a throttled ip spends none of the account's attempts.
-	if meta.IP != "" {
-		if err := s.attempt(ctx, ipKey, s.cfg.MaxFailuresIP, now); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.attempt(ctx, acctKey, s.cfg.MaxFailures, now); err != nil {
+	if err := s.countAttempt(ctx, acctKey, ipKey, meta, now); err != nil {
 		return nil, err
 	}
 	// NOTE: an oversized password is refused before hashing would cost
@@ -181,17 +170,8 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta)
 		s.recordFailure(ctx, meta, u, now)
 		return nil, authd.ErrInvalidCredentials
 	}
-	if s.cfg.MaxFailures > 0 {
-		if err := s.limiter.ResetFailures(ctx, acctKey); err != nil {
-			return nil, fmt.Errorf("account: reset failures: %w", err)
-		}
-	}
-	if meta.IP != "" && s.cfg.MaxFailuresIP > 0 {
-		// A success is no failure of the ip's either; its earlier failures
-		// stay counted (one address may be many users).
-		if err := s.limiter.ForgiveFailure(ctx, ipKey, now); err != nil {
-			return nil, fmt.Errorf("account: forgive attempt: %w", err)
-		}
+	if err := s.attemptSucceeded(ctx, acctKey, ipKey, meta, now); err != nil {
+		return nil, err
 	}
 	if rehash {
 		// Parameters have risen since this hash was made: upgrade it now
@@ -205,6 +185,64 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta)
 		}
 	}
 	return u, nil
+}
+
+// countAttempt counts one sign-in attempt for the client ip and the
+// account, ip first, and refuses it (*authd.ThrottledError) when either's
+// slot is over its limit.
+//
+// NOTE: the attempt is counted before the secret is checked, in one atomic
+// store operation whose result is this attempt's slot, and only an attempt
+// whose slot is within the limit is checked (SECURITY P5). Reading the
+// count, checking, then adding let 40 parallel guesses against a limit of 3
+// check 39 passwords. The ip is counted first, so that a throttled ip
+// spends none of the account's attempts.
+func (s *Service) countAttempt(ctx context.Context, acctKey, ipKey string, meta Meta, now time.Time) error {
+	if meta.IP != "" {
+		if err := s.attempt(ctx, ipKey, s.cfg.MaxFailuresIP, now); err != nil {
+			return err
+		}
+	}
+	return s.attempt(ctx, acctKey, s.cfg.MaxFailures, now)
+}
+
+// attemptSucceeded takes back a counted attempt that succeeded: the
+// account's count starts over, the ip gets its slot back.
+func (s *Service) attemptSucceeded(ctx context.Context, acctKey, ipKey string, meta Meta, now time.Time) error {
+	if s.cfg.MaxFailures > 0 {
+		if err := s.limiter.ResetFailures(ctx, acctKey); err != nil {
+			return fmt.Errorf("account: reset failures: %w", err)
+		}
+	}
+	if meta.IP != "" && s.cfg.MaxFailuresIP > 0 {
+		// A success is no failure of the ip's either; its earlier failures
+		// stay counted (one address may be many users).
+		if err := s.limiter.ForgiveFailure(ctx, ipKey, now); err != nil {
+			return fmt.Errorf("account: forgive attempt: %w", err)
+		}
+	}
+	return nil
+}
+
+// CheckSecondFactor runs check, the check of a second factor of u (an
+// authenticator app's code, a recovery code), under the login throttle:
+// the same counters as passwords, counted first. A throttled attempt is
+// *authd.ThrottledError and check does not run; check's error is
+// returned as it is and the attempt stays counted.
+//
+// NOTE: a six-digit code is guessed in at most a million tries; counting
+// wrong codes with wrong passwords keeps that out of reach (SECURITY M1,
+// RFC 6238 §5.2).
+func (s *Service) CheckSecondFactor(ctx context.Context, u *authd.User, meta Meta, check func() error) error {
+	now := s.cfg.Now()
+	acctKey, ipKey := "acct:"+u.Email, "ip:"+meta.IP
+	if err := s.countAttempt(ctx, acctKey, ipKey, meta, now); err != nil {
+		return err
+	}
+	if err := check(); err != nil {
+		return err
+	}
+	return s.attemptSucceeded(ctx, acctKey, ipKey, meta, now)
 }
 
 // attempt counts one attempt for key and refuses it when its slot is over

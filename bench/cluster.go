@@ -82,7 +82,10 @@ func (r *runner) startCluster(ctx context.Context, m Mode, n int, ns nodeSetting
 		return nil, err
 	}
 	c := &cluster{cleanup: []func(){cleanup}, storeArgs: storeArgs}
-	if err := r.startNodes(ctx, c, slug, append(nodeArgs(m, ns), storeArgs...), n); err != nil {
+	// Every node of the mode shares one encryption key, in the mode's
+	// directory (never authd's default, the working directory).
+	args := append(nodeArgs(m, ns), "--encryption-key-file", filepath.Join(dir, "authd.key"))
+	if err := r.startNodes(ctx, c, slug, append(args, storeArgs...), n); err != nil {
 		c.stop()
 		return nil, err
 	}

@@ -111,6 +111,7 @@ func TestEnvExampleIsValid(t *testing.T) {
 	env = append(env, "AUTHD_DB=sqlite:"+filepath.Join(t.TempDir(), "authd.db"), "AUTHD_ADDR="+addr)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = env
+	cmd.Dir = t.TempDir() // what the example leaves relative (the encryption key) goes there
 	var stdout, stderr lockedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {

@@ -66,30 +66,63 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 
 // login checks the credentials and starts a session, ending the one the
 // request came with, if any. Both the JSON API and the sign-in page use it.
-func (s *Server) login(w http.ResponseWriter, r *http.Request, email, pw string) (*authd.User, *authd.Session, error) {
+// When the user has a second factor the session is a pending sign-in
+// (sess.Pending) and methods lists the factors that can finish it.
+func (s *Server) login(w http.ResponseWriter, r *http.Request, email, pw string) (u *authd.User, sess *authd.Session, methods []string, err error) {
 	meta := s.meta(r)
-	u, err := s.deps.Accounts.Authenticate(r.Context(), email, pw, meta)
+	u, err = s.deps.Accounts.Authenticate(r.Context(), email, pw, meta)
 	if err != nil {
 		s.countLogin(err)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	// NOTE: a login never keeps the session the browser came with: it ends
-	// it and issues a new ID (fixation, S4).
-	if _, old, err := s.fromSession(r.Context(), r); err == nil {
-		if err := s.deps.Sessions.Revoke(r.Context(), old.UserID, old.ID); err != nil && !errors.Is(err, authd.ErrNotFound) {
-			return nil, nil, err
+	if s.deps.MFA != nil {
+		st, err := s.deps.MFA.Status(r.Context(), u.ID)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-		s.metrics.sessionsRevoked.Inc()
+		if methods = st.Methods(); len(methods) > 0 {
+			// NOTE: the right password alone opens a pending sign-in
+			// that grants nothing but its second step (SECURITY M4).
+			value, pending, err := s.deps.Sessions.CreatePending(r.Context(), u, session.Meta{IP: meta.IP, UserAgent: meta.UserAgent})
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			s.setSessionCookie(w, value, pending.AbsoluteExpiresAt)
+			return u, pending, methods, nil
+		}
 	}
-	value, sess, err := s.deps.Sessions.Create(r.Context(), u, session.Meta{IP: meta.IP, UserAgent: meta.UserAgent})
+	sess, err = s.startSession(w, r, u, []string{authd.AMRPassword}, "")
+	return u, sess, nil, err
+}
+
+// startSession starts a session for u signed in with the methods amr,
+// ending the one the request came with, if any; detail says how, for the
+// audit log.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *authd.User, amr []string, detail string) (*authd.Session, error) {
+	meta := s.meta(r)
+	// NOTE: a sign-in never keeps the session the browser came with (a
+	// pending sign-in included): it ends it and issues a new ID (fixation,
+	// S4, M4).
+	if v, ok := s.sessionCookie(r); ok {
+		if old, err := s.deps.Sessions.LookupAny(r.Context(), v); err == nil {
+			if err := s.deps.Sessions.Revoke(r.Context(), old.UserID, old.ID); err != nil && !errors.Is(err, authd.ErrNotFound) {
+				return nil, err
+			}
+			if !old.Pending {
+				s.metrics.sessionsRevoked.Inc()
+			}
+		}
+	}
+	value, sess, err := s.deps.Sessions.Create(r.Context(), u, session.Meta{IP: meta.IP, UserAgent: meta.UserAgent, AMR: amr})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	s.metrics.logins.WithLabelValues("ok").Inc()
 	s.metrics.sessionsCreated.Inc()
-	s.deps.Accounts.Record(r.Context(), authd.AuditEvent{Event: authd.EventLoginSucceeded, UserID: u.ID, SessionID: sess.ID, IP: meta.IP, UserAgent: meta.UserAgent})
+	s.deps.Accounts.Record(r.Context(), authd.AuditEvent{Event: authd.EventLoginSucceeded, UserID: u.ID, SessionID: sess.ID,
+		IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail})
 	s.setSessionCookie(w, value, sess.AbsoluteExpiresAt)
-	return u, sess, nil
+	return sess, nil
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -97,9 +130,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.body(w, r, true, map[string]*string{"email": &email, "password": &pw}) {
 		return
 	}
-	u, sess, err := s.login(w, r, email, pw)
+	u, sess, methods, err := s.login(w, r, email, pw)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if sess.Pending {
+		writeJSON(w, http.StatusOK, map[string]any{"mfa_required": true, "methods": methods, "expires_at": sess.AbsoluteExpiresAt})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
@@ -142,7 +179,12 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 		s.failAuth(w, r, err)
 		return
 	}
-	out := map[string]any{"id": p.UserID, "email": p.Email, "roles": rolesOrEmpty(p.Roles), "auth": p.Auth}
+	amr := p.AMR
+	if amr == nil {
+		amr = []string{}
+	}
+	out := map[string]any{"id": p.UserID, "email": p.Email, "roles": rolesOrEmpty(p.Roles), "auth": p.Auth,
+		"aal": authd.AAL(p.AMR), "amr": amr}
 	if p.SessionID != "" {
 		out["session_id"] = p.SessionID
 	}

@@ -43,7 +43,8 @@ func (s *Server) fromSession(ctx context.Context, r *http.Request) (*authd.Princ
 	if err != nil {
 		return nil, nil, err
 	}
-	return &authd.Principal{UserID: sess.UserID, Email: sess.Email, Roles: sess.Roles, Auth: authd.AuthSession, SessionID: sess.ID}, sess, nil
+	return &authd.Principal{UserID: sess.UserID, Email: sess.Email, Roles: sess.Roles, Auth: authd.AuthSession, SessionID: sess.ID,
+		AMR: sess.AMR}, sess, nil
 }
 
 // principal authenticates r by a bearer token when it carries an
@@ -61,7 +62,8 @@ func (s *Server) principal(r *http.Request) (*authd.Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &authd.Principal{UserID: c.Subject, Email: c.Email, Roles: c.Roles, Auth: authd.AuthToken, SessionID: c.SessionID, Token: c}, nil
+	return &authd.Principal{UserID: c.Subject, Email: c.Email, Roles: c.Roles, Auth: authd.AuthToken, SessionID: c.SessionID,
+		AMR: c.AMR, Token: c}, nil
 }
 
 // errClientToken is a valid access token that belongs to a client (the

@@ -64,6 +64,33 @@ func decodeBody(w http.ResponseWriter, r *http.Request, form bool, fields map[st
 	return &errBody{http.StatusUnsupportedMediaType, "Content-Type must be " + want}
 }
 
+// decodeBodyRaw reads r's body, which must be one JSON object under the
+// rules of decodeJSON (bounded, no duplicate member, nothing after it),
+// into raw, for a body whose members are not all strings (a WebAuthn
+// credential).
+func decodeBodyRaw(w http.ResponseWriter, r *http.Request, raw *[]byte) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return &errBody{http.StatusUnsupportedMediaType, "Content-Type must be application/json"}
+	}
+	if r.ContentLength > MaxBodyBytes {
+		return &errBody{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &errBody{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
+	}
+	if err != nil {
+		return &errBody{http.StatusBadRequest, "request body could not be read"}
+	}
+	if err := decodeJSON(body, nil); err != nil {
+		return err
+	}
+	*raw = body
+	return nil
+}
+
 // decodeJSON reads one JSON object whose members are fields.
 //
 // NOTE: encoding/json keeps the last of two members with one name and

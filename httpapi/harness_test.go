@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/mfa"
 	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/password"
 	"github.com/authd/authd/session"
@@ -57,6 +59,7 @@ type harness struct {
 	clients  *oidc.Clients
 	provider *oidc.Provider
 	sessions *session.Manager
+	mfa      *mfa.Service
 	// issuer is the issuer URL: "http://authd.test", or the server's own
 	// URL with the realIssuer option (what relying-party libraries need:
 	// they fetch discovery from the issuer).
@@ -86,6 +89,9 @@ type options struct {
 	// backchannel, when set, is the HTTP client of back-channel logout
 	// delivery.
 	backchannel *http.Client
+	// rpID and rpOrigins are the WebAuthn relying party; "": passkeys off.
+	rpID      string
+	rpOrigins []string
 }
 
 type option func(*options)
@@ -107,7 +113,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	t.Cleanup(func() { db.Close() })
 	h.db = db
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	hc := httpapi.Config{Dev: true, Signup: true, PasswordGrant: true, Logger: log, Now: h.clock.Now}
+	hc := httpapi.Config{Dev: true, Signup: true, PasswordGrant: true, ReauthWindow: 10 * time.Minute, Logger: log, Now: h.clock.Now}
 	ac := account.Config{MaxFailures: 5, MaxFailuresIP: 100, Window: 15 * time.Minute, Now: h.clock.Now, Logger: log}
 	sc := session.Config{Idle: time.Hour, Max: 24 * time.Hour, AccessTTL: 15 * time.Minute, Now: h.clock.Now, Logger: log}
 	o := options{http: &hc, account: &ac, session: &sc, params: testParams}
@@ -142,10 +148,21 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		HTTPClient: o.backchannel, DeliveryPoll: 10 * time.Millisecond, Now: h.clock.Now, Logger: log,
 	}, h.clients, tokens, oidc.Stores{Codes: db, Consents: db, Links: db, Outbox: db, Users: db, Audit: db})
 	sessions.OnEnd(h.provider.SessionsEnded)
+	key := make([]byte, 32)
+	rand.Read(key)
+	sealer, err := mfa.NewSealer(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mfa, err = mfa.New(mfa.Config{Issuer: "authd.test", RPID: o.rpID, RPOrigins: o.rpOrigins, Now: h.clock.Now, Logger: log},
+		db, db, sealer, db)
+	if err != nil {
+		t.Fatal(err)
+	}
 	go h.provider.RunBackchannel(runCtx)
 	hc.Issuer = h.issuer
 	srv, err := httpapi.New(hc, httpapi.Deps{Accounts: accounts, Sessions: sessions, Users: db,
-		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider,
+		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider, MFA: h.mfa,
 		Ready: []httpapi.Check{{Name: "db", Pinger: db}}})
 	if err != nil {
 		t.Fatal(err)

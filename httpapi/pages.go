@@ -27,8 +27,9 @@ func (s *Server) newPages() *pageHandlers {
 
 // Page paths.
 const (
-	pathLogin   = "/login"
-	pathAccount = "/account"
+	pathLogin        = "/login"
+	pathAccount      = "/account"
+	pathSecondFactor = "/login/second-factor"
 )
 
 func (p *pageHandlers) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
@@ -112,7 +113,8 @@ func returnTo(raw string) string {
 func (p *pageHandlers) signInPage(r *http.Request) pages.SignInPage {
 	ret, _ := pages.SafeReturn(r.URL.Query().Get("return"))
 	return pages.SignInPage{Page: pages.Page{Title: "Sign in", FormTargets: p.returnTargets(r, ret)},
-		Return: ret, Signup: p.s.cfg.Signup, Focus: "login-email"}
+		Return: ret, Signup: p.s.cfg.Signup, Focus: "login-email",
+		Passkeys: p.passkeysOn(), Next: returnTo(ret)}
 }
 
 // returnTargets are the outside URIs a sign-in returning to ret may end
@@ -168,6 +170,7 @@ func (p *pageHandlers) credentialsForm(w http.ResponseWriter, r *http.Request) (
 	v = p.signInPage(r)
 	v.Return, _ = pages.SafeReturn(ret)
 	v.FormTargets = p.returnTargets(r, v.Return)
+	v.Next = returnTo(v.Return)
 	return email, pw, ret, v, true
 }
 
@@ -190,9 +193,15 @@ func (p *pageHandlers) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		p.render(w, r, http.StatusBadRequest, "signin", v)
 		return
 	}
-	_, _, err := p.s.login(w, r, email, pw)
+	_, sess, _, err := p.s.login(w, r, email, pw)
 	var thr *authd.ThrottledError
 	switch {
+	case err == nil && sess.Pending:
+		loc := pathSecondFactor
+		if ret, ok := pages.SafeReturn(ret); ok {
+			loc += "?" + url.Values{"return": {ret}}.Encode()
+		}
+		p.r.SeeOther(w, loc)
 	case err == nil:
 		p.r.SeeOther(w, returnTo(ret))
 	case errors.As(err, &thr):
@@ -244,12 +253,13 @@ func (p *pageHandlers) handleSignupForm(w http.ResponseWriter, r *http.Request) 
 		p.fail(w, r, err)
 		return
 	}
-	if _, _, err := p.s.login(w, r, email, pw); err != nil {
+	if _, _, _, err := p.s.login(w, r, email, pw); err != nil {
 		// The account exists; only signing in failed (the IP throttle, a
 		// store): let the person sign in by hand.
 		v = p.signInPage(r)
 		v.Return, _ = pages.SafeReturn(ret)
 		v.FormTargets = p.returnTargets(r, v.Return)
+		v.Next = returnTo(v.Return)
 		v.Login.Email = email
 		v.Notice = &pages.Notice{Kind: "success", Text: "Your account is created. Sign in to continue."}
 		var thr *authd.ThrottledError
@@ -299,6 +309,9 @@ func (p *pageHandlers) accountPage(r *http.Request, cur *authd.Session) (pages.A
 	}
 	v.AppsEnabled = p.s.deps.OIDC != nil
 	if v.Apps, err = p.appViews(r, cur.UserID); err != nil {
+		return pages.AccountPage{}, err
+	}
+	if v.Security, err = p.securityView(r, cur); err != nil {
 		return pages.AccountPage{}, err
 	}
 	return v, nil

@@ -13,6 +13,23 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /v1/sessions", s.withSession(s.handleRevokeOthers))
 	mux.HandleFunc("POST /v1/password", s.withSession(s.handlePassword))
 	mux.HandleFunc("GET /v1/authz", s.handleAuthz)
+	if s.deps.MFA != nil {
+		// Second factors and passkeys (mfa.go).
+		mux.HandleFunc("POST /v1/login/totp", s.handleLoginTOTP)
+		mux.HandleFunc("POST /v1/login/recovery", s.handleLoginRecovery)
+		mux.HandleFunc("POST /v1/login/webauthn/begin", s.handleLoginWebAuthnBegin)
+		mux.HandleFunc("POST /v1/login/webauthn/finish", s.handleLoginWebAuthnFinish)
+		mux.HandleFunc("POST /v1/passkey/begin", s.handlePasskeyBegin)
+		mux.HandleFunc("POST /v1/passkey/finish", s.handlePasskeyFinish)
+		mux.HandleFunc("GET /v1/mfa", s.withSession(s.handleMFA))
+		mux.HandleFunc("POST /v1/mfa/totp", s.withSession(s.handleTOTPBegin))
+		mux.HandleFunc("POST /v1/mfa/totp/confirm", s.withSession(s.handleTOTPConfirm))
+		mux.HandleFunc("DELETE /v1/mfa/totp", s.withSession(s.handleTOTPDelete))
+		mux.HandleFunc("POST /v1/mfa/passkeys/begin", s.withSession(s.handlePasskeyRegisterBegin))
+		mux.HandleFunc("POST /v1/mfa/passkeys/finish", s.withSession(s.handlePasskeyRegisterFinish))
+		mux.HandleFunc("DELETE /v1/mfa/passkeys/{id}", s.withSession(s.handlePasskeyDelete))
+		mux.HandleFunc("POST /v1/mfa/recovery-codes", s.withSession(s.handleRecoveryCodes))
+	}
 
 	if s.deps.Tokens != nil {
 		mux.HandleFunc("POST /v1/session/token", s.withSession(s.handleSessionToken))
@@ -55,6 +72,30 @@ func (s *Server) routes(mux *http.ServeMux) {
 		mux.HandleFunc("POST /account/apps/revoke", pg.withSession(pg.handleRevokeAppForm))
 		mux.HandleFunc("GET /account/apps/revoke", pg.redirect(pathAccount))
 		mux.HandleFunc("GET /oauth2/consent", pg.redirect(pathAccount))
+	}
+	if s.deps.MFA != nil {
+		// Second factors and passkeys (pages_mfa.go): the second step of
+		// a sign-in and the Security section of /account. Passkeys are
+		// driven by app.js against the JSON API above.
+		mux.HandleFunc("GET "+pathSecondFactor, pg.handleSecondFactor)
+		mux.HandleFunc("POST /login/second-factor/totp", pg.handleSecondFactorTOTP)
+		mux.HandleFunc("POST /login/second-factor/recovery", pg.handleSecondFactorRecovery)
+		mux.HandleFunc("POST /account/security/totp", pg.withSession(pg.handleTOTPSetupForm))
+		mux.HandleFunc("POST /account/security/totp/confirm", pg.withSession(pg.handleTOTPConfirmForm))
+		mux.HandleFunc("POST /account/security/totp/remove", pg.withSession(pg.handleTOTPRemoveForm))
+		mux.HandleFunc("POST /account/security/passkeys/{id}/remove", pg.withSession(pg.handlePasskeyRemoveForm))
+		mux.HandleFunc("POST /account/security/recovery-codes", pg.withSession(pg.handleRecoveryCodesForm))
+		for path, to := range map[string]string{
+			"/login/second-factor/totp":              pathSecondFactor,
+			"/login/second-factor/recovery":          pathSecondFactor,
+			"/account/security/totp":                 pathAccount,
+			"/account/security/totp/confirm":         pathAccount,
+			"/account/security/totp/remove":          pathAccount,
+			"/account/security/passkeys/{id}/remove": pathAccount,
+			"/account/security/recovery-codes":       pathAccount,
+		} {
+			mux.HandleFunc("GET "+path, pg.redirect(to))
+		}
 	}
 	// A browser GET on a URL that a form posts to (a bookmark, a reload
 	// after the POST, a typed address) goes to the page that has the form;

@@ -20,6 +20,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/account"
+	"github.com/authd/authd/mfa"
 	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/token"
@@ -41,6 +42,9 @@ type Config struct {
 	PasswordGrant  bool
 	CORSOrigins    []string
 	TrustedProxies []netip.Prefix
+	// ReauthWindow is how recent a sign-in must be for a change of second
+	// factors (--reauth-window); 0 means any session will do.
+	ReauthWindow time.Duration
 	// TLS is true when the server terminates TLS itself (HSTS is sent).
 	TLS    bool
 	Logger *slog.Logger
@@ -71,7 +75,11 @@ type Deps struct {
 	// OIDC is the authorization server (the authorization endpoint,
 	// consent, userinfo, RP-initiated logout, the authorization_code
 	// grant); nil leaves those routes out.
-	OIDC  *oidc.Provider
+	OIDC *oidc.Provider
+	// MFA holds the second-factor rules (authenticator apps, recovery
+	// codes, passkeys); nil leaves those routes out and every sign-in
+	// one-step.
+	MFA   *mfa.Service
 	Ready []Check
 }
 

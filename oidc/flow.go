@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/token"
 )
 
 // Step is what the authorization endpoint does next with a request.
@@ -60,11 +61,19 @@ func (p *Provider) Authorize(ctx context.Context, r *AuthRequest, sess *authd.Se
 	case stale:
 		return Outcome{Step: StepSignIn, Return: reauthQuery(r.Query), Reauth: true}, nil
 	}
-	if slices.Contains(r.ACRValues, ACRTwoFactor) {
-		// NOTE: authd has no second factor yet (#14): a request that asks
-		// for one is refused rather than answered with a weaker sign-in
-		// the client might not check.
-		return redirect("unmet_authentication_requirements", "a second factor (acr aal2) is not available")
+	if slices.Contains(r.ACRValues, ACRTwoFactor) && authd.AAL(sessionAMR(sess)) < 2 {
+		// NOTE: a request that asks for two factors gets them or an
+		// error, never a weaker sign-in the client might not check: the
+		// user signs in again (the second step follows when they have a
+		// second factor); a user without one cannot meet it.
+		has, err := p.hasSecondFactor(ctx, sess.UserID)
+		switch {
+		case err != nil:
+			return Outcome{}, err
+		case !has || r.Has("none"):
+			return redirect("unmet_authentication_requirements", "this sign-in needs a second factor (acr aal2)")
+		}
+		return Outcome{Step: StepSignIn, Return: reauthQuery(r.Query), Reauth: true}, nil
 	}
 	need, err := p.needsConsent(ctx, r, sess.UserID)
 	if err != nil {
@@ -127,6 +136,15 @@ func (p *Provider) needsConsent(ctx context.Context, r *AuthRequest, userID stri
 		}
 	}
 	return false, nil
+}
+
+// sessionAMR is the authentication methods of sess: a session of before
+// they were recorded was a password sign-in.
+func sessionAMR(sess *authd.Session) []string {
+	if len(sess.AMR) == 0 {
+		return []string{authd.AMRPassword}
+	}
+	return sess.AMR
 }
 
 // ConsentToken is the anti-CSRF token of the consent form of request
@@ -196,7 +214,7 @@ func (p *Provider) issueCode(ctx context.Context, r *AuthRequest, sess *authd.Se
 	c := &authd.AuthCode{
 		Hash: hashCode(code), ClientID: r.Client.ID, UserID: sess.UserID, SessionID: sess.ID,
 		RedirectURI: r.RedirectURI, Challenge: r.Challenge, Nonce: r.Nonce, Scopes: r.Scopes,
-		Audience: r.Resource, AuthTime: sess.CreatedAt, AMR: []string{AMRPassword}, ACR: ACRPassword,
+		Audience: r.Resource, AuthTime: sess.CreatedAt, AMR: sessionAMR(sess), ACR: token.ACR(sessionAMR(sess)),
 		CreatedAt: now, ExpiresAt: now.Add(CodeTTL),
 	}
 	if err := p.st.Codes.CreateCode(ctx, c); err != nil {

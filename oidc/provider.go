@@ -38,12 +38,17 @@ func KnownScopes() []string {
 	return []string{ScopeOpenID, ScopeEmail, ScopeOfflineAccess, ScopeProfile, ScopeRoles}
 }
 
-// Authentication context classes (acr) and methods (amr, RFC 8176).
+// Authentication context classes (acr, NIST SP 800-63B assurance levels).
 const (
-	ACRPassword  = "aal1" // one factor (NIST SP 800-63B AAL1)
-	ACRTwoFactor = "aal2"
-	AMRPassword  = "pwd"
+	ACRPassword  = "aal1" // one factor
+	ACRTwoFactor = "aal2" // two factors
 )
+
+// SecondFactors says whether a user has a second factor (*mfa.Service
+// is one, through HasSecondFactor); nil means nobody has one.
+type SecondFactors interface {
+	HasSecondFactor(ctx context.Context, userID string) (bool, error)
+}
 
 // Config configures a Provider.
 type Config struct {
@@ -71,6 +76,8 @@ type Stores struct {
 	Outbox   authd.Outbox
 	Users    authd.UserStore
 	Audit    authd.AuditLog
+	// Factors tells whether a user can meet acr_values=aal2; nil: nobody.
+	Factors SecondFactors
 }
 
 // Provider is the authorization server: it checks authorization
@@ -150,4 +157,15 @@ func (p *Provider) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// SetFactors tells the provider who has a second factor (for
+// acr_values=aal2); call it before serving.
+func (p *Provider) SetFactors(f SecondFactors) { p.st.Factors = f }
+
+func (p *Provider) hasSecondFactor(ctx context.Context, userID string) (bool, error) {
+	if p.st.Factors == nil {
+		return false, nil
+	}
+	return p.st.Factors.HasSecondFactor(ctx, userID)
 }

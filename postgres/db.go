@@ -36,9 +36,9 @@ const maxTxAttempts = 8
 // protocol and SQL: CockroachDB, YugabyteDB). It implements every store
 // interface of the root package: UserStore, SessionStore, RefreshStore,
 // KeyStore, RevocationList, Limiter, ClientStore, CodeStore, ConsentStore,
-// SessionClientStore, Outbox, AuditLog and Pinger. It is
-// safe for concurrent use, and any number of DBs (in one process or on many
-// nodes) may share one database.
+// SessionClientStore, Outbox, FactorStore, ChallengeStore, AuditLog and
+// Pinger. It is safe for concurrent use, and any number of DBs (in one
+// process or on many nodes) may share one database.
 type DB struct {
 	pool   *pgxpool.Pool
 	closed atomic.Bool
@@ -67,6 +67,8 @@ var (
 	_ authd.ConsentStore       = (*DB)(nil)
 	_ authd.SessionClientStore = (*DB)(nil)
 	_ authd.Outbox             = (*DB)(nil)
+	_ authd.FactorStore        = (*DB)(nil)
+	_ authd.ChallengeStore     = (*DB)(nil)
 )
 
 // Open connects to the database at url (postgres://… or key=value form, as

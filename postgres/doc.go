@@ -7,9 +7,10 @@
 // which implements every store interface of the root package: UserStore,
 // SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
 // ClientStore, CodeStore, ConsentStore, SessionClientStore, Outbox,
-// AuditLog and Pinger. It holds no business rules: expiry,
-// rotation and reuse detection live in the session and token packages; the
-// store keeps the contracts written in store.go, which storetest checks.
+// FactorStore, ChallengeStore, AuditLog and Pinger. It holds no business
+// rules: expiry, rotation and reuse detection live in the session and token
+// packages, second-factor checks in package mfa; the store keeps the
+// contracts written in store.go, which storetest checks.
 //
 // # Schema
 //
@@ -17,9 +18,9 @@
 // refresh_tokens (hash → family, generation; deleted with their family),
 // keys (+ key_ring_lock, one row), revocations (+ revocation_seq, one
 // row), login_failures, clients, auth_codes (by the SHA-256 of the code),
-// consents, session_clients, outbox and audit_events (exactly the columns
-// API.md names: id, at, event, user_id, session_id, ip, user_agent,
-// detail). Times are timestamptz (microseconds, returned in UTC); a
+// consents, session_clients, outbox, totp, recovery_codes, passkeys,
+// webauthn_challenges and audit_events (exactly the columns API.md names:
+// id, at, event, user_id, session_id, ip, user_agent, detail). Times are timestamptz (microseconds, returned in UTC); a
 // nullable time is NULL for the zero time. Roles and audiences are text[];
 // hashes, secrets and keys bytea. The tables go into the first schema of
 // the connection's search_path, which the URL may set
@@ -48,6 +49,12 @@
 //     each row is reported by exactly one call.
 //   - RedeemCode is a conditional UPDATE (used_at IS NULL) … RETURNING:
 //     of concurrent redemptions of one code exactly one finds it unused.
+//   - UseTOTPStep and UsePasskey are conditional UPDATEs (last_step below
+//     the step; the counter going up), UseRecoveryCode a DELETE and
+//     TakeChallenge a DELETE … RETURNING: a concurrent call waits on the
+//     row, re-checks its WHERE clause on the committed row, and matches
+//     nothing, so each step, code, counter value and challenge is used
+//     once.
 //   - Claim locks the due outbox rows with FOR UPDATE SKIP LOCKED and
 //     takes their lease in the same statement: concurrent claimers skip
 //     each other's rows instead of queueing, and none gets a row twice

@@ -102,6 +102,16 @@ func TestOutbox(t *testing.T) {
 	storetest.RunOutbox(t, func(t *testing.T) authd.Outbox { return openFresh(t) })
 }
 
+func TestFactorStore(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunFactorStore(t, func(t *testing.T) authd.FactorStore { return openFresh(t) })
+}
+
+func TestChallengeStore(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunChallengeStore(t, func(t *testing.T) authd.ChallengeStore { return openFresh(t) })
+}
+
 func TestAuditLog(t *testing.T) {
 	pgtest.DSN(t)
 	storetest.RunAuditLog(t, func(t *testing.T) (authd.AuditLog, storetest.AuditReader) {
@@ -277,6 +287,57 @@ func TestMigrationKeepsPasswordFamilies(t *testing.T) {
 	revoked, err := db.RevokeClientFamilies(ctx, "alice", "", now)
 	if err != nil || len(revoked) != 1 || revoked[0].ID != "fam" {
 		t.Fatalf("RevokeClientFamilies(alice, \"\"): %v, %v; want the upgraded family", revoked, err)
+	}
+}
+
+// TestMigrationKeepsSessions: a schema of before sessions recorded their
+// sign-in (migrations 0001 to 0005) is upgraded on Open; its sessions read
+// back as they were, with no methods and not pending, and the new tables
+// work.
+func TestMigrationKeepsSessions(t *testing.T) {
+	ctx := t.Context()
+	base := pgtest.DSN(t)
+	schema, err := pgtest.CreateSchema(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin(t, base, `DROP SCHEMA "`+schema+`" CASCADE`) })
+	dsn := pgtest.WithParams(t, base, map[string]string{"search_path": schema})
+	names := []string{"0001_init.sql", "0002_session_notify.sql", "0003_oidc_clients.sql", "0004_oidc.sql", "0005_id_key.sql"}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin(t, dsn, string(b))
+	}
+	var records []string
+	for i, name := range names {
+		records = append(records, fmt.Sprintf("(%d, '%s', now())", i+1, name))
+	}
+	now := storetest.Now()
+	ts := func(t time.Time) string { return "'" + t.Format(time.RFC3339Nano) + "'" }
+	admin(t, dsn, `CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL);
+		INSERT INTO schema_migrations VALUES `+strings.Join(records, ", ")+`;
+		INSERT INTO sessions (id, hash, user_id, email, roles, created_at, last_seen_at, expires_at, absolute_expires_at, ip, user_agent)
+			VALUES ('sess-old', '\x00aa', 'alice', 'alice@example.com', '{admin}', `+ts(now)+`, `+ts(now)+`, `+ts(now.Add(time.Hour))+`, `+ts(now.Add(24*time.Hour))+`, '192.0.2.1', 'curl/8')`)
+	db := openDB(t, dsn)
+	got, err := db.SessionByHash(ctx, []byte{0, 0xaa})
+	if err != nil {
+		t.Fatalf("SessionByHash of the upgraded session: %v", err)
+	}
+	if got.AMR != nil || got.Pending {
+		t.Fatalf("the upgraded session: AMR %q, Pending %v; want nil, false", got.AMR, got.Pending)
+	}
+	if got.ID != "sess-old" || got.UserID != "alice" || !got.ExpiresAt.Equal(now.Add(time.Hour)) || len(got.Roles) != 1 || got.UserAgent != "curl/8" {
+		t.Fatalf("the upgraded session: %+v", got)
+	}
+	list, err := db.ListSessions(ctx, "alice", now)
+	if err != nil || len(list) != 1 || list[0].AMR != nil || list[0].Pending {
+		t.Fatalf("ListSessions of the upgraded session: %+v, %v", list, err)
+	}
+	if err := db.PutTOTP(ctx, &authd.TOTP{UserID: "alice", Sealed: []byte{1}, CreatedAt: now}); err != nil {
+		t.Fatalf("PutTOTP after the upgrade: %v", err)
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-const sessionColumns = `id, hash, user_id, email, roles, created_at, last_seen_at, expires_at, absolute_expires_at, ip, user_agent`
+const sessionColumns = `id, hash, user_id, email, roles, created_at, last_seen_at, expires_at, absolute_expires_at, ip, user_agent, amr, pending`
 
 // sessionByHashSQL is the lookup of every request that carries a cookie.
 // pgx prepares it once per connection (its statement cache) and then runs
@@ -21,9 +21,9 @@ const sessionByHashSQL = `SELECT ` + sessionColumns + ` FROM sessions WHERE hash
 // database gives no live session.
 func (db *DB) CreateSession(ctx context.Context, s *authd.Session) error {
 	_, err := db.exec(ctx, "create session",
-		`INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		`INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		s.ID, nonNil(s.Hash), s.UserID, s.Email, list(s.Roles),
-		s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.AbsoluteExpiresAt, s.IP, s.UserAgent)
+		s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.AbsoluteExpiresAt, s.IP, s.UserAgent, list(s.AMR), s.Pending)
 	if err == nil {
 		db.prune(&db.sessionWrites, `DELETE FROM sessions WHERE id IN (
 			SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2)`)
@@ -49,9 +49,14 @@ func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*authd.Session, e
 func scanSession(row pgx.Row) (*authd.Session, error) {
 	var s authd.Session
 	err := row.Scan(&s.ID, &s.Hash, &s.UserID, &s.Email, &s.Roles,
-		&s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.AbsoluteExpiresAt, &s.IP, &s.UserAgent)
+		&s.CreatedAt, &s.LastSeenAt, &s.ExpiresAt, &s.AbsoluteExpiresAt, &s.IP, &s.UserAgent, &s.AMR, &s.Pending)
 	if err != nil {
 		return nil, err
+	}
+	// No methods reads back as nil: the sessions of before 0006 hold '{}'
+	// and were password sign-ins (see authd.Session).
+	if len(s.AMR) == 0 {
+		s.AMR = nil
 	}
 	return &s, nil
 }

@@ -114,11 +114,12 @@
 //
 // # Memory
 //
-// The record is packed: four fixed 8-byte times, then length-prefixed
-// fields; ids made by authd.NewID are stored as their 16 bytes, IP
-// addresses as their 4 or 16 bytes, and common User-Agent fragments as one
-// byte each (a desktop Chrome User-Agent of 111 bytes takes 14). Key names
-// are short and the hash in the key is raw bytes.
+// The record is packed (and versioned, see record.go): four fixed 8-byte
+// times, then length-prefixed fields; ids made by authd.NewID are stored
+// as their 16 bytes, IP addresses as their 4 or 16 bytes, and common
+// User-Agent fragments as one byte each (a desktop Chrome User-Agent of 111
+// bytes takes 14). Key names are short and the hash in the key is raw
+// bytes.
 //
 // A realistic session (authd ids, a 20-character email, one role, an IPv4
 // address, a desktop Chrome User-Agent) takes 456 bytes of Redis memory by

@@ -17,25 +17,38 @@ import (
 // so that one GET is one validation and 10 million sessions fit in a few GB.
 //
 //	offset  size  field
-//	0       1     format version (recordV1)
+//	0       1     format version (recordV2; recordV1 is still read)
 //	1       8     LastSeenAt, µs since the Unix epoch, big-endian int64
 //	9       8     ExpiresAt
 //	17      8     CreatedAt
 //	25      8     AbsoluteExpiresAt
-//	33      1     flags: which of ID, UserID and IP are packed (below)
+//	33      1     flags: which of ID, UserID and IP are packed, and Pending
+//	              (below)
 //	34      …     ID, UserID, Email, IP, UserAgent (compacted, see uaTokens):
 //	              each a uvarint length then the bytes, except that an ID or
 //	              UserID that is the base64url form of 16 bytes (as
 //	              authd.NewID makes) is those 16 bytes, and an IP address in
 //	              its canonical text form is its 4 or 16 bytes, without length;
-//	              then a uvarint count of Roles and each role likewise.
+//	              then a uvarint count of Roles and each role likewise;
+//	              then (version 2 only) a uvarint count of AMR and each
+//	              method likewise.
+//
+// A version 1 record (written before sessions recorded their sign-in) has
+// no AMR and no Pending flag: it reads back with AMR nil and Pending false,
+// a password sign-in. Records are written as version 2.
+//
+// NOTE: a node of an authd that knows version 1 only refuses a version 2
+// record as malformed (an error, never a session without its pending
+// flag): while nodes are upgraded one by one, a session created on a new
+// node fails its lookups on an old one.
 //
 // The four times come first, at fixed offsets, so that TouchSession can
 // rewrite LastSeenAt and ExpiresAt with SETRANGE inside a script and the
 // script can read ExpiresAt and AbsoluteExpiresAt with struct.unpack. A zero
-// time.Time is stored as math.MinInt64.
+// time.Time is stored as math.MinInt64. Both versions keep these offsets.
 const (
 	recordV1        = 1
+	recordV2        = 2
 	offLastSeen     = 1
 	offExpires      = 9
 	offCreated      = 17
@@ -50,7 +63,11 @@ const (
 	flagUserRaw             // UserID is 16 raw bytes
 	flagIPv4                // IP is 4 raw bytes
 	flagIPv6                // IP is 16 raw bytes
+	flagPending             // Pending (version 2 only)
 )
+
+// flagsV1 are the flags a version 1 record may hold.
+const flagsV1 = flagIDRaw | flagUserRaw | flagIPv4 | flagIPv6
 
 var errBadRecord = errors.New("malformed session record")
 
@@ -78,15 +95,20 @@ func millisCeil(t time.Time) int64 {
 	return (us + 999) / 1000
 }
 
-// encodeRecord packs s (but s.Hash) into a record.
+// encodeRecord packs s (but s.Hash) into a version 2 record.
 func encodeRecord(s *authd.Session) []byte {
 	ua := compactUA(s.UserAgent)
-	n := recordFixedSize + len(s.ID) + len(s.UserID) + len(s.Email) + len(s.IP) + len(ua) + 6*binary.MaxVarintLen32
-	for _, r := range s.Roles {
-		n += len(r) + binary.MaxVarintLen32
+	n := recordFixedSize + len(s.ID) + len(s.UserID) + len(s.Email) + len(s.IP) + len(ua) + 7*binary.MaxVarintLen32
+	for _, l := range [][]string{s.Roles, s.AMR} {
+		for _, r := range l {
+			n += len(r) + binary.MaxVarintLen32
+		}
 	}
 	b := make([]byte, recordFixedSize, n)
-	b[0] = recordV1
+	b[0] = recordV2
+	if s.Pending {
+		b[offFlags] |= flagPending
+	}
 	binary.BigEndian.PutUint64(b[offLastSeen:], uint64(micros(s.LastSeenAt)))
 	binary.BigEndian.PutUint64(b[offExpires:], uint64(micros(s.ExpiresAt)))
 	binary.BigEndian.PutUint64(b[offCreated:], uint64(micros(s.CreatedAt)))
@@ -115,10 +137,11 @@ func encodeRecord(s *authd.Session) []byte {
 		str(s.IP)
 	}
 	str(ua)
-	b = binary.AppendUvarint(b, uint64(len(s.Roles)))
-	for _, r := range s.Roles {
-		b = binary.AppendUvarint(b, uint64(len(r)))
-		b = append(b, r...)
+	for _, l := range [][]string{s.Roles, s.AMR} {
+		b = binary.AppendUvarint(b, uint64(len(l)))
+		for _, r := range l {
+			str(r)
+		}
 	}
 	return b
 }
@@ -132,10 +155,11 @@ func touchBytes(lastSeen, expiresAt time.Time) []byte {
 	return b
 }
 
-// decodeRecord unpacks a record read from Redis. Its strings share v's
-// memory (Redis replies are immutable); Roles and Hash are fresh.
+// decodeRecord unpacks a record (version 1 or 2) read from Redis. Its
+// strings share v's memory (Redis replies are immutable); Roles, AMR and
+// Hash are fresh.
 func decodeRecord(v string, hash []byte) (*authd.Session, error) {
-	if len(v) < recordFixedSize || v[0] != recordV1 {
+	if len(v) < recordFixedSize || v[0] != recordV1 && v[0] != recordV2 {
 		return nil, errBadRecord
 	}
 	i64 := func(off int) int64 {
@@ -152,10 +176,14 @@ func decodeRecord(v string, hash []byte) (*authd.Session, error) {
 	if hash != nil {
 		s.Hash = append([]byte(nil), hash...)
 	}
-	flags := v[offFlags]
-	if flags&^(flagIDRaw|flagUserRaw|flagIPv4|flagIPv6) != 0 || flags&flagIPv4 != 0 && flags&flagIPv6 != 0 {
+	flags, known := v[offFlags], byte(flagsV1)
+	if v[0] == recordV2 {
+		known |= flagPending
+	}
+	if flags&^known != 0 || flags&flagIPv4 != 0 && flags&flagIPv6 != 0 {
 		return nil, errBadRecord
 	}
+	s.Pending = flags&flagPending != 0
 	r := reader{s: v, i: recordFixedSize}
 	s.ID, s.UserID = r.ids(flags)
 	s.Email = r.str()
@@ -172,14 +200,9 @@ func decodeRecord(v string, hash []byte) (*authd.Session, error) {
 		s.IP = r.str()
 	}
 	ua := r.str()
-	if n := r.uvarint(); n > 0 && r.err == nil {
-		if n > uint64(len(v)) {
-			return nil, errBadRecord
-		}
-		s.Roles = make([]string, n)
-		for i := range s.Roles {
-			s.Roles[i] = r.str()
-		}
+	s.Roles = r.strs()
+	if v[0] == recordV2 {
+		s.AMR = r.strs()
 	}
 	if r.err != nil || r.i != len(v) {
 		return nil, errBadRecord
@@ -193,7 +216,7 @@ func decodeRecord(v string, hash []byte) (*authd.Session, error) {
 
 // recordUserID returns the UserID of a record without decoding the rest.
 func recordUserID(v string) (string, error) {
-	if len(v) < recordFixedSize || v[0] != recordV1 {
+	if len(v) < recordFixedSize || v[0] != recordV1 && v[0] != recordV2 {
 		return "", errBadRecord
 	}
 	r := reader{s: v, i: recordFixedSize}
@@ -283,6 +306,23 @@ func (r *reader) uvarint() uint64 {
 	return 0
 }
 
+// strs reads a uvarint count and that many strings; nil for none.
+func (r *reader) strs() []string {
+	n := r.uvarint()
+	if n == 0 || r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.s)-r.i) { // each string takes at least a byte
+		r.err = errBadRecord
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = r.str()
+	}
+	return out
+}
+
 func (r *reader) str() string {
 	n := r.uvarint()
 	if r.err != nil {
@@ -303,8 +343,9 @@ func (r *reader) str() string {
 // memory. A control byte in the original text is escaped as uaEscape
 // followed by the byte, so every string round-trips.
 //
-// NOTE: the table is part of recordV1: never change or reorder it. A new
-// table needs a new record version, and decodeRecord must keep the old one.
+// NOTE: the table is part of record versions 1 and 2: never change or
+// reorder it. A new table needs a new record version, and decodeRecord must
+// keep the old one.
 var uaTokens = [...]string{
 	"Mozilla/5.0 (",
 	"Windows NT 10.0; Win64; x64) ",

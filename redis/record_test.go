@@ -2,6 +2,7 @@ package redis
 
 import (
 	"bytes"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ func sameSession(t *testing.T, want, got *authd.Session) {
 	eqTime := func(a, b time.Time) bool { return a.Equal(b) && a.IsZero() == b.IsZero() }
 	if got.ID != want.ID || got.UserID != want.UserID || got.Email != want.Email || got.IP != want.IP ||
 		got.UserAgent != want.UserAgent || !bytes.Equal(got.Hash, want.Hash) ||
-		!slices.Equal(got.Roles, want.Roles) && !(len(got.Roles) == 0 && len(want.Roles) == 0) ||
+		!slices.Equal(got.Roles, want.Roles) || !slices.Equal(got.AMR, want.AMR) || got.Pending != want.Pending ||
 		!eqTime(got.CreatedAt, want.CreatedAt) || !eqTime(got.LastSeenAt, want.LastSeenAt) ||
 		!eqTime(got.ExpiresAt, want.ExpiresAt) || !eqTime(got.AbsoluteExpiresAt, want.AbsoluteExpiresAt) {
 		t.Fatalf("round trip:\n got %#v\nwant %#v", got, want)
@@ -29,6 +30,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		Roles: []string{"admin", "ops"}, CreatedAt: now, LastSeenAt: now.Add(time.Second),
 		ExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(720 * time.Hour),
 		IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+		AMR: []string{authd.AMRPassword, authd.AMROTP, authd.AMRMFA},
 	}
 	cases := map[string]func(s *authd.Session){
 		"as made by authd":             func(*authd.Session) {},
@@ -51,6 +53,22 @@ func TestRecordRoundTrip(t *testing.T) {
 		"long fields":         func(s *authd.Session) { s.Email, s.UserAgent = strings.Repeat("e", 300), strings.Repeat("u", 600) },
 		"empty role":          func(s *authd.Session) { s.Roles = []string{""} },
 		"non-UTF-8":           func(s *authd.Session) { s.Email, s.UserAgent = "\xff\xfe", "\xc3" },
+		"pending":             func(s *authd.Session) { s.Pending, s.AMR = true, []string{authd.AMRPassword} },
+		"pending, packed ids and IPv6": func(s *authd.Session) {
+			s.Pending, s.IP = true, "2001:db8::1"
+		},
+		"no AMR":           func(s *authd.Session) { s.AMR = nil },
+		"empty AMR":        func(s *authd.Session) { s.AMR = []string{} },
+		"passkey AMR":      func(s *authd.Session) { s.AMR = []string{authd.AMRHardware, authd.AMRUser} },
+		"odd AMR":          func(s *authd.Session) { s.AMR = []string{"", "\xff", strings.Repeat("m", 200)} },
+		"AMR but no roles": func(s *authd.Session) { s.Roles = nil },
+		"pending, no AMR":  func(s *authd.Session) { s.Pending, s.AMR = true, nil },
+		"many AMR and roles": func(s *authd.Session) {
+			for i := range 200 {
+				s.Roles = append(s.Roles, strings.Repeat("r", i))
+				s.AMR = append(s.AMR, strings.Repeat("a", i))
+			}
+		},
 	}
 	for name, mod := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -77,6 +95,13 @@ func TestRecordPacksAuthdFields(t *testing.T) {
 	if rec[offFlags] != flagIDRaw|flagUserRaw|flagIPv4 {
 		t.Fatalf("flags %08b: ids and IPv4 not packed", rec[offFlags])
 	}
+	if rec[0] != recordV2 {
+		t.Fatalf("version %d, want records written as version %d", rec[0], recordV2)
+	}
+	s.Pending = true
+	if rec := encodeRecord(s); rec[offFlags] != flagIDRaw|flagUserRaw|flagIPv4|flagPending {
+		t.Fatalf("flags %08b of a pending session: want the pending flag", rec[offFlags])
+	}
 	ua := "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 	if c := compactUA(ua); len(c) > 16 {
 		t.Errorf("compactUA of desktop Chrome: %d bytes (%q), want at most 16", len(c), c)
@@ -97,17 +122,79 @@ func TestTouchBytesAtOffsets(t *testing.T) {
 	}
 }
 
+// v1Record is a version 1 record as authd wrote it before sessions
+// recorded their sign-in (the encoder of that version, on v1Session).
+const v1Record = "01000652e68bc28240000652e76246e400000652e68bb34000000655420af0800005000102030405060708090a0b0c0d0e0f06757365722d37106a616e65406578616d706c652e636f6dcb0071070401071938020561646d696e036f7073"
+
+func v1Session() *authd.Session {
+	at := time.UnixMicro(1780000000000000).UTC()
+	return &authd.Session{
+		ID: "AAECAwQFBgcICQoLDA0ODw", UserID: "user-7", Email: "jane@example.com", Roles: []string{"admin", "ops"},
+		CreatedAt: at, LastSeenAt: at.Add(time.Second), ExpiresAt: at.Add(time.Hour), AbsoluteExpiresAt: at.Add(720 * time.Hour),
+		IP: "203.0.113.7", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) curl/8",
+	}
+}
+
+// TestRecordReadsVersion1: records written before version 2 read back
+// with every field, AMR nil and Pending false, and TouchSession's offsets
+// patch them as before.
+func TestRecordReadsVersion1(t *testing.T) {
+	b, err := hex.DecodeString(v1Record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := v1Session()
+	want.Hash = bytes.Repeat([]byte{9}, 32)
+	got, err := decodeRecord(string(b), want.Hash)
+	if err != nil {
+		t.Fatalf("decodeRecord of a version 1 record: %v", err)
+	}
+	if got.AMR != nil || got.Pending {
+		t.Fatalf("version 1 record: AMR %q, Pending %v; want nil, false", got.AMR, got.Pending)
+	}
+	sameSession(t, want, got)
+	if u, err := recordUserID(string(b)); err != nil || u != want.UserID {
+		t.Fatalf("recordUserID of a version 1 record: %q, %v", u, err)
+	}
+	seen, exp := want.LastSeenAt.Add(time.Hour), want.ExpiresAt.Add(time.Hour)
+	copy(b[offLastSeen:], touchBytes(seen, exp))
+	got, err = decodeRecord(string(b), nil)
+	if err != nil || !got.LastSeenAt.Equal(seen) || !got.ExpiresAt.Equal(exp) {
+		t.Fatalf("touched version 1 record: %v, %v", got, err)
+	}
+	// A version 1 record is a version 2 one without the AMR count and
+	// the pending flag: the same session written today differs only so.
+	v2 := encodeRecord(v1Session())
+	if v2[0] != recordV2 || !bytes.Equal(v2[1:len(v2)-1], []byte(must(hex.DecodeString(v1Record)))[1:]) || v2[len(v2)-1] != 0 {
+		t.Fatalf("version 2 of the same session:\n%x\nwant the version 1 record with version 2 and an AMR count of 0", v2)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 func TestDecodeRecordRefusesGarbage(t *testing.T) {
 	good := string(encodeRecord(&authd.Session{ID: "a", UserID: "b", Roles: []string{"r"}}))
 	for name, v := range map[string]string{
 		"empty":         "",
 		"short":         good[:10],
-		"version":       "\x02" + good[1:],
+		"version":       "\x03" + good[1:],
+		"version 0":     "\x00" + good[1:],
 		"truncated":     good[:len(good)-1],
 		"trailing":      good + "x",
 		"unknown flags": good[:offFlags] + "\x80" + good[offFlags+1:],
 		"both IP flags": good[:offFlags] + string(rune(flagIPv4|flagIPv6)) + good[offFlags+1:],
-		"huge roles":    good[:len(good)-3] + "\xff\xff\xff\xff\x0f",
+		"huge roles":    good[:len(good)-4] + "\xff\xff\xff\xff\x0f\x00",
+		"huge AMR":      good[:len(good)-1] + "\xff\xff\xff\xff\x0f",
+		"no AMR count":  good[:len(good)-1],
+		"AMR too short": good[:len(good)-1] + "\x02\x01a",
+		"pending in v1": "\x01" + good[1:offFlags] + string(rune(good[offFlags]|flagPending)) + good[offFlags+1:len(good)-1],
+		"v1 with AMR":   "\x01" + good[1:],
+		"unknown flag":  good[:offFlags] + string(rune(good[offFlags]|flagPending<<1)) + good[offFlags+1:],
 	} {
 		if _, err := decodeRecord(v, nil); err == nil {
 			t.Errorf("decodeRecord(%s) succeeded", name)
@@ -129,13 +216,14 @@ func FuzzUA(f *testing.F) {
 }
 
 func FuzzRecord(f *testing.F) {
-	f.Add("id", "user", "e@x", "192.0.2.1", "Mozilla/5.0 (", "admin", int64(1), int64(2))
-	f.Add(authd.NewID(), authd.NewID(), "", "::1", "", "", int64(-1), int64(1<<60))
-	f.Fuzz(func(t *testing.T, id, user, email, ip, ua, role string, t1, t2 int64) {
+	f.Add("id", "user", "e@x", "192.0.2.1", "Mozilla/5.0 (", "admin", "pwd", false, int64(1), int64(2))
+	f.Add(authd.NewID(), authd.NewID(), "", "::1", "", "", "", true, int64(-1), int64(1<<60))
+	f.Fuzz(func(t *testing.T, id, user, email, ip, ua, role, amr string, pending bool, t1, t2 int64) {
 		s := &authd.Session{
 			ID: id, UserID: user, Email: email, IP: ip, UserAgent: ua, Roles: []string{role, role},
 			CreatedAt: time.UnixMicro(t1).UTC(), LastSeenAt: time.UnixMicro(t2).UTC(),
 			ExpiresAt: time.UnixMicro(t1 / 2).UTC(), AbsoluteExpiresAt: time.UnixMicro(t2 / 3).UTC(),
+			AMR: []string{amr, authd.AMRMFA}, Pending: pending,
 		}
 		rec := encodeRecord(s)
 		got, err := decodeRecord(string(rec), nil)
@@ -147,6 +235,32 @@ func FuzzRecord(f *testing.F) {
 		for i := range rec {
 			decodeRecord(string(rec[:i]), nil)
 		}
+		// As a version 1 record: it decodes or fails, and when it
+		// decodes, it has no AMR and is not pending.
+		rec[0] = recordV1
+		if got, err := decodeRecord(string(rec), nil); err == nil && (got.AMR != nil || got.Pending) {
+			t.Fatalf("a version 1 record decoded with AMR %q, Pending %v", got.AMR, got.Pending)
+		}
+	})
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(v1Record)
+	f.Add(string(encodeRecord(&authd.Session{ID: "a", UserID: "b", Roles: []string{"r"}, AMR: []string{"pwd"}, Pending: true})))
+	f.Fuzz(func(t *testing.T, v string) {
+		if b, err := hex.DecodeString(v); err == nil {
+			v = string(b)
+		}
+		s, err := decodeRecord(v, nil)
+		if err != nil {
+			return
+		}
+		// What decodes re-encodes to a record that decodes the same.
+		again, err := decodeRecord(string(encodeRecord(s)), nil)
+		if err != nil {
+			t.Fatalf("re-encoding a decoded record: %v", err)
+		}
+		sameSession(t, s, again)
 	})
 }
 

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/authd/authd"
@@ -77,13 +78,35 @@ func NewManager(store authd.SessionStore, revocations Revoker, cfg Config) *Mana
 type Meta struct {
 	IP        string
 	UserAgent string
+	// AMR are the authentication methods of the sign-in (RFC 8176); nil
+	// means a password alone.
+	AMR []string
 }
+
+// PendingTTL is how long a pending sign-in (password done, second factor
+// due) may be finished.
+const PendingTTL = 5 * time.Minute
 
 // Create starts a new session for u and returns the cookie value and the
 // session. NOTE: the value is 256 bits from crypto/rand and is never stored:
 // only its SHA-256 is, so a leaked database gives no live session (S1, S2).
 // Every login calls Create, so every login gets a new ID (no fixation, S4).
 func (m *Manager) Create(ctx context.Context, u *authd.User, meta Meta) (string, *authd.Session, error) {
+	return m.create(ctx, u, meta, false)
+}
+
+// CreatePending starts a pending sign-in for u: a session that is good for
+// PendingTTL and only for finishing the sign-in (LookupPending); Lookup
+// refuses it everywhere else.
+//
+// NOTE: the pending sign-in is a session with a cookie of its own, and
+// finishing it creates another (a new ID: SECURITY M4, S4); it never
+// becomes a full session itself.
+func (m *Manager) CreatePending(ctx context.Context, u *authd.User, meta Meta) (string, *authd.Session, error) {
+	return m.create(ctx, u, meta, true)
+}
+
+func (m *Manager) create(ctx context.Context, u *authd.User, meta Meta, pending bool) (string, *authd.Session, error) {
 	raw := make([]byte, 32)
 	rand.Read(raw)
 	token := base64.RawURLEncoding.EncodeToString(raw)
@@ -99,6 +122,14 @@ func (m *Manager) Create(ctx context.Context, u *authd.User, meta Meta) (string,
 		AbsoluteExpiresAt: now.Add(m.max),
 		IP:                truncate(meta.IP, 64),
 		UserAgent:         truncate(meta.UserAgent, 512),
+		AMR:               meta.AMR,
+		Pending:           pending,
+	}
+	if s.AMR == nil {
+		s.AMR = []string{authd.AMRPassword}
+	}
+	if pending {
+		s.AbsoluteExpiresAt = now.Add(min(PendingTTL, m.max))
 	}
 	s.ExpiresAt = m.expiry(s, now)
 	if err := m.store.CreateSession(ctx, s); err != nil {
@@ -112,21 +143,18 @@ func (m *Manager) Create(ctx context.Context, u *authd.User, meta Meta) (string,
 // authd.ErrUnauthenticated; a store failure is authd.ErrUnavailable. A
 // successful lookup extends the idle deadline, writing to the store at most
 // once per TouchEvery.
+//
+// A pending sign-in is authd.ErrUnauthenticated here: it grants nothing
+// (SECURITY M4).
 func (m *Manager) Lookup(ctx context.Context, token string) (*authd.Session, error) {
-	if !WellFormed(token) {
-		return nil, authd.ErrUnauthenticated
-	}
-	s, err := m.store.SessionByHash(ctx, Hash(token))
-	if errors.Is(err, authd.ErrNotFound) {
-		return nil, authd.ErrUnauthenticated
-	}
+	s, err := m.find(ctx, token)
 	if err != nil {
-		return nil, fmt.Errorf("session: lookup: %w", err)
+		return nil, err
+	}
+	if s.Pending {
+		return nil, authd.ErrUnauthenticated
 	}
 	now := m.now()
-	if !now.Before(s.ExpiresAt) || !now.Before(s.AbsoluteExpiresAt) {
-		return nil, authd.ErrUnauthenticated
-	}
 	// NOTE: last-seen is written at most once per touchEvery, not on every
 	// request: the idle deadline moves by at least idle-touchEvery, which is
 	// what ASVS asks, without a store write per request.
@@ -141,6 +169,44 @@ func (m *Manager) Lookup(ctx context.Context, token string) (*authd.Session, err
 			// next request tries again.
 			m.log.WarnContext(ctx, "session touch failed", "session_id", s.ID, "err", err)
 		}
+	}
+	return s, nil
+}
+
+// LookupPending returns the pending sign-in whose cookie value is token;
+// anything else (a full session included) is authd.ErrUnauthenticated.
+func (m *Manager) LookupPending(ctx context.Context, token string) (*authd.Session, error) {
+	s, err := m.find(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Pending {
+		return nil, authd.ErrUnauthenticated
+	}
+	return s, nil
+}
+
+// LookupAny returns the unexpired session or pending sign-in of the cookie
+// value token, without touching it: for ending it.
+func (m *Manager) LookupAny(ctx context.Context, token string) (*authd.Session, error) {
+	return m.find(ctx, token)
+}
+
+// find returns the unexpired session of the cookie value token.
+func (m *Manager) find(ctx context.Context, token string) (*authd.Session, error) {
+	if !WellFormed(token) {
+		return nil, authd.ErrUnauthenticated
+	}
+	s, err := m.store.SessionByHash(ctx, Hash(token))
+	if errors.Is(err, authd.ErrNotFound) {
+		return nil, authd.ErrUnauthenticated
+	}
+	if err != nil {
+		return nil, fmt.Errorf("session: lookup: %w", err)
+	}
+	now := m.now()
+	if !now.Before(s.ExpiresAt) || !now.Before(s.AbsoluteExpiresAt) {
+		return nil, authd.ErrUnauthenticated
 	}
 	return s, nil
 }
@@ -160,7 +226,8 @@ func (m *Manager) List(ctx context.Context, userID string) ([]*authd.Session, er
 	if err != nil {
 		return nil, fmt.Errorf("session: list: %w", err)
 	}
-	return ss, nil
+	// A pending sign-in is no place the user is signed in.
+	return slices.DeleteFunc(ss, func(s *authd.Session) bool { return s.Pending }), nil
 }
 
 // Revoke ends the user's session with public id id. Another user's id, or

@@ -7,9 +7,10 @@
 // implements every store interface of the root package: UserStore,
 // SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
 // ClientStore, CodeStore, ConsentStore, SessionClientStore, Outbox,
-// AuditLog and Pinger. It holds no business rules: expiry,
-// rotation and reuse detection live in the session and token packages; the
-// store keeps the contracts written in store.go, which storetest checks.
+// FactorStore, ChallengeStore, AuditLog and Pinger. It holds no business
+// rules: expiry, rotation and reuse detection live in the session and token
+// packages, second-factor checks in package mfa; the store keeps the
+// contracts written in store.go, which storetest checks.
 //
 // # Several processes, one file
 //
@@ -30,9 +31,10 @@
 //     read pool has several query_only connections;
 //   - every read-modify-write is one statement (UPSERT … RETURNING,
 //     DELETE … RETURNING) or one IMMEDIATE transaction, so counters, key
-//     rotation, refresh rotation, code redemption (one first redemption)
-//     and outbox claims (one claimer per lease) are exact across
-//     processes;
+//     rotation, refresh rotation, code redemption (one first redemption),
+//     outbox claims (one claimer per lease) and the single use of a TOTP
+//     step, a recovery code, a passkey counter value and a WebAuthn
+//     challenge (conditional UPDATE or DELETE) are exact across processes;
 //   - migrations run in one IMMEDIATE transaction: a second process
 //     starting at the same time waits, then finds nothing to do.
 //

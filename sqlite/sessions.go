@@ -7,7 +7,7 @@ import (
 	"github.com/authd/authd"
 )
 
-const sessionColumns = `id, hash, user_id, email, roles, created_at, last_seen_at, expires_at, absolute_expires_at, ip, user_agent`
+const sessionColumns = `id, hash, user_id, email, roles, created_at, last_seen_at, expires_at, absolute_expires_at, ip, user_agent, amr, pending`
 
 // CreateSession implements authd.SessionStore.
 //
@@ -19,10 +19,10 @@ func (db *DB) CreateSession(ctx context.Context, s *authd.Session) error {
 		hash = []byte{}
 	}
 	_, err := db.exec(ctx, "create session",
-		`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.ID, hash, s.UserID, s.Email, encodeList(s.Roles),
 		micros(s.CreatedAt), micros(s.LastSeenAt), micros(s.ExpiresAt), micros(s.AbsoluteExpiresAt),
-		s.IP, s.UserAgent)
+		s.IP, s.UserAgent, encodeList(s.AMR), s.Pending)
 	if err == nil {
 		db.prune(ctx, &db.sessionWrites, `DELETE FROM sessions WHERE expires_at < ?`)
 	}
@@ -46,23 +46,30 @@ func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*authd.Session, e
 }
 
 // sessionRow is a session with the scan targets of its encoded columns, in
-// one allocation: a lookup allocates this, the roles slice and what the
-// driver hands over, nothing more.
+// one allocation: a lookup allocates this, the roles and AMR slices and
+// what the driver hands over, nothing more.
 type sessionRow struct {
 	s                                  authd.Session
-	roles                              string
+	roles, amr                         string
 	created, seen, expires, absExpires int64
 }
 
 func scanSession(row scanner) (*authd.Session, error) {
 	r := new(sessionRow)
 	s := &r.s
-	if err := row.Scan(&s.ID, &s.Hash, &s.UserID, &s.Email, &r.roles, &r.created, &r.seen, &r.expires, &r.absExpires, &s.IP, &s.UserAgent); err != nil {
+	if err := row.Scan(&s.ID, &s.Hash, &s.UserID, &s.Email, &r.roles, &r.created, &r.seen, &r.expires, &r.absExpires, &s.IP, &s.UserAgent, &r.amr, &s.Pending); err != nil {
 		return nil, err
 	}
 	var err error
 	if s.Roles, err = decodeList(r.roles); err != nil {
 		return nil, err
+	}
+	// No methods reads back as nil: the sessions of before 0006 hold '[]'
+	// and were password sign-ins (see authd.Session).
+	if r.amr != "[]" {
+		if s.AMR, err = decodeList(r.amr); err != nil {
+			return nil, err
+		}
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt, s.AbsoluteExpiresAt = fromMicros(r.created), fromMicros(r.seen), fromMicros(r.expires), fromMicros(r.absExpires)
 	return s, nil

@@ -94,6 +94,14 @@ func TestOutbox(t *testing.T) {
 	storetest.RunOutbox(t, func(t *testing.T) authd.Outbox { return open(t) })
 }
 
+func TestFactorStore(t *testing.T) {
+	storetest.RunFactorStore(t, func(t *testing.T) authd.FactorStore { return open(t) })
+}
+
+func TestChallengeStore(t *testing.T) {
+	storetest.RunChallengeStore(t, func(t *testing.T) authd.ChallengeStore { return open(t) })
+}
+
 // TestAuditLog reads the events back straight from the table, by the column
 // names API.md gives, so the table keeps its published shape.
 func TestAuditLog(t *testing.T) {
@@ -261,11 +269,16 @@ func TestMigrate(t *testing.T) {
 	t.Run("the tables API.md and the schema name", func(t *testing.T) {
 		want := map[string][]string{
 			"audit_events":     {"id", "at", "event", "user_id", "session_id", "ip", "user_agent", "detail"},
-			"sessions":         {"id", "hash", "user_id", "email", "roles", "created_at", "last_seen_at", "expires_at", "absolute_expires_at", "ip", "user_agent"},
+			"sessions":         {"id", "hash", "user_id", "email", "roles", "created_at", "last_seen_at", "expires_at", "absolute_expires_at", "ip", "user_agent", "amr", "pending"},
 			"refresh_tokens":   {"hash", "family_id", "generation"},
 			"refresh_families": nil, "users": nil, "keys": nil, "revocations": nil, "login_failures": nil, "clients": nil,
 			"auth_codes": nil, "consents": nil, "session_clients": nil,
-			"outbox": {"id", "kind", "target", "body", "user_id", "session_id", "client_id", "attempts", "created_at", "next_at", "last_err"},
+			"outbox":              {"id", "kind", "target", "body", "user_id", "session_id", "client_id", "attempts", "created_at", "next_at", "last_err"},
+			"id_key":              nil,
+			"totp":                {"user_id", "sealed", "confirmed", "last_step", "created_at"},
+			"recovery_codes":      {"user_id", "hash"},
+			"passkeys":            {"id", "user_id", "name", "credential_id", "credential", "sign_count", "created_at", "last_used_at"},
+			"webauthn_challenges": {"key", "data", "expires_at"},
 		}
 		for table, cols := range want {
 			rows, err := r.QueryContext(t.Context(), `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)
@@ -408,6 +421,62 @@ func TestMigrationKeepsPasswordFamilies(t *testing.T) {
 	revoked, err := db.RevokeClientFamilies(t.Context(), "alice", "", now)
 	if err != nil || len(revoked) != 1 || revoked[0].ID != "fam" {
 		t.Fatalf("RevokeClientFamilies(alice, \"\"): %v, %v; want the upgraded family", revoked, err)
+	}
+}
+
+// TestMigrationKeepsSessions: a database of the schema before sessions
+// recorded their sign-in (migrations 0001 to 0005) is upgraded on Open; its
+// sessions read back as they were, with no methods and not pending, and
+// the new tables work.
+func TestMigrationKeepsSessions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	r := raw(t, path)
+	names := []string{"0001_init.sql", "0002_session_events.sql", "0003_oidc_clients.sql", "0004_oidc.sql", "0005_id_key.sql"}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join("migrations", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.ExecContext(t.Context(), string(b)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := r.ExecContext(t.Context(), `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range names {
+		if _, err := r.ExecContext(t.Context(), `INSERT INTO schema_migrations VALUES (?, ?, 0)`, i+1, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := storetest.Now()
+	old := &authd.Session{
+		ID: "sess-old", Hash: storetest.NewHash(), UserID: "alice", Email: "alice@example.com", Roles: []string{"admin"},
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(24 * time.Hour),
+		IP: "192.0.2.1", UserAgent: "curl/8",
+	}
+	if _, err := r.ExecContext(t.Context(), `INSERT INTO sessions (id, hash, user_id, email, roles, created_at, last_seen_at, expires_at, absolute_expires_at, ip, user_agent)
+		VALUES (?, ?, ?, ?, '["admin"]', ?, ?, ?, ?, ?, ?)`, old.ID, old.Hash, old.UserID, old.Email,
+		now.UnixMicro(), now.UnixMicro(), old.ExpiresAt.UnixMicro(), old.AbsoluteExpiresAt.UnixMicro(), old.IP, old.UserAgent); err != nil {
+		t.Fatal(err)
+	}
+	db := openAt(t, path)
+	got, err := db.SessionByHash(t.Context(), old.Hash)
+	if err != nil {
+		t.Fatalf("SessionByHash of the upgraded session: %v", err)
+	}
+	if got.AMR != nil || got.Pending {
+		t.Fatalf("the upgraded session: AMR %q, Pending %v; want nil, false", got.AMR, got.Pending)
+	}
+	if got.ID != old.ID || got.UserID != old.UserID || !got.ExpiresAt.Equal(old.ExpiresAt) || len(got.Roles) != 1 || got.UserAgent != old.UserAgent {
+		t.Fatalf("the upgraded session: %+v, want %+v", got, old)
+	}
+	list, err := db.ListSessions(t.Context(), "alice", now)
+	if err != nil || len(list) != 1 || list[0].AMR != nil || list[0].Pending {
+		t.Fatalf("ListSessions of the upgraded session: %+v, %v", list, err)
+	}
+	if err := db.PutTOTP(t.Context(), &authd.TOTP{UserID: "alice", Sealed: []byte{1}, CreatedAt: now}); err != nil {
+		t.Fatalf("PutTOTP after the upgrade: %v", err)
 	}
 }
 

@@ -93,6 +93,12 @@ func (d *diff) int(name string, want, got int) {
 	}
 }
 
+func (d *diff) int64(name string, want, got int64) {
+	if want != got {
+		*d = append(*d, fmt.Sprintf("%s: got %d, want %d", name, got, want))
+	}
+}
+
 func (d *diff) bool(name string, want, got bool) {
 	if want != got {
 		*d = append(*d, fmt.Sprintf("%s: got %v, want %v", name, got, want))
@@ -165,6 +171,39 @@ func checkSession(t *testing.T, what string, want, got *authd.Session) {
 	d.time("AbsoluteExpiresAt", want.AbsoluteExpiresAt, got.AbsoluteExpiresAt)
 	d.str("IP", want.IP, got.IP)
 	d.str("UserAgent", want.UserAgent, got.UserAgent)
+	d.strs("AMR", want.AMR, got.AMR)
+	d.bool("Pending", want.Pending, got.Pending)
+	d.report(t, what)
+}
+
+func checkTOTP(t *testing.T, what string, want, got *authd.TOTP) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: got nil TOTP", what)
+	}
+	var d diff
+	d.str("UserID", want.UserID, got.UserID)
+	d.bytes("Sealed", want.Sealed, got.Sealed)
+	d.bool("Confirmed", want.Confirmed, got.Confirmed)
+	d.int64("LastStep", want.LastStep, got.LastStep)
+	d.time("CreatedAt", want.CreatedAt, got.CreatedAt)
+	d.report(t, what)
+}
+
+func checkPasskey(t *testing.T, what string, want, got *authd.Passkey) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: got nil passkey", what)
+	}
+	var d diff
+	d.str("ID", want.ID, got.ID)
+	d.str("UserID", want.UserID, got.UserID)
+	d.str("Name", want.Name, got.Name)
+	d.bytes("CredentialID", want.CredentialID, got.CredentialID)
+	d.bytes("Credential", want.Credential, got.Credential)
+	d.int64("SignCount", int64(want.SignCount), int64(got.SignCount))
+	d.time("CreatedAt", want.CreatedAt, got.CreatedAt)
+	d.time("LastUsedAt", want.LastUsedAt, got.LastUsedAt)
 	d.report(t, what)
 }
 

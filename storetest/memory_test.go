@@ -34,6 +34,15 @@ type memory struct {
 	links    map[[2]string]link          // by session id, client id
 	outbox   map[string]authd.OutboxMessage
 	idKey    *authd.Key
+	totps    map[string]authd.TOTP
+	recovery map[[2]string]bool // by user id, string(hash)
+	passkeys map[string]authd.Passkey
+	chals    map[string]challenge
+}
+
+type challenge struct {
+	data      []byte
+	expiresAt time.Time
 }
 
 type link struct {
@@ -69,6 +78,10 @@ func newMemory() *memory {
 		consents: map[[2]string]authd.Consent{},
 		links:    map[[2]string]link{},
 		outbox:   map[string]authd.OutboxMessage{},
+		totps:    map[string]authd.TOTP{},
+		recovery: map[[2]string]bool{},
+		passkeys: map[string]authd.Passkey{},
+		chals:    map[string]challenge{},
 	}
 }
 
@@ -168,7 +181,7 @@ func (m *memory) CreateSession(ctx context.Context, s *authd.Session) error {
 		}
 	}
 	c := *s
-	c.Hash, c.Roles = bytes.Clone(s.Hash), slices.Clone(s.Roles)
+	c.Hash, c.Roles, c.AMR = bytes.Clone(s.Hash), slices.Clone(s.Roles), slices.Clone(s.AMR)
 	m.sessions[s.ID] = c
 	return nil
 }
@@ -180,7 +193,7 @@ func (m *memory) SessionByHash(ctx context.Context, hash []byte) (*authd.Session
 	defer m.mu.Unlock()
 	for _, x := range m.sessions {
 		if bytes.Equal(x.Hash, hash) && len(hash) > 0 {
-			x.Hash, x.Roles = bytes.Clone(x.Hash), slices.Clone(x.Roles)
+			x.Hash, x.Roles, x.AMR = bytes.Clone(x.Hash), slices.Clone(x.Roles), slices.Clone(x.AMR)
 			return &x, nil
 		}
 	}
@@ -209,7 +222,7 @@ func (m *memory) ListSessions(ctx context.Context, userID string, now time.Time)
 	out := []*authd.Session{}
 	for _, x := range m.sessions {
 		if x.UserID == userID && x.ExpiresAt.After(now) {
-			x.Hash, x.Roles = bytes.Clone(x.Hash), slices.Clone(x.Roles)
+			x.Hash, x.Roles, x.AMR = bytes.Clone(x.Hash), slices.Clone(x.Roles), slices.Clone(x.AMR)
 			out = append(out, &x)
 		}
 	}
@@ -871,4 +884,277 @@ func (m *memory) EnsureIDKey(ctx context.Context, k *authd.Key) (*authd.Key, err
 	}
 	c := *m.idKey
 	return &c, nil
+}
+
+var (
+	_ authd.FactorStore    = (*memory)(nil)
+	_ authd.ChallengeStore = (*memory)(nil)
+)
+
+func (m *memory) PutTOTP(ctx context.Context, t *authd.TOTP) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	c := *t
+	c.Sealed = bytes.Clone(t.Sealed)
+	m.totps[t.UserID] = c
+	return nil
+}
+
+func (m *memory) TOTPOf(ctx context.Context, userID string) (*authd.TOTP, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	t, ok := m.totps[userID]
+	if !ok {
+		return nil, authd.ErrNotFound
+	}
+	t.Sealed = bytes.Clone(t.Sealed)
+	return &t, nil
+}
+
+func (m *memory) ConfirmTOTP(ctx context.Context, userID string, step int64) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	t, ok := m.totps[userID]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	t.Confirmed, t.LastStep = true, step
+	m.totps[userID] = t
+	return nil
+}
+
+func (m *memory) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	if err := m.lock(ctx); err != nil {
+		return false, err
+	}
+	defer m.mu.Unlock()
+	t, ok := m.totps[userID]
+	if !ok {
+		return false, authd.ErrNotFound
+	}
+	if !t.Confirmed || t.LastStep >= step {
+		return false, nil
+	}
+	t.LastStep = step
+	m.totps[userID] = t
+	return true, nil
+}
+
+func (m *memory) DeleteTOTP(ctx context.Context, userID string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.totps[userID]; !ok {
+		return authd.ErrNotFound
+	}
+	delete(m.totps, userID)
+	return nil
+}
+
+func (m *memory) SetRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	for k := range m.recovery {
+		if k[0] == userID {
+			delete(m.recovery, k)
+		}
+	}
+	for _, h := range hashes {
+		m.recovery[[2]string{userID, string(h)}] = true
+	}
+	return nil
+}
+
+func (m *memory) UseRecoveryCode(ctx context.Context, userID string, hash []byte) (bool, error) {
+	if err := m.lock(ctx); err != nil {
+		return false, err
+	}
+	defer m.mu.Unlock()
+	k := [2]string{userID, string(hash)}
+	if !m.recovery[k] {
+		return false, nil
+	}
+	delete(m.recovery, k)
+	return true, nil
+}
+
+func (m *memory) RecoveryCodesLeft(ctx context.Context, userID string) (int, error) {
+	if err := m.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer m.mu.Unlock()
+	n := 0
+	for k := range m.recovery {
+		if k[0] == userID {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func clonePasskey(p authd.Passkey) *authd.Passkey {
+	p.CredentialID, p.Credential = bytes.Clone(p.CredentialID), bytes.Clone(p.Credential)
+	return &p
+}
+
+func (m *memory) AddPasskey(ctx context.Context, p *authd.Passkey) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.passkeys[p.ID]; ok {
+		return authd.ErrConflict
+	}
+	for _, x := range m.passkeys {
+		if bytes.Equal(x.CredentialID, p.CredentialID) {
+			return authd.ErrConflict
+		}
+	}
+	m.passkeys[p.ID] = *clonePasskey(*p)
+	return nil
+}
+
+func (m *memory) Passkeys(ctx context.Context, userID string) ([]*authd.Passkey, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []*authd.Passkey{}
+	for _, p := range m.passkeys {
+		if p.UserID == userID {
+			out = append(out, clonePasskey(p))
+		}
+	}
+	slices.SortFunc(out, func(a, b *authd.Passkey) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+func (m *memory) PasskeyByCredentialID(ctx context.Context, credentialID []byte) (*authd.Passkey, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	for _, p := range m.passkeys {
+		if bytes.Equal(p.CredentialID, credentialID) {
+			return clonePasskey(p), nil
+		}
+	}
+	return nil, authd.ErrNotFound
+}
+
+func (m *memory) UsePasskey(ctx context.Context, id string, count uint32, at time.Time) (bool, error) {
+	if err := m.lock(ctx); err != nil {
+		return false, err
+	}
+	defer m.mu.Unlock()
+	p, ok := m.passkeys[id]
+	if !ok {
+		return false, authd.ErrNotFound
+	}
+	if count <= p.SignCount && (count != 0 || p.SignCount != 0) {
+		return false, nil
+	}
+	p.SignCount, p.LastUsedAt = count, at
+	m.passkeys[id] = p
+	return true, nil
+}
+
+func (m *memory) RenamePasskey(ctx context.Context, userID, id, name string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	p, ok := m.passkeys[id]
+	if !ok || p.UserID != userID {
+		return authd.ErrNotFound
+	}
+	p.Name = name
+	m.passkeys[id] = p
+	return nil
+}
+
+func (m *memory) DeletePasskey(ctx context.Context, userID, id string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	p, ok := m.passkeys[id]
+	if !ok || p.UserID != userID {
+		return authd.ErrNotFound
+	}
+	delete(m.passkeys, id)
+	return nil
+}
+
+func (m *memory) DeleteFactors(ctx context.Context, userID string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	delete(m.totps, userID)
+	for k := range m.recovery {
+		if k[0] == userID {
+			delete(m.recovery, k)
+		}
+	}
+	for id, p := range m.passkeys {
+		if p.UserID == userID {
+			delete(m.passkeys, id)
+		}
+	}
+	return nil
+}
+
+func (m *memory) PutChallenge(ctx context.Context, key string, data []byte, expiresAt time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.chals[key]; ok {
+		return authd.ErrConflict
+	}
+	m.chals[key] = challenge{bytes.Clone(data), expiresAt}
+	return nil
+}
+
+func (m *memory) TakeChallenge(ctx context.Context, key string, now time.Time) ([]byte, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	c, ok := m.chals[key]
+	if !ok || c.expiresAt.Before(now) {
+		return nil, authd.ErrNotFound
+	}
+	delete(m.chals, key)
+	return c.data, nil
+}
+
+func (m *memory) DeleteChallengesBefore(ctx context.Context, t time.Time) (int, error) {
+	if err := m.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer m.mu.Unlock()
+	n := 0
+	for k, c := range m.chals {
+		if c.expiresAt.Before(t) {
+			delete(m.chals, k)
+			n++
+		}
+	}
+	return n, nil
 }

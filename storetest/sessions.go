@@ -18,6 +18,7 @@ func RunSessionStore(t *testing.T, newStore func(t *testing.T) authd.SessionStor
 	ss := sessionSuite{newStore}
 	t.Run("CreateSession then SessionByHash returns every field", ss.createThenSessionByHash)
 	t.Run("a session without roles, IP or user agent reads back without them", ss.withoutOptionalFields)
+	t.Run("AMR and Pending read back exactly from SessionByHash and ListSessions, nil AMR as empty", ss.amrAndPending)
 	t.Run("sessions are kept apart", ss.keptApart)
 	t.Run("CreateSession ErrConflict when the id exists", ss.createConflictOnID)
 	t.Run("CreateSession ErrConflict when the hash exists", ss.createConflictOnHash)
@@ -62,6 +63,7 @@ func newSession(userID string, created time.Time) *authd.Session {
 		AbsoluteExpiresAt: created.Add(720 * time.Hour),
 		IP:                "203.0.113.7",
 		UserAgent:         "Mozilla/5.0 (X11; Linux x86_64) storetest",
+		AMR:               []string{authd.AMRPassword, authd.AMROTP, authd.AMRMFA},
 	}
 }
 
@@ -104,11 +106,57 @@ func (ss sessionSuite) withoutOptionalFields(t *testing.T) {
 	checkSession(t, "SessionByHash", x, ss.find(t, s, x))
 }
 
+func (ss sessionSuite) amrAndPending(t *testing.T) {
+	// Reading: "nil for a session created before they were recorded"
+	// describes sessions of before the field; a store need not tell a
+	// nil AMR from an empty one (doc.go), so both read back as either.
+	s := ss.newStore(t)
+	user := NewID("user")
+	t0 := Now()
+	var xs []*authd.Session
+	for i, c := range []struct {
+		amr     []string
+		pending bool
+	}{
+		{[]string{authd.AMRPassword}, true},                 // signed in, second factor due
+		{[]string{authd.AMRHardware, authd.AMRUser}, false}, // a passkey with user verification
+		{nil, false},
+		{[]string{}, true},
+		{[]string{authd.AMRPassword, authd.AMROTP, authd.AMRMFA}, false},
+	} {
+		x := newSession(user, t0.Add(time.Duration(i)*time.Second))
+		x.AMR, x.Pending = c.amr, c.pending
+		xs = append(xs, x)
+	}
+	ss.create(t, s, xs...)
+	// Half of them touched (before any lookup: stores with a client-side
+	// cache may serve a lookup made before the touch for a while).
+	for i, x := range xs {
+		if i%2 == 1 {
+			x.LastSeenAt, x.ExpiresAt = x.LastSeenAt.Add(time.Hour), x.ExpiresAt.Add(time.Hour)
+			mustOK(t, s.TouchSession(t.Context(), x.ID, x.LastSeenAt, x.ExpiresAt), "TouchSession")
+		}
+	}
+	for i, x := range xs {
+		checkSession(t, fmt.Sprintf("SessionByHash of session %d", i), x, ss.find(t, s, x))
+	}
+	list, err := s.ListSessions(t.Context(), user, t0)
+	mustOK(t, err, "ListSessions")
+	if len(list) != len(xs) {
+		t.Fatalf("ListSessions: got %s, want %d sessions", sessionIDs(list), len(xs))
+	}
+	for i, got := range list {
+		want := xs[len(xs)-1-i] // newest first
+		checkSession(t, fmt.Sprintf("ListSessions[%d]", i), want, got)
+	}
+}
+
 func (ss sessionSuite) keptApart(t *testing.T) {
 	s := ss.newStore(t)
 	user := NewID("user")
 	a, b := newSession(user, Now()), newSession(user, Now().Add(time.Second))
 	b.Roles, b.IP = []string{"viewer", "ops"}, "2001:db8::1"
+	b.AMR, b.Pending = []string{authd.AMRPassword}, true
 	ss.create(t, s, a, b)
 	checkSession(t, "SessionByHash a", a, ss.find(t, s, a))
 	checkSession(t, "SessionByHash b", b, ss.find(t, s, b))
@@ -184,6 +232,7 @@ func (ss sessionSuite) byHashMayReturnExpired(t *testing.T) {
 func (ss sessionSuite) touchSetsOnlyTimes(t *testing.T) {
 	s := ss.newStore(t)
 	x := newSession(NewID("user"), Now())
+	x.AMR, x.Pending = []string{authd.AMRPassword}, true
 	other := newSession(x.UserID, Now())
 	ss.create(t, s, x, other)
 	seen, exp := x.LastSeenAt.Add(time.Hour), x.ExpiresAt.Add(time.Hour)
@@ -226,6 +275,8 @@ func (ss sessionSuite) listLiveNewestFirst(t *testing.T) {
 	newest := newSession(user, t0.Add(3*time.Minute))
 	dying := newSession(user, t0.Add(4*time.Minute)) // newest, but dead at now
 	dying.ExpiresAt = t0.Add(30 * time.Minute)
+	mid.AMR, mid.Pending = []string{authd.AMRPassword}, true
+	old.AMR = nil
 	elsewhere := newSession(other, t0.Add(5*time.Minute))
 	ss.create(t, s, mid, dying, old, elsewhere, newest)
 

@@ -60,6 +60,12 @@ func TestMemory(t *testing.T) {
 	t.Run("Outbox", func(t *testing.T) {
 		storetest.RunOutbox(t, func(*testing.T) authd.Outbox { return newMemory() })
 	})
+	t.Run("FactorStore", func(t *testing.T) {
+		storetest.RunFactorStore(t, func(*testing.T) authd.FactorStore { return newMemory() })
+	})
+	t.Run("ChallengeStore", func(t *testing.T) {
+		storetest.RunChallengeStore(t, func(*testing.T) authd.ChallengeStore { return newMemory() })
+	})
 }
 
 // mutant is a store broken in one way, and the subtest that must catch it.
@@ -185,6 +191,18 @@ func outbox(wrap func(*memory) authd.Outbox) func(*testing.T) {
 	}
 }
 
+func factors(wrap func(*memory) authd.FactorStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunFactorStore(t, func(*testing.T) authd.FactorStore { return wrap(newMemory()) })
+	}
+}
+
+func challenges(wrap func(*memory) authd.ChallengeStore) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunChallengeStore(t, func(*testing.T) authd.ChallengeStore { return wrap(newMemory()) })
+	}
+}
+
 func mutants() []mutant {
 	return []mutant{
 		{"user email case-insensitive", users(func(m *memory) authd.UserStore { return caseFoldEmail{m} }),
@@ -207,6 +225,48 @@ func mutants() []mutant {
 			"DeleteUserSessions deletes every session of the user but except and returns the deleted ids"},
 		{"session delete not atomic", sessions(func(m *memory) authd.SessionStore { return nonAtomicDelete{m} }),
 			"DeleteUserSessions is atomic under concurrent deletes and creates"},
+		{"session drops AMR", sessions(func(m *memory) authd.SessionStore { return dropAMR{m} }),
+			"CreateSession then SessionByHash returns every field"},
+		{"session touch clears Pending", sessions(func(m *memory) authd.SessionStore { return touchClearsPending{m} }),
+			"TouchSession sets LastSeenAt and ExpiresAt only"},
+		{"session list drops Pending", sessions(func(m *memory) authd.SessionStore { return listDropsPending{m} }),
+			"AMR and Pending read back exactly from SessionByHash and ListSessions, nil AMR as empty"},
+		{"totp put keeps the first", factors(func(m *memory) authd.FactorStore { return keepFirstTOTP{m} }),
+			"PutTOTP replaces the user's TOTP: a new enrolment starts over"},
+		{"totp use ignores confirmation", factors(func(m *memory) authd.FactorStore { return unconfirmedUse{m} }),
+			"UseTOTPStep changes nothing and reports false when the TOTP is not confirmed"},
+		{"totp use accepts a step again", factors(func(m *memory) authd.FactorStore { return reuseStep{m} }),
+			"UseTOTPStep changes nothing and reports false when LastStep is not below step"},
+		{"totp use not atomic", factors(func(m *memory) authd.FactorStore { return racyUseStep{m} }),
+			"UseTOTPStep gives true to at most one of n concurrent calls with one step"},
+		{"recovery codes appended", factors(func(m *memory) authd.FactorStore { return appendCodes{m} }),
+			"SetRecoveryCodes replaces the user's recovery codes with hashes"},
+		{"recovery code use not atomic", factors(func(m *memory) authd.FactorStore { return racyUseCode{m} }),
+			"UseRecoveryCode gives true to at most one of n concurrent calls"},
+		{"recovery code of any user", factors(func(m *memory) authd.FactorStore { return anyUsersCode{m} }),
+			"UseRecoveryCode deletes the user's code and reports whether it was there"},
+		{"passkey counter may go backwards", factors(func(m *memory) authd.FactorStore { return backwardsCounter{m} }),
+			"UsePasskey changes nothing and reports false when the counter did not go up"},
+		{"passkey counter zero refused", factors(func(m *memory) authd.FactorStore { return strictCounter{m} }),
+			"UsePasskey with count and SignCount both zero sets LastUsedAt and reports true"},
+		{"passkey use not atomic", factors(func(m *memory) authd.FactorStore { return racyUsePasskey{m} }),
+			"UsePasskey gives true to at most one of n concurrent calls with one count"},
+		{"passkeys newest first", factors(func(m *memory) authd.FactorStore { return passkeysNewestFirst{m} }),
+			"Passkeys returns the user's passkeys, oldest first"},
+		{"passkey credential id not unique", factors(func(m *memory) authd.FactorStore { return dupCredential{m} }),
+			"AddPasskey ErrConflict when p.CredentialID exists"},
+		{"passkey rename of any user's", factors(func(m *memory) authd.FactorStore { return renameAnyUsers{m} }),
+			"RenamePasskey ErrNotFound when no such passkey is the user's"},
+		{"factors delete keeps passkeys", factors(func(m *memory) authd.FactorStore { return keepPasskeys{m} }),
+			"DeleteFactors deletes every second factor of the user and is idempotent"},
+		{"challenge take not atomic", challenges(func(m *memory) authd.ChallengeStore { return racyTakeChallenge{m} }),
+			"TakeChallenge gives the data to exactly one of n concurrent calls"},
+		{"challenge take keeps it", challenges(func(m *memory) authd.ChallengeStore { return peekChallenge{m} }),
+			"TakeChallenge deletes the challenge: it is used once"},
+		{"challenge take ignores expiry", challenges(func(m *memory) authd.ChallengeStore { return takeExpired{m} }),
+			"TakeChallenge ErrNotFound when it expired before now"},
+		{"challenge delete at t", challenges(func(m *memory) authd.ChallengeStore { return deleteAtT{m} }),
+			"DeleteChallengesBefore deletes the challenges that expired before t and returns how many"},
 		{"refresh unserialised", refresh(func(m *memory) authd.RefreshStore { return unlockedUpdate{m} }),
 			"UpdateFamilyByToken serialises concurrent calls on one family"},
 		{"refresh saves on error", refresh(func(m *memory) authd.RefreshStore { return saveOnError{m} }),
@@ -896,4 +956,291 @@ func (s claimNewestFirst) Claim(ctx context.Context, kind string, now time.Time,
 	out, err := s.memory.Claim(ctx, kind, now, lease, limit)
 	slices.Reverse(out)
 	return out, err
+}
+
+// dropAMR forgets the methods of the sessions it creates.
+type dropAMR struct{ *memory }
+
+func (s dropAMR) CreateSession(ctx context.Context, x *authd.Session) error {
+	c := *x
+	c.AMR = nil
+	return s.memory.CreateSession(ctx, &c)
+}
+
+// touchClearsPending writes the whole session back without Pending, as a
+// store that rebuilt its record from a partial read might.
+type touchClearsPending struct{ *memory }
+
+func (s touchClearsPending) TouchSession(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
+	if err := s.memory.TouchSession(ctx, id, lastSeen, expiresAt); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.sessions[id]
+	x.Pending = false
+	s.sessions[id] = x
+	return nil
+}
+
+// listDropsPending lists sessions from a summary without Pending.
+type listDropsPending struct{ *memory }
+
+func (s listDropsPending) ListSessions(ctx context.Context, userID string, now time.Time) ([]*authd.Session, error) {
+	l, err := s.memory.ListSessions(ctx, userID, now)
+	for _, x := range l {
+		x.Pending = false
+	}
+	return l, err
+}
+
+// keepFirstTOTP inserts but never replaces.
+type keepFirstTOTP struct{ *memory }
+
+func (s keepFirstTOTP) PutTOTP(ctx context.Context, t *authd.TOTP) error {
+	if _, err := s.memory.TOTPOf(ctx, t.UserID); err == nil {
+		return nil
+	}
+	return s.memory.PutTOTP(ctx, t)
+}
+
+// unconfirmedUse accepts codes of an enrolment never confirmed.
+type unconfirmedUse struct{ *memory }
+
+func (s unconfirmedUse) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.totps[userID]
+	if !ok {
+		return false, authd.ErrNotFound
+	}
+	if t.LastStep >= step {
+		return false, nil
+	}
+	t.LastStep = step
+	s.totps[userID] = t
+	return true, nil
+}
+
+// reuseStep accepts the last step again (<= instead of <).
+type reuseStep struct{ *memory }
+
+func (s reuseStep) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.totps[userID]
+	if !ok {
+		return false, authd.ErrNotFound
+	}
+	if !t.Confirmed || t.LastStep > step {
+		return false, nil
+	}
+	t.LastStep = step
+	s.totps[userID] = t
+	return true, nil
+}
+
+// racyUseStep reads the TOTP, lets go, then writes the step.
+type racyUseStep struct{ *memory }
+
+func (s racyUseStep) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	t, err := s.memory.TOTPOf(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	if !t.Confirmed || t.LastStep >= step {
+		return false, nil
+	}
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t.LastStep = step
+	s.totps[userID] = *t
+	return true, nil
+}
+
+// appendCodes adds the new codes to the old ones.
+type appendCodes struct{ *memory }
+
+func (s appendCodes) SetRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range hashes {
+		s.recovery[[2]string{userID, string(h)}] = true
+	}
+	return nil
+}
+
+// racyUseCode checks the code, lets go, then deletes it.
+type racyUseCode struct{ *memory }
+
+func (s racyUseCode) UseRecoveryCode(ctx context.Context, userID string, hash []byte) (bool, error) {
+	s.mu.Lock()
+	ok := s.recovery[[2]string{userID, string(hash)}]
+	s.mu.Unlock()
+	if !ok {
+		return false, nil
+	}
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.recovery, [2]string{userID, string(hash)})
+	return true, nil
+}
+
+// anyUsersCode accepts a code of any user (a lookup by hash only).
+type anyUsersCode struct{ *memory }
+
+func (s anyUsersCode) UseRecoveryCode(ctx context.Context, userID string, hash []byte) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.recovery {
+		if k[1] == string(hash) {
+			delete(s.recovery, k)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// backwardsCounter records every use, whatever the counter says.
+type backwardsCounter struct{ *memory }
+
+func (s backwardsCounter) UsePasskey(ctx context.Context, id string, count uint32, at time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.passkeys[id]
+	if !ok {
+		return false, authd.ErrNotFound
+	}
+	p.SignCount, p.LastUsedAt = count, at
+	s.passkeys[id] = p
+	return true, nil
+}
+
+// strictCounter wants the counter to go up, even from zero to zero.
+type strictCounter struct{ *memory }
+
+func (s strictCounter) UsePasskey(ctx context.Context, id string, count uint32, at time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.passkeys[id]
+	if !ok {
+		return false, authd.ErrNotFound
+	}
+	if count <= p.SignCount {
+		return false, nil
+	}
+	p.SignCount, p.LastUsedAt = count, at
+	s.passkeys[id] = p
+	return true, nil
+}
+
+// racyUsePasskey checks the counter, lets go, then writes it.
+type racyUsePasskey struct{ *memory }
+
+func (s racyUsePasskey) UsePasskey(ctx context.Context, id string, count uint32, at time.Time) (bool, error) {
+	s.mu.Lock()
+	p, ok := s.passkeys[id]
+	s.mu.Unlock()
+	if !ok {
+		return false, authd.ErrNotFound
+	}
+	if count <= p.SignCount && (count != 0 || p.SignCount != 0) {
+		return false, nil
+	}
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p.SignCount, p.LastUsedAt = count, at
+	s.passkeys[id] = p
+	return true, nil
+}
+
+type passkeysNewestFirst struct{ *memory }
+
+func (s passkeysNewestFirst) Passkeys(ctx context.Context, userID string) ([]*authd.Passkey, error) {
+	l, err := s.memory.Passkeys(ctx, userID)
+	slices.Reverse(l)
+	return l, err
+}
+
+// dupCredential checks the id only.
+type dupCredential struct{ *memory }
+
+func (s dupCredential) AddPasskey(ctx context.Context, p *authd.Passkey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.passkeys[p.ID]; ok {
+		return authd.ErrConflict
+	}
+	s.passkeys[p.ID] = *clonePasskey(*p)
+	return nil
+}
+
+// renameAnyUsers renames by id alone.
+type renameAnyUsers struct{ *memory }
+
+func (s renameAnyUsers) RenamePasskey(ctx context.Context, userID, id, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.passkeys[id]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	p.Name = name
+	s.passkeys[id] = p
+	return nil
+}
+
+// keepPasskeys deletes the TOTP and the codes only.
+type keepPasskeys struct{ *memory }
+
+func (s keepPasskeys) DeleteFactors(ctx context.Context, userID string) error {
+	s.memory.DeleteTOTP(ctx, userID)
+	return s.memory.SetRecoveryCodes(ctx, userID, nil)
+}
+
+// racyTakeChallenge reads the challenge, lets go, then deletes it.
+type racyTakeChallenge struct{ *memory }
+
+func (s racyTakeChallenge) TakeChallenge(ctx context.Context, key string, now time.Time) ([]byte, error) {
+	s.mu.Lock()
+	c, ok := s.chals[key]
+	s.mu.Unlock()
+	if !ok || c.expiresAt.Before(now) {
+		return nil, authd.ErrNotFound
+	}
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.chals, key)
+	return c.data, nil
+}
+
+// peekChallenge returns the data but keeps the challenge.
+type peekChallenge struct{ *memory }
+
+func (s peekChallenge) TakeChallenge(ctx context.Context, key string, now time.Time) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.chals[key]
+	if !ok || c.expiresAt.Before(now) {
+		return nil, authd.ErrNotFound
+	}
+	return c.data, nil
+}
+
+// takeExpired never looks at the expiry.
+type takeExpired struct{ *memory }
+
+func (s takeExpired) TakeChallenge(ctx context.Context, key string, now time.Time) ([]byte, error) {
+	return s.memory.TakeChallenge(ctx, key, time.Time{})
+}
+
+// deleteAtT deletes the challenges expiring at t too.
+type deleteAtT struct{ *memory }
+
+func (s deleteAtT) DeleteChallengesBefore(ctx context.Context, t time.Time) (int, error) {
+	return s.memory.DeleteChallengesBefore(ctx, t.Add(time.Microsecond))
 }

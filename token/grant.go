@@ -76,7 +76,7 @@ func (s *Service) IssueGrant(ctx context.Context, g Grant) (Pair, error) {
 	}
 	scope := strings.Join(g.Scopes, " ")
 	sub := subject{id: g.User.ID, email: g.User.Email, roles: g.User.Roles, sid: g.SessionID,
-		clientID: g.ClientID, scope: scope, jti: g.TokenID}
+		clientID: g.ClientID, scope: scope, jti: g.TokenID, amr: g.AMR}
 	var refresh string
 	if g.Offline {
 		now := s.cfg.Now()

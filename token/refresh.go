@@ -88,7 +88,7 @@ func (s *Service) IssuePair(ctx context.Context, user *authd.User, audience []st
 	if err := s.st.Refresh.CreateFamily(ctx, f, hashRefresh(tok)); err != nil {
 		return Pair{}, fmt.Errorf("token: create refresh family: %w", err)
 	}
-	p, err := s.issueAccess(subject{id: user.ID, email: user.Email, roles: user.Roles, sid: f.ID}, aud)
+	p, err := s.issueAccess(subject{id: user.ID, email: user.Email, roles: user.Roles, sid: f.ID, amr: []string{authd.AMRPassword}}, aud)
 	if err != nil {
 		return Pair{}, err
 	}

@@ -170,7 +170,7 @@ func (s *Service) AccessTTL() time.Duration { return s.cfg.AccessTTL }
 // session's. The caller has checked that the session is live. The Pair has
 // no refresh token.
 func (s *Service) IssueForSession(ctx context.Context, sess *authd.Session) (Pair, error) {
-	return s.issueAccess(subject{id: sess.UserID, email: sess.Email, roles: sess.Roles, sid: sess.ID}, s.cfg.Audiences)
+	return s.issueAccess(subject{id: sess.UserID, email: sess.Email, roles: sess.Roles, sid: sess.ID, amr: sess.AMR}, s.cfg.Audiences)
 }
 
 // IssueForClient returns an access token for a client acting on its own
@@ -197,6 +197,18 @@ func (s *Service) IssueForClient(clientID string, scopes, audience []string) (Pa
 	return s.issueAccess(subject{id: clientID, clientID: clientID, scope: strings.Join(scopes, " ")}, aud)
 }
 
+// ACR is the acr claim of a sign-in with the methods amr: "aal2" or
+// "aal1"; "" when amr is empty (unknown).
+func ACR(amr []string) string {
+	switch authd.AAL(amr) {
+	case 2:
+		return "aal2"
+	case 1:
+		return "aal1"
+	}
+	return ""
+}
+
 // subject is whom an access token is about and for: its sub, email, roles,
 // sid, client_id and scope claims.
 type subject struct {
@@ -205,6 +217,7 @@ type subject struct {
 	sid             string
 	clientID, scope string
 	jti             string // "" makes a new one
+	amr             []string
 }
 
 // issueAccess signs an access token for sub with the current key.
@@ -234,6 +247,8 @@ func (s *Service) issueAccess(sub subject, aud []string) (Pair, error) {
 		Roles:     roles,
 		ClientID:  sub.clientID,
 		Scope:     sub.scope,
+		AMR:       sub.amr,
+		ACR:       ACR(sub.amr),
 	}
 	t := jwt.NewWithClaims(k.method, c)
 	t.Header["kid"] = k.kid
@@ -256,6 +271,7 @@ func toClaims(c *jws.AccessClaims) *authd.Claims {
 	return &authd.Claims{
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience, ExpiresAt: exp, IssuedAt: iat, NotBefore: nbf,
 		ID: c.ID, SessionID: c.SessionID, Email: c.Email, Roles: c.Roles, ClientID: c.ClientID, Scope: c.Scope,
+		AMR: c.AMR, ACR: c.ACR,
 	}
 }
 

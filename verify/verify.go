@@ -71,6 +71,11 @@ type Claims struct {
 	Roles     []string
 	ClientID  string // client_id: the client the token was issued to; "" when the grant names none
 	Scope     string // scope: the granted scopes, space-separated; "" when none
+	// AMR and ACR are the authentication methods (RFC 8176: "pwd", "otp",
+	// "hwk", "user", "mfa") and the assurance level ("aal1", "aal2") of
+	// the sign-in behind the token; nil and "" when the token names none.
+	AMR []string
+	ACR string
 }
 
 // Scopes returns the granted scopes of c.Scope, in order; nil when none.
@@ -492,6 +497,7 @@ func claimsOf(ac *jws.AccessClaims) *Claims {
 	return &Claims{
 		Issuer: ac.Issuer, Subject: ac.Subject, Audience: ac.Audience, ExpiresAt: exp, IssuedAt: iat, NotBefore: nbf,
 		ID: ac.ID, SessionID: ac.SessionID, Email: ac.Email, Roles: ac.Roles, ClientID: ac.ClientID, Scope: ac.Scope,
+		AMR: ac.AMR, ACR: ac.ACR,
 	}
 }
 

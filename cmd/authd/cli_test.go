@@ -129,6 +129,7 @@ var adminCommands = [][]string{
 	{"user", "passwd", "--email", "ann@example.com", "--password-stdin"},
 	{"user", "lock", "--email", "ann@example.com"},
 	{"user", "unlock", "--email", "ann@example.com"},
+	{"user", "mfa", "reset", "--email", "ann@example.com"},
 	{"keys", "list"},
 	{"keys", "rotate"},
 	{"keys", "rotate", "--alg", "ES256"},
@@ -234,7 +235,7 @@ func TestHelpListsOwnFlags(t *testing.T) {
 	serve := []string{"addr", "issuer", "audience", "jwt-alg", "access-ttl", "refresh-ttl", "refresh-grace",
 		"revocation-max-staleness", "session-idle", "session-max", "login-max-failures", "login-window",
 		"login-max-failures-ip", "trusted-proxy", "signup", "cors-origin", "tls-cert", "tls-key", "session-cache",
-		"token-cache", "dev", "password-grant", "log-level"}
+		"token-cache", "dev", "password-grant", "reauth-window", "webauthn-rp-id", "webauthn-origin", "encryption-key-file", "log-level"}
 	tests := []struct {
 		args    []string
 		summary string
@@ -248,6 +249,7 @@ func TestHelpListsOwnFlags(t *testing.T) {
 		{[]string{"user", "passwd", "--help"}, "set a user's password", append([]string{"email", "password-stdin"}, store...)},
 		{[]string{"user", "lock", "--help"}, "lock a user out", append([]string{"email"}, store...)},
 		{[]string{"user", "unlock", "--help"}, "let a locked user sign in", append([]string{"email"}, store...)},
+		{[]string{"user", "mfa", "reset", "--help"}, "remove every second factor", append([]string{"email"}, store...)},
 		{[]string{"keys", "list", "--help"}, "list the signing keys", append([]string{"access-ttl"}, store...)},
 		{[]string{"keys", "rotate", "--help"}, "make a new current signing key", append([]string{"alg"}, store...)},
 		{[]string{"client", "add", "--help"}, "register a client", append([]string{"id", "secret-stdin", "name", "redirect-uri",

@@ -38,6 +38,10 @@ type Config struct {
 	TLSCert, TLSKey        string
 	Dev                    bool
 	PasswordGrant          bool
+	ReauthWindow           time.Duration
+	WebAuthnRPID           string
+	WebAuthnOrigins        list
+	EncryptionKeyFile      string
 	SessionCache           bool
 	TokenCache             bool
 	LogLevel               string
@@ -93,6 +97,10 @@ func serveFlags(f *flags, c *Config) {
 	f.Bool(&c.TokenCache, "token-cache", true, "keep verified access tokens in memory until they expire (revocation is still checked on every request)")
 	f.Bool(&c.Dev, "dev", false, "allow plain-HTTP cookies without Secure and the __Host- prefix (local development only)")
 	f.Bool(&c.PasswordGrant, "password-grant", false, "enable the legacy resource-owner password grant of /oauth2/token (RFC 9700 forbids it; for first-party scripts and tests only)")
+	f.Duration(&c.ReauthWindow, "reauth-window", 10*time.Minute, "how recent a sign-in must be to change second factors, at least 1s")
+	f.String(&c.WebAuthnRPID, "webauthn-rp-id", "", "HOST", "WebAuthn relying-party id (default: the host of --issuer; an IP address is none: passkeys are then off)")
+	f.List(&c.WebAuthnOrigins, "webauthn-origin", "ORIGIN", "an origin passkeys may be used from; repeatable (default: the origin of --issuer)")
+	f.String(&c.EncryptionKeyFile, "encryption-key-file", "authd.key", "FILE", "32 random bytes that encrypt secrets at rest (authenticator apps); made with mode 0600 when missing; every node needs the same file")
 	f.Enum(&c.LogLevel, "log-level", "info", "LEVEL", logLevels, "log level: "+orList(logLevels))
 	storeFlags(f, c)
 }
@@ -155,6 +163,8 @@ func (c *Config) validate() error {
 		{c.LoginMaxFailures >= 1, fmt.Sprintf("--login-max-failures %d: want at least 1", c.LoginMaxFailures)},
 		{c.LoginMaxFailuresIP >= 1, fmt.Sprintf("--login-max-failures-ip %d: want at least 1", c.LoginMaxFailuresIP)},
 		within("login-window", c.LoginWindow, time.Second, 0),
+		within("reauth-window", c.ReauthWindow, time.Second, 0),
+		{c.EncryptionKeyFile != "", "--encryption-key-file: want a file name, not nothing"},
 		{(c.TLSCert == "") == (c.TLSKey == ""), "--tls-cert and --tls-key go together: want both or neither"},
 		{oneOf(c.LogLevel, logLevels...), fmt.Sprintf("--log-level %q: want %s", c.LogLevel, orList(logLevels))},
 	}

@@ -30,6 +30,8 @@ Usage:
   authd user passwd --email E [--password-stdin]
                                 set a password; ends the user's sessions and refresh tokens
   authd user lock|unlock --email E
+  authd user mfa reset --email E
+                                remove every second factor and recovery code (audited)
   authd keys list | keys rotate [--alg ALG]
                                 signing keys
   authd client add --id ID [--secret-stdin] [--redirect-uri URI]... [client flags]

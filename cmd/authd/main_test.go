@@ -64,8 +64,11 @@ func startServer(t *testing.T, getenv func(string) string, args ...string) (stri
 	pr, pw := io.Pipe()
 	stderr := &syncBuffer{}
 	done := make(chan int, 1)
+	// The encryption key goes into a directory of the test's, never the
+	// package's source directory (authd's default is the working one).
+	args = append([]string{"serve", "--addr", "127.0.0.1:0", "--encryption-key-file", filepath.Join(t.TempDir(), "authd.key")}, args...)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, strings.NewReader(""), pw, stderr)
+		done <- run(ctx, args, getenv, strings.NewReader(""), pw, stderr)
 		pw.Close()
 	}()
 	addr := make(chan string, 1)
@@ -214,7 +217,7 @@ func TestBadInvocations(t *testing.T) {
 		{"user without email", nil, []string{"user", "add", "--db", db}, "user add: --email is required"},
 		{"weak password", nil, []string{"user", "add", "--db", db, "--email", "a@example.com", "--password-stdin"}, "password"},
 		{"stray argument", nil, []string{"migrate", "extra"}, `unexpected argument "extra" for authd migrate`},
-		{"missing subcommand", nil, []string{"user"}, "user: missing subcommand: want add, passwd, lock or unlock"},
+		{"missing subcommand", nil, []string{"user"}, "user: missing subcommand: want add, passwd, lock, unlock or mfa reset"},
 		{"unknown subcommand", nil, []string{"keys", "delete"}, `keys: unknown subcommand "delete": want list or rotate`},
 	}
 	for _, tt := range tests {

@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"slices"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -111,7 +112,15 @@ func removeBinary() error {
 func startNode(t *testing.T, args ...string) *node {
 	t.Helper()
 	bin := authdBinary(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--dev", "--log-level", "warn", "--password-grant"}, args...)...)
+	// The encryption key goes beside an SQLite database (nodes on one file
+	// share it), else into the test's directory: never into the package's
+	// source directory, authd's default.
+	key := filepath.Join(t.TempDir(), "authd.key")
+	if i := slices.Index(args, "--db"); i >= 0 && i+1 < len(args) && strings.HasPrefix(args[i+1], "sqlite:") {
+		key = filepath.Join(filepath.Dir(strings.TrimPrefix(args[i+1], "sqlite:")), "authd.key")
+	}
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--dev", "--log-level", "warn", "--password-grant",
+		"--encryption-key-file", key}, args...)...)
 	n := &node{cmd: cmd, stderr: &syncBuffer{}}
 	cmd.Stderr = n.stderr
 	stdout, err := cmd.StdoutPipe()

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"syscall"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/cache"
 	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/mfa"
 	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/password"
 	"github.com/authd/authd/session"
@@ -38,6 +41,7 @@ type app struct {
 	accounts *account.Service
 	clients  *oidc.Clients
 	provider *oidc.Provider
+	mfa      *mfa.Service // nil in the one-shot commands but `user mfa reset`
 }
 
 func newLogger(c *Config, w io.Writer) *slog.Logger {
@@ -89,6 +93,84 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 	// delivers them.
 	a.sessions.OnEnd(a.provider.SessionsEnded)
 	return a, nil
+}
+
+// startMFA loads --encryption-key-file (making it when missing) and starts
+// the second-factor rules. With an IP address as the issuer's host and no
+// --webauthn-rp-id, passkeys are off: it says so once.
+func (a *app) startMFA(c *Config, log *slog.Logger) error {
+	sealer, created, err := mfa.LoadKey(c.EncryptionKeyFile)
+	if err != nil {
+		return fmt.Errorf("--encryption-key-file: %v", err)
+	}
+	if created {
+		log.Warn("made a new encryption key: every node needs this same file, and losing it loses every authenticator app", "file", c.EncryptionKeyFile)
+	}
+	rpID, origins := webauthnParty(c)
+	svc, err := mfa.New(mfa.Config{Issuer: issuerLabel(c.Issuer), RPID: rpID, RPOrigins: origins, Logger: log},
+		a.stores.factors, a.stores.challenges, sealer, a.stores.audit)
+	if err != nil {
+		return fmt.Errorf("--webauthn-rp-id, --webauthn-origin: %v", err)
+	}
+	if !svc.PasskeysEnabled() {
+		log.Warn("passkeys are off: the WebAuthn relying-party id cannot be an IP address; pass --webauthn-rp-id (and an --issuer on that host), e.g. localhost in development", "issuer", c.Issuer)
+	}
+	a.mfa = svc
+	a.provider.SetFactors(secondFactors{svc})
+	return nil
+}
+
+// housekeepMFA deletes expired WebAuthn challenges every minute.
+func (a *app) housekeepMFA(ctx context.Context, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.mfa.DeleteExpiredChallenges(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("mfa: housekeeping failed", "err", err)
+			}
+		}
+	}
+}
+
+// secondFactors tells the authorization server who can sign in with two
+// factors (acr_values=aal2).
+type secondFactors struct{ m *mfa.Service }
+
+func (f secondFactors) HasSecondFactor(ctx context.Context, userID string) (bool, error) {
+	st, err := f.m.Status(ctx, userID)
+	return len(st.Methods()) > 0, err
+}
+
+// webauthnParty is the WebAuthn relying-party id and origins: the flags,
+// else the host and origin of --issuer; "" when that host is an IP.
+func webauthnParty(c *Config) (string, []string) {
+	u, err := url.Parse(c.Issuer)
+	if err != nil {
+		return c.WebAuthnRPID, c.WebAuthnOrigins.vals
+	}
+	rpID := c.WebAuthnRPID
+	if rpID == "" {
+		if _, err := netip.ParseAddr(u.Hostname()); err != nil {
+			rpID = u.Hostname()
+		}
+	}
+	origins := c.WebAuthnOrigins.vals
+	if len(origins) == 0 {
+		origins = []string{u.Scheme + "://" + u.Host}
+	}
+	return rpID, origins
+}
+
+// issuerLabel is the name authenticator apps show: the issuer's host.
+func issuerLabel(issuer string) string {
+	if u, err := url.Parse(issuer); err == nil && u.Hostname() != "" {
+		return u.Hostname()
+	}
+	return "authd"
 }
 
 // openApp is how a one-shot command (user, client) starts: it opens the
@@ -152,14 +234,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	if err := a.startMFA(c, log); err != nil {
+		return err
+	}
 	go a.tokens.Run(runCtx)
 	go a.provider.RunBackchannel(runCtx)
 	go a.provider.Run(runCtx)
+	go a.housekeepMFA(runCtx, log)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpConfig(c, log, reg), httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users,
-		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, OIDC: a.provider, Ready: st.checks})
+		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, OIDC: a.provider, MFA: a.mfa, Ready: st.checks})
 	if err != nil {
 		return err
 	}
@@ -202,7 +288,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 // httpConfig is what serve's flags say to package httpapi.
 func httpConfig(c *Config, log *slog.Logger, reg *prometheus.Registry) httpapi.Config {
 	return httpapi.Config{
-		Dev: c.Dev, Issuer: c.Issuer, Signup: c.Signup, PasswordGrant: c.PasswordGrant,
+		Dev: c.Dev, Issuer: c.Issuer, Signup: c.Signup, PasswordGrant: c.PasswordGrant, ReauthWindow: c.ReauthWindow,
 		CORSOrigins: c.CORSOrigins.vals, TrustedProxies: c.trustedPrefixes,
 		TLS: c.TLSCert != "", Logger: log, Registry: reg,
 	}

@@ -33,6 +33,8 @@ type stores struct {
 	consents    authd.ConsentStore
 	links       authd.SessionClientStore
 	outbox      authd.Outbox
+	factors     authd.FactorStore
+	challenges  authd.ChallengeStore
 	checks      []httpapi.Check
 	closers     []func() error
 }
@@ -60,6 +62,8 @@ type mainStore interface {
 	authd.ConsentStore
 	authd.SessionClientStore
 	authd.Outbox
+	authd.FactorStore
+	authd.ChallengeStore
 	authd.Pinger
 	Close() error
 }
@@ -102,7 +106,7 @@ func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) 
 	st := &stores{
 		users: db, sessions: db, refresh: db, keys: db,
 		revocations: db, limiter: db, clients: db, audit: db,
-		idKeys: db, codes: db, consents: db, links: db, outbox: db,
+		idKeys: db, codes: db, consents: db, links: db, outbox: db, factors: db, challenges: db,
 		checks:  []httpapi.Check{{Name: "db", Pinger: db}},
 		closers: []func() error{db.Close},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/account"
+	"github.com/authd/authd/mfa"
 	"github.com/authd/authd/password"
 )
 
@@ -26,9 +28,16 @@ var userCmds = []*command{
 		usage: "user lock --email E [--db URL] [--redis URL]"},
 	{name: "user unlock", summary: "let a locked user sign in again",
 		usage: "user unlock --email E [--db URL] [--redis URL]"},
+	{name: "user mfa reset", summary: "remove every second factor and recovery code of a user (audited), for a user who lost them",
+		usage: "user mfa reset --email E [--db URL] [--redis URL]",
+		more:  "The user then signs in with the password alone and may set up new factors."},
 }
 
 func runUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer) error {
+	if len(args) >= 2 && args[0] == "mfa" && !strings.HasPrefix(args[1], "-") {
+		// A two-word subcommand: "user mfa reset".
+		args = append([]string{"mfa " + args[1]}, args[2:]...)
+	}
 	cmd, err := subcommand("user", userCmds, args, stdout)
 	if err != nil {
 		return err
@@ -89,6 +98,28 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 			return userErr(err, email)
 		}
 		fmt.Fprintf(stdout, "%s is %sed\n", account.NormalizeEmail(email), sub)
+	case "mfa reset":
+		u, err := a.stores.users.UserByEmail(ctx, account.NormalizeEmail(email))
+		if err != nil {
+			return userErr(err, email)
+		}
+		// The reset only deletes: it needs no secret opened, so the
+		// encryption key file is not read (nor made) and a throwaway key
+		// stands in for it.
+		throwaway := make([]byte, 32)
+		rand.Read(throwaway)
+		sealer, err := mfa.NewSealer(throwaway)
+		if err != nil {
+			return err
+		}
+		svc, err := mfa.New(mfa.Config{}, a.stores.factors, a.stores.challenges, sealer, a.stores.audit)
+		if err != nil {
+			return err
+		}
+		if err := svc.Reset(ctx, u.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "every second factor and recovery code of %s is removed\n", u.Email)
 	}
 	return nil
 }

@@ -168,7 +168,11 @@ func Start(t testing.TB, opt Options) *Server {
 // it off unless asked (RFC 9700). Options.Args come last, so
 // "--password-grant=false" there turns it off again.
 func serveArgs(addr, db string, opt Options) []string {
-	args := []string{"serve", "--addr", addr, "--db", db, "--dev", "--issuer", "http://" + addr, "--log-level", "warn", "--password-grant"}
+	// The encryption key goes beside the database, not into the test's
+	// working directory (the package's source directory).
+	key := filepath.Join(filepath.Dir(strings.TrimPrefix(db, "sqlite:")), "authd.key")
+	args := []string{"serve", "--addr", addr, "--db", db, "--dev", "--issuer", "http://" + addr, "--log-level", "warn", "--password-grant",
+		"--encryption-key-file", key}
 	for _, a := range opt.Audiences {
 		args = append(args, "--audience", a)
 	}

@@ -1,9 +1,9 @@
 // Package pages renders authd's server-side HTML pages: the sign-in and
-// sign-up page, the account page and the message pages (errors, 404). It
-// owns the templates (html/template), the stylesheet, the one small script
-// and the icon, all embedded in the binary, and the security headers every
-// page carries. It imports the standard library only and knows nothing of
-// sessions or accounts.
+// sign-up page, the second step of a sign-in, the account page and the
+// message pages (errors, 404). It owns the templates (html/template), the
+// stylesheet, the one small script and the icon, all embedded in the
+// binary, and the security headers every page carries. It imports the
+// standard library only and knows nothing of sessions or accounts.
 //
 // # Where things live
 //
@@ -40,6 +40,21 @@
 //	POST /account/token                   exchange the session for an access token, shown decoded
 //	GET  /assets/{name}                   app.css, app.js, icon.svg (cached by content hash)
 //
+// With second factors (httpapi/pages_mfa.go, when the server has them):
+//
+//	GET  /login/second-factor                   the second step of a sign-in (pending sign-in only)
+//	POST /login/second-factor/totp              finish it with the authenticator app's code
+//	POST /login/second-factor/recovery          finish it with a recovery code
+//	POST /account/security/totp                 set up an authenticator app: QR code, secret, confirm form
+//	POST /account/security/totp/confirm         turn it on; the first factor shows the recovery codes once
+//	POST /account/security/totp/remove          remove it
+//	POST /account/security/passkeys/{id}/remove remove a passkey
+//	POST /account/security/recovery-codes       a new set of recovery codes, shown once
+//
+// A GET on any of these POST URLs redirects to the page with the form. The
+// account changes need a recent sign-in (--reauth-window); an older session
+// gets a page that links to /login?reauth=1&return=/account.
+//
 // Every state change is a POST answered by 303 See Other (Post/Redirect/Get);
 // a form with a mistake is answered by the same page with the message next
 // to the field (aria-invalid, aria-describedby) and a 4xx status. Without a
@@ -52,11 +67,25 @@
 // are fixed texts chosen by a code ([NoticeFor]): nothing from the URL is
 // ever shown.
 //
-// The pages work without JavaScript. The one script, app.js, is served
-// from the embed and loaded with defer; it only counts down the access
-// token's lifetime (without it the page shows the expiry time). The access
-// token is shown by a form post whose response renders it: it never
-// appears in a URL, a redirect or a cookie.
+// The pages work without JavaScript, except passkeys: WebAuthn exists
+// only in script. The one script, app.js, is served from the embed and
+// loaded with defer; it counts down the access token's lifetime (without
+// it the page shows the expiry time), and runs the passkey ceremonies
+// against the JSON API: "Sign in with a passkey" and passkey autofill
+// (a conditional request, the email field being autocomplete="username
+// webauthn") on /login, "Use a passkey" at the second step, "Add a
+// passkey" on /account. Their buttons are rendered hidden and shown by the
+// script when the browser has WebAuthn; it uses the WebAuthn L3 JSON
+// helpers (parse*OptionsFromJSON, toJSON) when the browser has them, else
+// converts base64url itself. The access token, a new TOTP secret and
+// recovery codes are shown by a form post whose response renders them:
+// they never appear in a URL, a redirect or a cookie.
+//
+// The QR code of an authenticator app's set-up is a PNG data: URL made by
+// package mfa. The page that shows it, and only that page, allows data:
+// images in its CSP ([Page.DataImages]); an image cannot run script, and
+// script-src stays 'self'. [QRImage] checks the URL before the template
+// may put it in src.
 //
 // # Security
 //

@@ -51,7 +51,7 @@ type asset struct {
 }
 
 // pageNames are the templates under templates/ besides layout.html.
-var pageNames = []string{"signin", "account", "message", "consent", "logout"}
+var pageNames = []string{"signin", "account", "message", "consent", "logout", "secondfactor"}
 
 // New returns a Renderer. The templates are parsed here; a template that
 // does not parse is a programming error, so it panics (every test that
@@ -124,16 +124,23 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, data a
 	}
 	h := w.Header()
 	r.SetHeaders(h)
+	csp := ContentSecurityPolicy
 	if ft, ok := data.(interface{ FormTargetSources() []string }); ok {
 		if src := ft.FormTargetSources(); len(src) > 0 {
 			// NOTE: browsers apply form-action to the redirects that answer
 			// a form too; a page whose form ends at a registered client
 			// (consent, sign-in on the way back to an app, logout) allows
 			// that client's origin, and only it.
-			h.Set("Content-Security-Policy", strings.Replace(ContentSecurityPolicy, "form-action 'self'",
-				"form-action 'self' "+strings.Join(src, " "), 1))
+			csp = strings.Replace(csp, "form-action 'self'", "form-action 'self' "+strings.Join(src, " "), 1)
 		}
 	}
+	if di, ok := data.(interface{ AllowsDataImages() bool }); ok && di.AllowsDataImages() {
+		// NOTE: only the page that shows an authenticator app's QR code
+		// (a PNG data: URL made by package mfa) allows data: images; an
+		// image never runs script, and scripts stay 'self' only.
+		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' data:", 1)
+	}
+	h.Set("Content-Security-Policy", csp)
 	// NOTE: pages show the user and their sessions: never stored, so Back
 	// after signing out shows nothing (S8). The server's default already
 	// says so; this keeps it true if that default ever changes.

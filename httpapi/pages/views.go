@@ -2,6 +2,7 @@ package pages
 
 import (
 	"fmt"
+	"html/template"
 	"net/url"
 	"strings"
 	"time"
@@ -20,7 +21,14 @@ type Page struct {
 	// through redirects (a client's redirect URI); their origins join
 	// the page's form-action.
 	FormTargets []string
+	// DataImages lets the page show images from data: URLs (the QR code of
+	// an authenticator app's enrolment); every other page allows images
+	// from authd only.
+	DataImages bool
 }
+
+// AllowsDataImages reports whether the page's CSP must allow data: images.
+func (p Page) AllowsDataImages() bool { return p.DataImages }
 
 // FormTargetSources returns the CSP sources of p.FormTargets: the origin
 // of an http(s) URI, the scheme of a private-use one (RFC 8252 §7.1).
@@ -62,6 +70,13 @@ var notices = map[string]Notice{
 	"others-revoked":        {"success", "Every other session has ended. Only this device is still signed in."},
 	"password-changed":      {"success", "Your password is changed. Every other session has ended."},
 	"app-revoked":           {"success", "The app is disconnected: it must ask you again, and its access has ended."},
+	"second-step-expired":   {"info", "Your sign-in was not finished in time. Sign in again."},
+	"recovery-code-used":    {"info", "You signed in with a recovery code. It is spent now: see how many are left under Security."},
+	"totp-added":            {"success", "Your authenticator app is set up. Signing in now asks for its code."},
+	"totp-removed":          {"success", "The authenticator app is removed."},
+	"passkey-added":         {"success", "Your passkey is added. You can sign in with it."},
+	"passkey-removed":       {"success", "The passkey is removed."},
+	"already-removed":       {"info", "That was already removed."},
 }
 
 // NoticeFor returns the banner for a notice code, or nil for an unknown one.
@@ -105,8 +120,12 @@ type SignInPage struct {
 	// "signup-password", ...).
 	Focus string
 	// Reauth asks a signed-in user to sign in again (an app asked for a
-	// fresh sign-in).
+	// fresh sign-in, or a change needs a recent one).
 	Reauth bool
+	// Passkeys offers "Sign in with a passkey" and the browser's passkey
+	// autofill; Next is where a passkey sign-in goes (Return or /account).
+	Passkeys bool
+	Next     string
 }
 
 // AccountPage is /account.
@@ -126,6 +145,77 @@ type AccountPage struct {
 	// section.
 	AppsEnabled bool
 	Apps        []AppView
+	// Security is the second factors section; nil when second factors are
+	// off on this server.
+	Security *SecurityView
+}
+
+// SecurityView is the "Security" section of /account: the authenticator
+// app, the passkeys and the recovery codes.
+type SecurityView struct {
+	// Recent is true when the session signed in recently enough to change
+	// factors; otherwise the section says to sign in again first.
+	Recent bool
+	// ReauthURL is where to sign in again (a constant path).
+	ReauthURL string
+	// Error is a message about the whole section.
+	Error string
+	TOTP  bool
+	// Setup is an authenticator app being set up.
+	Setup *TOTPSetup
+	// Passkeys are the user's passkeys, oldest first.
+	Passkeys        []PasskeyView
+	PasskeysEnabled bool
+	// RecoveryCodesLeft is how many unused recovery codes the user has.
+	RecoveryCodesLeft int
+	// HasFactor is true when the user has an authenticator app or a
+	// passkey (recovery codes come with one).
+	HasFactor bool
+	// Codes are new recovery codes, shown once.
+	Codes []string
+}
+
+// TOTPSetup is an authenticator app enrolment on the account page. After
+// a wrong confirmation code the secret is no longer at hand: QR, URI and
+// Secret are empty, and the page offers to start again.
+type TOTPSetup struct {
+	// Secret is the base32 secret for typing in; Grouped is the same in
+	// groups of four for reading.
+	Secret  string
+	Grouped string
+	// QR is the QR code as a checked data:image/png URL ("" if none).
+	QR template.URL
+	// URI is the checked otpauth:// URI, a link for phones ("" if none).
+	URI     template.URL
+	Confirm Form
+}
+
+// PasskeyView is one passkey on the account page.
+type PasskeyView struct {
+	ID       string
+	Name     string
+	Created  Time
+	LastUsed *Time // nil: never used
+}
+
+// SecondFactorPage is the second step of a sign-in.
+type SecondFactorPage struct {
+	Page
+	// Email is the user who signed in with the password.
+	Email string
+	// Return is the validated return path ("" for /account); Next is where
+	// a passkey sign-in goes (Return or /account).
+	Return string
+	Next   string
+	// The methods the user has (and, for passkeys, the server allows).
+	TOTP, Passkey, Recovery bool
+	// Code is the authenticator app form; RecoveryForm the recovery code
+	// form. Error is a message about the whole step (the throttle).
+	Code         Form
+	RecoveryForm Form
+	Error        string
+	// Focus names the input that should have the focus.
+	Focus string
 }
 
 // SessionView is one row of the session list.
@@ -171,6 +261,56 @@ type MessagePage struct {
 	Text     string
 	Link     string
 	LinkText string
+}
+
+// GroupSecret writes a base32 secret in groups of four characters.
+func GroupSecret(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// QRImage returns png, a QR code as a data: URL, as a URL the templates
+// put in <img src> unfiltered, or false when it is anything but
+// "data:image/png;base64," followed by standard base64.
+//
+// NOTE: html/template refuses data: URLs in src (it cannot know what they
+// hold); this one is an image that package mfa made from the otpauth URI,
+// and an <img> never runs script, so it may pass once checked here.
+func QRImage(png string) (template.URL, bool) {
+	const prefix = "data:image/png;base64,"
+	b64, ok := strings.CutPrefix(png, prefix)
+	if !ok || b64 == "" || len(png) > 64<<10 {
+		return "", false
+	}
+	for i := 0; i < len(b64); i++ {
+		c := b64[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/' || c == '=') {
+			return "", false
+		}
+	}
+	return template.URL(png), true
+}
+
+// OTPAuthURL returns an otpauth://totp/ URI as a URL for a link (phones
+// open it in the authenticator app), or false when it is anything else.
+// NOTE: html/template would filter the otpauth: scheme out of an href.
+func OTPAuthURL(uri string) (template.URL, bool) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "otpauth" || u.Host != "totp" || len(uri) > 2048 {
+		return "", false
+	}
+	for i := 0; i < len(uri); i++ {
+		if c := uri[i]; c <= ' ' || c >= 0x7f || c == '"' || c == '\'' || c == '<' || c == '>' {
+			return "", false
+		}
+	}
+	return template.URL(uri), true
 }
 
 // Ago says how long before now t was, in one rounded unit.

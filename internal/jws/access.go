@@ -15,7 +15,7 @@ var accessToken = Profile{
 	Claims: []Claim{ // in the order authd writes them
 		{"iss", String}, {"sub", String}, {"aud", AnyType}, {"exp", Number}, {"nbf", Number},
 		{"iat", Number}, {"jti", String}, {"sid", String}, {"email", String}, {"roles", AnyType},
-		{"client_id", String}, {"scope", String},
+		{"client_id", String}, {"scope", String}, {"amr", AnyType}, {"acr", String},
 	},
 }
 
@@ -40,6 +40,11 @@ type AccessClaims struct {
 	ClientID string `json:"client_id,omitempty"`
 	// Scope is scope: the granted scopes, space-separated.
 	Scope string `json:"scope,omitempty"`
+	// AMR and ACR are the authentication methods (RFC 8176) and the
+	// assurance level ("aal1", "aal2") of the sign-in behind the token,
+	// when it is known.
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
 }
 
 // Times returns exp, iat and nbf, each the zero time when absent.

@@ -1,0 +1,433 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/authd/authd"
+	"github.com/authd/authd/httpapi/pages"
+	"github.com/authd/authd/mfa"
+)
+
+// The pages of second factors and passkeys (API.md "Pages"): the second
+// step of a sign-in (/login/second-factor) and the "Security" section of
+// /account. They call the same building blocks as the JSON API of mfa.go
+// (the pending sign-in, Accounts.CheckSecondFactor under the login
+// throttle, startSession with the factors' amr), so the rules hold the
+// same on both. Passkey ceremonies need JavaScript: app.js drives them
+// against the JSON API (/v1/passkey/*, /v1/login/webauthn/*,
+// /v1/mfa/passkeys/*); every other step here is a form.
+
+// reauthPath is where a change that needs a recent sign-in sends the user.
+const reauthPath = pathLogin + "?reauth=1&return=%2Faccount"
+
+// passkeysOn reports whether the server offers passkeys.
+func (p *pageHandlers) passkeysOn() bool {
+	return p.s.deps.MFA != nil && p.s.deps.MFA.PasskeysEnabled()
+}
+
+// pendingUser returns the user of the request's pending sign-in (password
+// done, second factor due). Anything else — no cookie, a full session, an
+// expired or unknown one, a locked or deleted user — is
+// authd.ErrUnauthenticated; a store failure is returned as it is.
+func (p *pageHandlers) pendingUser(r *http.Request) (*authd.User, error) {
+	v, ok := p.s.sessionCookie(r)
+	if !ok {
+		return nil, authd.ErrUnauthenticated
+	}
+	ps, err := p.s.deps.Sessions.LookupPending(r.Context(), v)
+	if err != nil {
+		return nil, err
+	}
+	u, err := p.s.deps.Users.UserByID(r.Context(), ps.UserID)
+	switch {
+	case errors.Is(err, authd.ErrNotFound) || err == nil && u.Locked:
+		return nil, authd.ErrUnauthenticated
+	case err != nil:
+		return nil, err
+	}
+	return u, nil
+}
+
+// pendingOrLeave returns the pending sign-in's user, or answers: a
+// signed-in browser goes on to ret, any other goes back to the sign-in
+// page (told that its sign-in ran out when it came with a cookie, which is
+// cleared).
+func (p *pageHandlers) pendingOrLeave(w http.ResponseWriter, r *http.Request, ret string) (*authd.User, bool) {
+	u, err := p.pendingUser(r)
+	switch {
+	case err == nil:
+		return u, true
+	case !errors.Is(err, authd.ErrUnauthenticated):
+		p.fail(w, r, err)
+		return nil, false
+	}
+	if _, _, err := p.s.fromSession(r.Context(), r); err == nil {
+		p.r.SeeOther(w, returnTo(ret))
+		return nil, false
+	}
+	q := url.Values{}
+	if ret != "" {
+		q.Set("return", ret)
+	}
+	if _, present := p.s.sessionCookie(r); present {
+		p.s.clearSessionCookie(w)
+		q.Set("notice", "second-step-expired")
+	}
+	loc := pathLogin
+	if len(q) > 0 {
+		loc += "?" + q.Encode()
+	}
+	p.r.SeeOther(w, loc)
+	return nil, false
+}
+
+// secondFactorPage builds the second step for u, returning to ret (a
+// checked path or ""). It answers and reports false when u has no second
+// factor left to finish with.
+func (p *pageHandlers) secondFactorPage(w http.ResponseWriter, r *http.Request, u *authd.User, ret string) (pages.SecondFactorPage, bool) {
+	st, err := p.s.deps.MFA.Status(r.Context(), u.ID)
+	if err != nil {
+		p.fail(w, r, err)
+		return pages.SecondFactorPage{}, false
+	}
+	v := pages.SecondFactorPage{
+		Page:  pages.Page{Title: "Confirm it is you", FormTargets: p.returnTargets(r, ret)},
+		Email: u.Email, Return: ret, Next: returnTo(ret),
+	}
+	for _, m := range st.Methods() {
+		switch m {
+		case "totp":
+			v.TOTP = true
+		case "webauthn":
+			v.Passkey = p.passkeysOn()
+		case "recovery_code":
+			v.Recovery = true
+		}
+	}
+	if !v.TOTP && !v.Passkey && !v.Recovery {
+		p.message(w, r, http.StatusConflict, "Sign in again",
+			"Your account has no second factor to finish this sign-in with any more. Sign in again.")
+		return v, false
+	}
+	switch {
+	case v.TOTP:
+		v.Focus = "totp-code"
+	case !v.Passkey:
+		v.Focus = "recovery-code"
+	}
+	return v, true
+}
+
+// handleSecondFactor serves GET /login/second-factor: the second step of
+// a sign-in, with the methods the user has.
+func (p *pageHandlers) handleSecondFactor(w http.ResponseWriter, r *http.Request) {
+	ret, _ := pages.SafeReturn(r.URL.Query().Get("return"))
+	u, ok := p.pendingOrLeave(w, r, ret)
+	if !ok {
+		return
+	}
+	v, ok := p.secondFactorPage(w, r, u, ret)
+	if !ok {
+		return
+	}
+	p.render(w, r, http.StatusOK, "secondfactor", v)
+}
+
+// handleSecondFactorTOTP serves POST /login/second-factor/totp.
+func (p *pageHandlers) handleSecondFactorTOTP(w http.ResponseWriter, r *http.Request) {
+	p.secondFactorForm(w, r, false)
+}
+
+// handleSecondFactorRecovery serves POST /login/second-factor/recovery.
+func (p *pageHandlers) handleSecondFactorRecovery(w http.ResponseWriter, r *http.Request) {
+	p.secondFactorForm(w, r, true)
+}
+
+// secondFactorForm finishes a pending sign-in with an authenticator app's
+// code, or a recovery code: checked under the login throttle (wrong codes
+// count as wrong passwords, M1), then a new session (a new ID, M4) and a
+// 303 to the return path.
+func (p *pageHandlers) secondFactorForm(w http.ResponseWriter, r *http.Request, recovery bool) {
+	var code, ret string
+	if !p.form(w, r, map[string]*string{"code": &code, "return": &ret}) {
+		return
+	}
+	ret, _ = pages.SafeReturn(ret)
+	u, ok := p.pendingOrLeave(w, r, ret)
+	if !ok {
+		return
+	}
+	v, ok := p.secondFactorPage(w, r, u, ret)
+	if !ok {
+		return
+	}
+	form, shown, focus := &v.Code, v.TOTP, "totp-code"
+	if recovery {
+		form, shown, focus = &v.RecoveryForm, v.Recovery, "recovery-code"
+	}
+	v.Focus = focus
+	refuse := func(status int, msg string) {
+		if shown {
+			form.SetErr("code", msg)
+		} else {
+			v.Error = pages.Sentence(msg)
+		}
+		p.render(w, r, status, "secondfactor", v)
+	}
+	if strings.TrimSpace(code) == "" {
+		refuse(http.StatusBadRequest, "Enter the code")
+		return
+	}
+	ctx := r.Context()
+	err := p.s.deps.Accounts.CheckSecondFactor(ctx, u, p.s.meta(r), func() error {
+		if recovery {
+			_, err := p.s.deps.MFA.UseRecoveryCode(ctx, u.ID, code)
+			return err
+		}
+		return p.s.deps.MFA.CheckTOTP(ctx, u.ID, code)
+	})
+	var thr *authd.ThrottledError
+	switch {
+	case errors.As(err, &thr):
+		w.Header().Set("Retry-After", retryAfter(thr.RetryAfter))
+		v.Error, v.Focus = pages.TryAgain(thr.RetryAfter), ""
+		p.render(w, r, http.StatusTooManyRequests, "secondfactor", v)
+		return
+	case errors.Is(err, mfa.ErrInvalidCode) && recovery:
+		refuse(http.StatusUnauthorized, "That recovery code is not right, or it was used before")
+		return
+	case errors.Is(err, mfa.ErrInvalidCode):
+		refuse(http.StatusUnauthorized, "That code is not right. Enter the code your app shows now; each code works once")
+		return
+	case err != nil:
+		p.fail(w, r, err)
+		return
+	}
+	detail := "password and authenticator app"
+	if recovery {
+		detail = "password and recovery code"
+	}
+	if _, err := p.s.startSession(w, r, u, amrOf(authd.AMROTP), detail); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	loc := returnTo(ret)
+	if recovery && ret == "" {
+		loc = pathAccount + "?notice=recovery-code-used"
+	}
+	p.r.SeeOther(w, loc)
+}
+
+// isRecent reports whether sess signed in within the reauthentication
+// window (the rule of Server.recent).
+func (p *pageHandlers) isRecent(sess *authd.Session) bool {
+	return p.s.cfg.ReauthWindow <= 0 || p.s.cfg.Now().Sub(sess.CreatedAt) <= p.s.cfg.ReauthWindow
+}
+
+// recent reports whether sess may change factors, or answers a page that
+// asks to sign in again (403) and returns false.
+//
+// NOTE: every change of a factor needs a recent sign-in (SECURITY M4): a
+// session left open on a shared computer must not be enough to add the
+// attacker's authenticator or remove the owner's.
+func (p *pageHandlers) recent(w http.ResponseWriter, r *http.Request, sess *authd.Session) bool {
+	if p.isRecent(sess) {
+		return true
+	}
+	p.render(w, r, http.StatusForbidden, "message", pages.MessagePage{
+		Page:    pages.Page{Title: "Sign in again", SignedInAs: sess.Email},
+		Heading: "Sign in again to continue",
+		Text: "Changing how you sign in needs a recent sign-in, so that nobody else can do it on a device you left signed in. " +
+			"Sign in again, then make the change. Nothing was changed.",
+		Link: reauthPath, LinkText: "Sign in again",
+	})
+	return false
+}
+
+// securityView is the "Security" section of /account; nil when second
+// factors are off.
+func (p *pageHandlers) securityView(r *http.Request, cur *authd.Session) (*pages.SecurityView, error) {
+	if p.s.deps.MFA == nil {
+		return nil, nil
+	}
+	st, err := p.s.deps.MFA.Status(r.Context(), cur.UserID)
+	if err != nil {
+		return nil, err
+	}
+	now := p.s.cfg.Now()
+	v := &pages.SecurityView{
+		Recent: p.isRecent(cur), ReauthURL: reauthPath,
+		TOTP: st.TOTP, PasskeysEnabled: p.passkeysOn(),
+		RecoveryCodesLeft: st.RecoveryCodesLeft, HasFactor: st.TOTP || len(st.Passkeys) > 0,
+	}
+	for _, k := range st.Passkeys {
+		pv := pages.PasskeyView{ID: k.ID, Name: k.Name, Created: pages.NewTime(k.CreatedAt, now)}
+		if !k.LastUsedAt.IsZero() {
+			t := pages.NewTime(k.LastUsedAt, now)
+			pv.LastUsed = &t
+		}
+		v.Passkeys = append(v.Passkeys, pv)
+	}
+	return v, nil
+}
+
+// renderSecurity answers /account with status after edit has set the
+// Security section's state (a set-up in progress, new codes, an error).
+func (p *pageHandlers) renderSecurity(w http.ResponseWriter, r *http.Request, cur *authd.Session, status int, edit func(v *pages.AccountPage)) {
+	v, err := p.accountPage(r, cur)
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if v.Security == nil {
+		p.fail(w, r, errors.New("httpapi: security section without second factors"))
+		return
+	}
+	edit(&v)
+	p.render(w, r, status, "account", v)
+}
+
+// handleTOTPSetupForm serves POST /account/security/totp: a new secret,
+// shown as a QR code and as text, with the form that confirms it.
+//
+// NOTE: mfa gives the QR code as a data: URL of a PNG. This page alone
+// allows data: images in its CSP (pages.Page.DataImages); an image cannot
+// run script and script-src stays 'self'. The secret is only ever in this
+// no-store response, never in a URL.
+func (p *pageHandlers) handleTOTPSetupForm(w http.ResponseWriter, r *http.Request, cur *authd.Session) {
+	if !p.recent(w, r, cur) {
+		return
+	}
+	u, err := p.s.deps.Users.UserByID(r.Context(), cur.UserID)
+	if err != nil {
+		if errors.Is(err, authd.ErrNotFound) {
+			err = authd.ErrUnauthenticated
+		}
+		p.fail(w, r, err)
+		return
+	}
+	e, err := p.s.deps.MFA.BeginTOTP(r.Context(), u)
+	if errors.Is(err, mfa.ErrAlreadyEnrolled) {
+		p.renderSecurity(w, r, cur, http.StatusConflict, func(v *pages.AccountPage) {
+			v.Security.Error = "An authenticator app is already set up. Remove it first to set up another."
+		})
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	setup := &pages.TOTPSetup{Secret: e.Secret, Grouped: pages.GroupSecret(e.Secret)}
+	setup.QR, _ = pages.QRImage(e.QR)
+	setup.URI, _ = pages.OTPAuthURL(e.URI)
+	p.renderSecurity(w, r, cur, http.StatusOK, func(v *pages.AccountPage) {
+		v.Security.Setup = setup
+		v.DataImages = setup.QR != ""
+	})
+}
+
+// handleTOTPConfirmForm serves POST /account/security/totp/confirm: the
+// first code turns the app on; with the user's first second factor the
+// recovery codes are shown, once.
+func (p *pageHandlers) handleTOTPConfirmForm(w http.ResponseWriter, r *http.Request, cur *authd.Session) {
+	var code string
+	if !p.form(w, r, map[string]*string{"code": &code}) {
+		return
+	}
+	if !p.recent(w, r, cur) {
+		return
+	}
+	wrong := func(status int, msg string) {
+		p.renderSecurity(w, r, cur, status, func(v *pages.AccountPage) {
+			v.Security.Setup = &pages.TOTPSetup{}
+			v.Security.Setup.Confirm.SetErr("code", msg)
+		})
+	}
+	if strings.TrimSpace(code) == "" {
+		wrong(http.StatusBadRequest, "Enter the code the app shows")
+		return
+	}
+	codes, err := p.s.deps.MFA.ConfirmTOTP(r.Context(), cur.UserID, code)
+	switch {
+	case errors.Is(err, mfa.ErrInvalidCode):
+		wrong(http.StatusBadRequest, "That code is not right. Enter the code the app shows now, or start again")
+		return
+	case errors.Is(err, mfa.ErrNotEnrolled):
+		p.renderSecurity(w, r, cur, http.StatusConflict, func(v *pages.AccountPage) {
+			v.Security.Error = "No authenticator app is being set up. Choose “Set up” to start."
+		})
+		return
+	case errors.Is(err, mfa.ErrAlreadyEnrolled):
+		p.r.SeeOther(w, pathAccount+"?notice=totp-added#security")
+		return
+	case err != nil:
+		p.fail(w, r, err)
+		return
+	}
+	if codes == nil {
+		p.r.SeeOther(w, pathAccount+"?notice=totp-added#security")
+		return
+	}
+	p.renderSecurity(w, r, cur, http.StatusOK, func(v *pages.AccountPage) {
+		v.Notice = pages.NoticeFor("totp-added")
+		v.Security.Codes = codes
+	})
+}
+
+// handleTOTPRemoveForm serves POST /account/security/totp/remove.
+func (p *pageHandlers) handleTOTPRemoveForm(w http.ResponseWriter, r *http.Request, cur *authd.Session) {
+	if !p.recent(w, r, cur) {
+		return
+	}
+	err := p.s.deps.MFA.RemoveTOTP(r.Context(), cur.UserID)
+	switch {
+	case errors.Is(err, authd.ErrNotFound):
+		p.r.SeeOther(w, pathAccount+"?notice=already-removed#security")
+	case err != nil:
+		p.fail(w, r, err)
+	default:
+		p.r.SeeOther(w, pathAccount+"?notice=totp-removed#security")
+	}
+}
+
+// handlePasskeyRemoveForm serves POST /account/security/passkeys/{id}/remove.
+// Another user's passkey id reads as already removed.
+func (p *pageHandlers) handlePasskeyRemoveForm(w http.ResponseWriter, r *http.Request, cur *authd.Session) {
+	if !p.recent(w, r, cur) {
+		return
+	}
+	err := p.s.deps.MFA.RemovePasskey(r.Context(), cur.UserID, r.PathValue("id"))
+	switch {
+	case errors.Is(err, authd.ErrNotFound):
+		p.r.SeeOther(w, pathAccount+"?notice=already-removed#security")
+	case err != nil:
+		p.fail(w, r, err)
+	default:
+		p.r.SeeOther(w, pathAccount+"?notice=passkey-removed#security")
+	}
+}
+
+// handleRecoveryCodesForm serves POST /account/security/recovery-codes: a
+// new set, shown once; the old set is void.
+func (p *pageHandlers) handleRecoveryCodesForm(w http.ResponseWriter, r *http.Request, cur *authd.Session) {
+	if !p.recent(w, r, cur) {
+		return
+	}
+	codes, err := p.s.deps.MFA.NewRecoveryCodes(r.Context(), cur.UserID)
+	switch {
+	case errors.Is(err, mfa.ErrNotEnrolled):
+		p.renderSecurity(w, r, cur, http.StatusConflict, func(v *pages.AccountPage) {
+			v.Security.Error = "Recovery codes come with a second factor: set up an authenticator app or a passkey first."
+		})
+		return
+	case err != nil:
+		p.fail(w, r, err)
+		return
+	}
+	p.renderSecurity(w, r, cur, http.StatusOK, func(v *pages.AccountPage) {
+		v.Security.Codes = codes
+	})
+}

@@ -1,0 +1,177 @@
+package mfa
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// KeySize is the size in bytes of the key in --encryption-key-file.
+const KeySize = 32
+
+// sealVersion is the first byte of every sealed value: it names the key
+// derivation and the format, so that a later format (or a rotated key) can
+// be told apart from this one.
+const sealVersion = 1
+
+// Sealer encrypts secrets at rest (TOTP secrets) under a key that is not in
+// the database, and keys the hashes of recovery codes with it. It is safe for
+// concurrent use.
+//
+// NOTE: two keys are derived from the file's key with HKDF-SHA256, one for
+// AES-256-GCM and one for HMAC-SHA256, so that no key serves two algorithms.
+type Sealer struct {
+	aead   cipher.AEAD
+	macKey []byte
+}
+
+// NewSealer returns a Sealer over key, which must be KeySize random bytes.
+func NewSealer(key []byte) (*Sealer, error) {
+	if len(key) != KeySize {
+		return nil, fmt.Errorf("mfa: the encryption key is %d bytes, want %d", len(key), KeySize)
+	}
+	encKey, err := hkdf.Key(sha256.New, key, nil, "authd seal v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: derive the sealing key: %w", err)
+	}
+	macKey, err := hkdf.Key(sha256.New, key, nil, "authd recovery code v1", 32)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: derive the recovery-code key: %w", err)
+	}
+	block, err := aes.NewCipher(encKey)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: %w", err)
+	}
+	// NOTE: NewGCMWithRandomNonce draws a 96-bit nonce from crypto/rand for
+	// every Seal and prefixes it to the ciphertext: no counter to keep across
+	// nodes, and at the few secrets per user authd seals, random nonces stay
+	// far below the 2^32 messages NIST allows per key.
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		return nil, fmt.Errorf("mfa: %w", err)
+	}
+	return &Sealer{aead: aead, macKey: macKey}, nil
+}
+
+// LoadKey reads the KeySize-byte key at path and returns a Sealer over it.
+// When the file does not exist it creates it, mode 0600, with KeySize bytes
+// from crypto/rand, and reports created. A file of any other size is
+// refused with an error that names the path and what to do.
+//
+// NOTE: the key is written to a temporary file in the same directory and
+// then hard-linked to path, which fails when path exists: of several
+// processes starting at once exactly one creates the key and the others
+// read it, and no process ever reads a half-written file (as it could
+// with O_CREATE|O_EXCL followed by a write).
+func LoadKey(path string) (s *Sealer, created bool, err error) {
+	key, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if created, err = createKey(path); err != nil {
+			return nil, false, err
+		}
+		key, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("mfa: read the encryption key: %w", err)
+	}
+	if len(key) != KeySize {
+		return nil, false, fmt.Errorf("mfa: encryption key file %s holds %d bytes, want exactly %d: "+
+			"put back the file every node was started with, or, on a new installation, delete it "+
+			"so that a new key is created (secrets sealed under the old key are then lost)",
+			path, len(key), KeySize)
+	}
+	s, err = NewSealer(key)
+	return s, created, err
+}
+
+// createKey creates path with KeySize random bytes, mode 0600, unless it
+// exists (then created is false and err nil).
+func createKey(path string) (created bool, err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".authd-key-*") // mode 0600
+	if err != nil {
+		return false, fmt.Errorf("mfa: create the encryption key %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	key := make([]byte, KeySize)
+	rand.Read(key)
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("mfa: create the encryption key %s: %w", path, err)
+	}
+	if _, err := tmp.Write(key); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("mfa: create the encryption key %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("mfa: create the encryption key %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return false, fmt.Errorf("mfa: create the encryption key %s: %w", path, err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return false, nil // another process won the race; read its key
+		}
+		return false, fmt.Errorf("mfa: create the encryption key %s: %w", path, err)
+	}
+	if d, err := os.Open(dir); err == nil { // make the new name durable
+		d.Sync()
+		d.Close()
+	}
+	return true, nil
+}
+
+// totpAD is the associated data of a sealed TOTP secret.
+//
+// NOTE: it names the purpose and the user, so that a sealed value copied to
+// another user's row (or to another purpose) fails to open.
+func totpAD(userID string) []byte {
+	return []byte("authd totp\x00" + userID)
+}
+
+// Seal encrypts the TOTP secret of the user userID with AES-256-GCM: a
+// version byte, a random nonce, then the ciphertext and tag.
+func (s *Sealer) Seal(userID string, secret []byte) []byte {
+	out := []byte{sealVersion}
+	return s.aead.Seal(out, nil, secret, append(totpAD(userID), sealVersion))
+}
+
+// Open decrypts a value that Seal returned for the user userID. It returns
+// ErrSealed on any failure: another key, another user, a changed byte.
+func (s *Sealer) Open(userID string, sealed []byte) ([]byte, error) {
+	if len(sealed) < 1 || sealed[0] != sealVersion {
+		return nil, ErrSealed
+	}
+	secret, err := s.aead.Open(nil, nil, sealed[1:], append(totpAD(userID), sealVersion))
+	if err != nil {
+		return nil, ErrSealed
+	}
+	return secret, nil
+}
+
+// recoveryHash is what the store keeps of a normalised recovery code.
+//
+// NOTE: a fast keyed hash is the right tool here, not argon2id: a code has
+// 50 random bits, so there is no dictionary to slow down, online guessing
+// is throttled and each guess burns nothing but a request, and offline a
+// leaked database alone is useless because the HMAC key is derived from
+// --encryption-key-file, which is not in the database. The user id is part
+// of the message, so equal codes of two users hash differently and a hash
+// moved to another user matches nothing.
+func (s *Sealer) recoveryHash(userID, normalised string) []byte {
+	m := hmac.New(sha256.New, s.macKey)
+	m.Write([]byte(userID))
+	m.Write([]byte{0})
+	m.Write([]byte(normalised))
+	return m.Sum(nil)
+}

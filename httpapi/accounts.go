@@ -80,7 +80,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, email, pw string)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		if methods = st.Methods(); len(methods) > 0 {
+		if methods = st.Methods(); len(methods) > 0 || s.mustEnrol(u, methods) {
 			// NOTE: the right password alone opens a pending sign-in
 			// that grants nothing but its second step (SECURITY M4).
 			value, pending, err := s.deps.Sessions.CreatePending(r.Context(), u, session.Meta{IP: meta.IP, UserAgent: meta.UserAgent})
@@ -136,7 +136,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sess.Pending {
-		writeJSON(w, http.StatusOK, map[string]any{"mfa_required": true, "methods": methods, "expires_at": sess.AbsoluteExpiresAt})
+		out := map[string]any{"mfa_required": true, "methods": methods, "expires_at": sess.AbsoluteExpiresAt}
+		if len(methods) == 0 {
+			out["enrollment_required"] = true
+		}
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -60,6 +60,7 @@ type harness struct {
 	provider *oidc.Provider
 	sessions *session.Manager
 	mfa      *mfa.Service
+	accounts *account.Service
 	// issuer is the issuer URL: "http://authd.test", or the server's own
 	// URL with the realIssuer option (what relying-party libraries need:
 	// they fetch discovery from the issuer).
@@ -141,6 +142,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	hasher := password.NewHasher(o.params, 4)
 	sessions := session.NewManager(db, tokens.Revocations(), sc)
 	accounts := account.NewService(db, db, db, hasher, sessions, tokens, ac)
+	h.accounts = accounts
 	h.clients = oidc.NewClients(db, hasher)
 	h.sessions = sessions
 	h.provider = oidc.NewProvider(oidc.Config{

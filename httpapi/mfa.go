@@ -84,6 +84,83 @@ func (s *Server) failFactor(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
+// mustEnrol reports whether u, who has the second-factor methods methods,
+// must set one up before signing in (--require-mfa-role).
+func (s *Server) mustEnrol(u *authd.User, methods []string) bool {
+	if len(methods) > 0 {
+		return false
+	}
+	for _, role := range u.Roles {
+		if slices.Contains(s.cfg.RequireMFARoles, role) {
+			return true
+		}
+	}
+	return false
+}
+
+// withEnrolment is withSession for the requests that set up a second
+// factor: it also takes the pending sign-in of a user who must enrol one
+// before signing in (--require-mfa-role). The handler sees the pending
+// sign-in (sess.Pending) and finishes the sign-in when the factor is set
+// up (enrolled).
+//
+// NOTE: such a pending sign-in has proved the password a moment ago (it
+// lives 5 minutes), so it may add the first factor, and nothing else.
+func (s *Server) withEnrolment(h func(w http.ResponseWriter, r *http.Request, sess *authd.Session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, sess, err := s.fromSession(r.Context(), r)
+		if err == nil {
+			h(w, r, sess)
+			return
+		}
+		v, ok := s.sessionCookie(r)
+		if !errors.Is(err, authd.ErrUnauthenticated) || !ok {
+			s.failAuth(w, r, err)
+			return
+		}
+		p, perr := s.deps.Sessions.LookupPending(r.Context(), v)
+		if perr != nil {
+			s.failAuth(w, r, err)
+			return
+		}
+		u, uerr := s.deps.Users.UserByID(r.Context(), p.UserID)
+		if uerr != nil || u.Locked {
+			s.failAuth(w, r, authd.ErrUnauthenticated)
+			return
+		}
+		st, serr := s.deps.MFA.Status(r.Context(), u.ID)
+		if serr != nil {
+			s.fail(w, r, serr)
+			return
+		}
+		if !s.mustEnrol(u, st.Methods()) {
+			s.failAuth(w, r, authd.ErrUnauthenticated)
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// enrolled finishes the sign-in of a pending user who just set up their
+// first factor (method: otp or hwk) and adds the new session to out.
+func (s *Server) enrolled(w http.ResponseWriter, r *http.Request, sess *authd.Session, method string, out map[string]any) bool {
+	if !sess.Pending {
+		return true
+	}
+	u := s.user(w, r, sess)
+	if u == nil {
+		return false
+	}
+	full, err := s.startSession(w, r, u, amrOf(method), "password and a second factor set up at sign-in")
+	if err != nil {
+		s.fail(w, r, err)
+		return false
+	}
+	out["user"] = userJSON{u.ID, u.Email, rolesOrEmpty(u.Roles)}
+	out["session"] = map[string]time.Time{"expires_at": full.ExpiresAt}
+	return true
+}
+
 // amrOf is the authentication methods of a password sign-in finished with
 // the second factor method.
 func amrOf(method string) []string {
@@ -372,6 +449,9 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request, sess 
 	if codes != nil {
 		out["recovery_codes"] = codes
 	}
+	if !s.enrolled(w, r, sess, authd.AMROTP, out) {
+		return
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, out)
 }
@@ -440,6 +520,9 @@ func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Requ
 	out := map[string]any{"id": p.ID, "name": p.Name, "created_at": p.CreatedAt}
 	if codes != nil {
 		out["recovery_codes"] = codes
+	}
+	if !s.enrolled(w, r, sess, authd.AMRHardware, out) {
+		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, out)

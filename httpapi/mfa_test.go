@@ -2,6 +2,10 @@ package httpapi_test
 
 import (
 	"encoding/json"
+
+	"github.com/authd/authd/account"
+	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/session"
 	"net/http"
 	"strings"
 	"testing"
@@ -201,5 +205,41 @@ func TestMFARemovedTOTPSignsInWithPassword(t *testing.T) {
 	}
 	if me := h.do(c2, "GET", "/v1/me", nil).json(t); me["aal"] != float64(1) {
 		t.Errorf("aal %v", me["aal"])
+	}
+}
+
+// TestMFARequiredRole: a user of a --require-mfa-role role without a
+// second factor gets a pending sign-in that may only set one up; setting
+// it up finishes the sign-in with two factors.
+func TestMFARequiredRole(t *testing.T) {
+	h := newHarness(t, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.RequireMFARoles = []string{"admin"} }))
+	if _, err := h.accounts.Create(t.Context(), "ann@example.com", goodPassword, []string{"admin"}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.client()
+	r := h.do(c, "POST", "/v1/login", creds("ann@example.com", goodPassword))
+	if m := r.json(t); m["mfa_required"] != true || m["enrollment_required"] != true || jsonOf(m["methods"]) != "[]" {
+		t.Fatalf("login of an admin without a factor: %s", r.body)
+	}
+	for _, req := range [][2]string{{"GET", "/v1/me"}, {"GET", "/v1/sessions"}, {"POST", "/v1/mfa/recovery-codes"}, {"DELETE", "/v1/mfa/totp"}} {
+		if r := h.do(c, req[0], req[1], nil, "Sec-Fetch-Site", "same-origin"); r.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s %s while enrolling: %d, want 401", req[0], req[1], r.StatusCode)
+		}
+	}
+	r = h.do(c, "POST", "/v1/mfa/totp", "{}", "Sec-Fetch-Site", "same-origin")
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("begin totp while enrolling: %d %s", r.StatusCode, r.body)
+	}
+	secret := r.json(t)["secret"].(string)
+	r = h.do(c, "POST", "/v1/mfa/totp/confirm", `{"code":"`+code(t, h, secret, 0)+`"}`, "Sec-Fetch-Site", "same-origin")
+	if m := r.json(t); r.StatusCode != http.StatusOK || m["user"] == nil || len(m["recovery_codes"].([]any)) != 10 {
+		t.Fatalf("confirm while enrolling: %d %s", r.StatusCode, r.body)
+	}
+	if me := h.do(c, "GET", "/v1/me", nil).json(t); me["aal"] != float64(2) {
+		t.Fatalf("me after enrolling: %v", me)
+	}
+	// From now on the password asks for the factor.
+	if r := h.do(h.client(), "POST", "/v1/login", creds("ann@example.com", goodPassword)); r.json(t)["enrollment_required"] != nil {
+		t.Fatalf("login after enrolling: %s", r.body)
 	}
 }

@@ -42,6 +42,10 @@ type Config struct {
 	PasswordGrant  bool
 	CORSOrigins    []string
 	TrustedProxies []netip.Prefix
+	// RequireMFARoles are the roles whose users must sign in with a second
+	// factor (--require-mfa-role): one without a factor is led to enrol
+	// one before the sign-in finishes.
+	RequireMFARoles []string
 	// ReauthWindow is how recent a sign-in must be for a change of second
 	// factors (--reauth-window); 0 means any session will do.
 	ReauthWindow time.Duration

@@ -365,6 +365,15 @@ func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 	return db.read.QueryRowContext(ctx, query, args...)
 }
 
+// query runs the read query (a package constant) with args on the read
+// pool, prepared once.
+func (db *DB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := db.stmt(ctx, db.read, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
+	return db.read.QueryContext(ctx, query, args...)
+}
+
 // txQueryRow is queryRow inside a write transaction, for a query that
 // prepare made ready: it never prepares one itself.
 //

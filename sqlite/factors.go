@@ -133,7 +133,7 @@ func (db *DB) AddPasskey(ctx context.Context, p *authd.Passkey) error {
 // created in one microsecond.
 func (db *DB) Passkeys(ctx context.Context, userID string) ([]*authd.Passkey, error) {
 	const op = "list passkeys"
-	rows, err := db.read.QueryContext(ctx, `SELECT `+passkeyColumns+` FROM passkeys
+	rows, err := db.query(ctx, `SELECT `+passkeyColumns+` FROM passkeys
 		WHERE user_id = ? ORDER BY created_at, id`, userID)
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)

@@ -39,6 +39,7 @@ type Config struct {
 	Dev                    bool
 	PasswordGrant          bool
 	ReauthWindow           time.Duration
+	RequireMFARoles        list
 	WebAuthnRPID           string
 	WebAuthnOrigins        list
 	EncryptionKeyFile      string
@@ -97,6 +98,7 @@ func serveFlags(f *flags, c *Config) {
 	f.Bool(&c.TokenCache, "token-cache", true, "keep verified access tokens in memory until they expire (revocation is still checked on every request)")
 	f.Bool(&c.Dev, "dev", false, "allow plain-HTTP cookies without Secure and the __Host- prefix (local development only)")
 	f.Bool(&c.PasswordGrant, "password-grant", false, "enable the legacy resource-owner password grant of /oauth2/token (RFC 9700 forbids it; for first-party scripts and tests only)")
+	f.List(&c.RequireMFARoles, "require-mfa-role", "ROLE", "users with this role must sign in with a second factor; one without leads them to set one up first; repeatable")
 	f.Duration(&c.ReauthWindow, "reauth-window", 10*time.Minute, "how recent a sign-in must be to change second factors, at least 1s")
 	f.String(&c.WebAuthnRPID, "webauthn-rp-id", "", "HOST", "WebAuthn relying-party id (default: the host of --issuer; an IP address is none: passkeys are then off)")
 	f.List(&c.WebAuthnOrigins, "webauthn-origin", "ORIGIN", "an origin passkeys may be used from; repeatable (default: the origin of --issuer)")

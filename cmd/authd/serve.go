@@ -289,7 +289,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 func httpConfig(c *Config, log *slog.Logger, reg *prometheus.Registry) httpapi.Config {
 	return httpapi.Config{
 		Dev: c.Dev, Issuer: c.Issuer, Signup: c.Signup, PasswordGrant: c.PasswordGrant, ReauthWindow: c.ReauthWindow,
-		CORSOrigins: c.CORSOrigins.vals, TrustedProxies: c.trustedPrefixes,
+		RequireMFARoles: c.RequireMFARoles.vals,
+		CORSOrigins:     c.CORSOrigins.vals, TrustedProxies: c.trustedPrefixes,
 		TLS: c.TLSCert != "", Logger: log, Registry: reg,
 	}
 }

@@ -243,3 +243,22 @@ func TestMFARequiredRole(t *testing.T) {
 		t.Fatalf("login after enrolling: %s", r.body)
 	}
 }
+
+// TestPasskeysOffWithoutRPID: with no WebAuthn relying-party id (an IP
+// issuer) the passkey requests answer 503 saying why; the rest works.
+func TestPasskeysOffWithoutRPID(t *testing.T) {
+	h := newHarness(t) // rpID ""
+	c := h.login("ann@example.com")
+	for _, req := range []struct {
+		c    *http.Client
+		path string
+	}{{nil, "/v1/passkey/begin"}, {c, "/v1/mfa/passkeys/begin"}} {
+		r := h.do(req.c, "POST", req.path, "{}", "Sec-Fetch-Site", "same-origin")
+		if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(r.body), "--webauthn-rp-id") {
+			t.Errorf("%s without an RP id: %d %s", req.path, r.StatusCode, r.body)
+		}
+	}
+	if r := h.do(c, "POST", "/v1/mfa/totp", "{}", "Sec-Fetch-Site", "same-origin"); r.StatusCode != http.StatusOK {
+		t.Errorf("an authenticator app without an RP id: %d", r.StatusCode)
+	}
+}

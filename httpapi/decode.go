@@ -30,16 +30,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, form bool, fields map[st
 	if err != nil {
 		mt = ""
 	}
-	if r.ContentLength > MaxBodyBytes {
-		return &errBody{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return &errBody{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
-	}
+	body, err := readBody(w, r)
 	if err != nil {
-		return &errBody{http.StatusBadRequest, "request body could not be read"}
+		return err
 	}
 	switch {
 	case mt == "application/json":
@@ -64,6 +57,22 @@ func decodeBody(w http.ResponseWriter, r *http.Request, form bool, fields map[st
 	return &errBody{http.StatusUnsupportedMediaType, "Content-Type must be " + want}
 }
 
+// readBody reads r's body, at most MaxBodyBytes (413 beyond).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBodyBytes {
+		return nil, &errBody{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, &errBody{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
+	}
+	if err != nil {
+		return nil, &errBody{http.StatusBadRequest, "request body could not be read"}
+	}
+	return body, nil
+}
+
 // decodeBodyRaw reads r's body, which must be one JSON object under the
 // rules of decodeJSON (bounded, no duplicate member, nothing after it),
 // into raw, for a body whose members are not all strings (a WebAuthn
@@ -73,16 +82,9 @@ func decodeBodyRaw(w http.ResponseWriter, r *http.Request, raw *[]byte) error {
 	if err != nil || mt != "application/json" {
 		return &errBody{http.StatusUnsupportedMediaType, "Content-Type must be application/json"}
 	}
-	if r.ContentLength > MaxBodyBytes {
-		return &errBody{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return &errBody{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
-	}
+	body, err := readBody(w, r)
 	if err != nil {
-		return &errBody{http.StatusBadRequest, "request body could not be read"}
+		return err
 	}
 	if err := decodeJSON(body, nil); err != nil {
 		return err

@@ -445,15 +445,21 @@ func (s *Server) handleTOTPConfirm(w http.ResponseWriter, r *http.Request, sess 
 		s.fail(w, r, err)
 		return
 	}
-	out := map[string]any{}
+	s.factorAdded(w, r, sess, authd.AMROTP, http.StatusOK, map[string]any{}, codes)
+}
+
+// factorAdded answers the set-up of a second factor (method: otp or hwk)
+// with out, the recovery codes when it was the first factor, and the new
+// session when it finished an enrolment at sign-in.
+func (s *Server) factorAdded(w http.ResponseWriter, r *http.Request, sess *authd.Session, method string, status int, out map[string]any, codes []string) {
 	if codes != nil {
 		out["recovery_codes"] = codes
 	}
-	if !s.enrolled(w, r, sess, authd.AMROTP, out) {
+	if !s.enrolled(w, r, sess, method, out) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, status, out)
 }
 
 // handleTOTPDelete serves DELETE /v1/mfa/totp.
@@ -517,15 +523,7 @@ func (s *Server) handlePasskeyRegisterFinish(w http.ResponseWriter, r *http.Requ
 		s.failFactor(w, r, err)
 		return
 	}
-	out := map[string]any{"id": p.ID, "name": p.Name, "created_at": p.CreatedAt}
-	if codes != nil {
-		out["recovery_codes"] = codes
-	}
-	if !s.enrolled(w, r, sess, authd.AMRHardware, out) {
-		return
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusCreated, out)
+	s.factorAdded(w, r, sess, authd.AMRHardware, http.StatusCreated, map[string]any{"id": p.ID, "name": p.Name, "created_at": p.CreatedAt}, codes)
 }
 
 // handlePasskeyDelete serves DELETE /v1/mfa/passkeys/{id}.

@@ -27,6 +27,10 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+
+	"github.com/authd/authd/account"
+	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/session"
 )
 
 // webauthnParty sets the WebAuthn relying party of the harness: its RP id
@@ -403,5 +407,104 @@ func TestBrowserTOTPEnrolAndSignIn(t *testing.T) {
 	b.sees("ann@example.com", "This device")
 	if me := b.me(); jsonOf(me["amr"]) != `["pwd","otp","mfa"]` {
 		t.Fatalf("after password + code /v1/me is %v", me)
+	}
+}
+
+// TestBrowserEnrolPasskeyAtSignIn: under --require-mfa-role admin an admin
+// without a second factor signs in with the password, is asked to set one
+// up first, adds a passkey on that page (app.js against the JSON API,
+// which finishes the sign-in), sees the recovery codes once and continues
+// to the return path, signed in with two factors.
+func TestBrowserEnrolPasskeyAtSignIn(t *testing.T) {
+	h, base := passkeyHarness(t, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.RequireMFARoles = []string{"admin"} }))
+	if _, err := h.accounts.Create(t.Context(), "ann@example.com", goodPassword, []string{"admin"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	auth := b.addAuthenticator()
+	b.withoutAutofill()
+
+	b.open(base + "/login?return=%2Faccount%23security")
+	if st := b.signIn("ann@example.com", goodPassword); st != http.StatusOK {
+		t.Fatalf("password: %d", st)
+	}
+	if p := b.path(); p != "/login/second-factor?return=%2Faccount%23security" {
+		t.Fatalf("after the password on %s", p)
+	}
+	b.sees("Set up a second factor", "ann@example.com", "your administrator requires it for your role",
+		"Set up an authenticator app", "Add a passkey")
+	b.seesNot("Code from your authenticator app", "Use a recovery code")
+	b.shot("enrol-at-sign-in-mobile", 390)
+	b.do("add a passkey",
+		chromedp.WaitVisible(chromedp.CSS("#passkey-add")),
+		chromedp.SendKeys(chromedp.CSS("#passkey-name"), "Admin laptop"),
+		chromedp.Click(chromedp.CSS("#passkey-add")),
+	)
+	b.waitFor("recovery codes after the passkey", `!document.querySelector("[data-passkey-codes]").hidden`)
+	if n := evalIn[int](b, `document.querySelectorAll("[data-passkey-codes] .codes li").length`); n != 10 {
+		t.Fatalf("%d recovery codes shown, want 10", n)
+	}
+	b.sees("Your passkey is added and you are signed in.")
+	b.seesNot("Set up an authenticator app", "Start again", "your administrator requires it")
+	b.shot("enrol-passkey-codes-mobile", 390)
+	if creds := b.credentials(auth); len(creds) != 1 || creds[0].RpID != "localhost" {
+		t.Fatalf("the authenticator holds %+v", creds)
+	}
+	b.do("continue", chromedp.Click(chromedp.CSS("[data-passkey-codes] a")))
+	b.waitPath("/account")
+	if hash := evalIn[string](b, `location.hash`); hash != "#security" {
+		t.Fatalf("landed on /account%s, want the return path's #security", hash)
+	}
+	b.sees("ann@example.com", "This device", "Admin laptop", "10 of 10 left.")
+	me := b.me()
+	if amr, _ := me["amr"].([]any); me["aal"] != float64(2) || !strings.Contains(jsonOf(amr), `"hwk"`) || !strings.Contains(jsonOf(amr), `"pwd"`) {
+		t.Fatalf("after setting up a passkey at sign-in /v1/me is %v", me)
+	}
+
+	// The next sign-in with the password asks for the passkey.
+	b.submit(`.whoami button`)
+	if st := b.signIn("ann@example.com", goodPassword); st != http.StatusOK {
+		t.Fatalf("password: %d", st)
+	}
+	b.sees("Confirm it is you", "Use a passkey")
+	b.seesNot("Set up a second factor")
+}
+
+// TestBrowserEnrolTOTPAtSignIn: the same with an authenticator app, as
+// forms: the QR code loads under the page's CSP, a code from the secret
+// on the page finishes the sign-in, "Continue" goes on.
+func TestBrowserEnrolTOTPAtSignIn(t *testing.T) {
+	h := newHarness(t, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.RequireMFARoles = []string{"admin"} }))
+	if _, err := h.accounts.Create(t.Context(), "ann@example.com", goodPassword, []string{"admin"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t)
+	b.open(h.srv.URL + "/login")
+	if st := b.signIn("ann@example.com", goodPassword); st != http.StatusOK {
+		t.Fatalf("password: %d", st)
+	}
+	b.sees("Set up a second factor", "your administrator requires it for your role")
+	b.seesNot("Add a passkey")
+	if st := b.submit(`form[action="/login/second-factor/enrol/totp"] button`); st != http.StatusOK {
+		t.Fatalf("set up: %d", st)
+	}
+	b.sees("Scan this QR code", "Or type in this secret", "Open in the authenticator app on this device", "Choose another way")
+	b.waitFor("the QR code loads", `(() => { const i = document.querySelector("img.qr"); return i && i.complete && i.naturalWidth > 0; })()`)
+	secret := evalIn[string](b, `document.getElementById("totp-secret").dataset.secret`)
+	b.shot("enrol-totp-mobile", 390)
+	b.do("enter the code", chromedp.SendKeys(chromedp.CSS("#totp-confirm-code"), code(t, h, secret, 0)))
+	if st := b.submit(`form[action="/login/second-factor/enrol/totp/confirm"] button`); st != http.StatusOK {
+		t.Fatalf("confirm: %d", st)
+	}
+	b.sees("You are signed in", "Your recovery codes", "not shown again")
+	if n := evalIn[int](b, `document.querySelectorAll("[data-recovery-codes] li").length`); n != 10 {
+		t.Fatalf("%d recovery codes shown, want 10", n)
+	}
+	if st := b.submit(`a.btn-primary[href="/account"]`); st != http.StatusOK {
+		t.Fatalf("continue: %d", st)
+	}
+	b.sees("ann@example.com", "This device", "Signing in asks for a code from your authenticator app.")
+	if me := b.me(); jsonOf(me["amr"]) != `["pwd","otp","mfa"]` || me["aal"] != float64(2) {
+		t.Fatalf("after setting up the app at sign-in /v1/me is %v", me)
 	}
 }

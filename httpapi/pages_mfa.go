@@ -12,8 +12,9 @@ import (
 )
 
 // The pages of second factors and passkeys (API.md "Pages"): the second
-// step of a sign-in (/login/second-factor) and the "Security" section of
-// /account. They call the same building blocks as the JSON API of mfa.go
+// step of a sign-in (/login/second-factor; for a user whose role requires
+// a second factor and who has none, the set-up of a first one, after
+// which the sign-in finishes) and the "Security" section of /account. They call the same building blocks as the JSON API of mfa.go
 // (the pending sign-in, Accounts.CheckSecondFactor under the login
 // throttle, startSession with the factors' amr), so the rules hold the
 // same on both. Passkey ceremonies need JavaScript: app.js drives them
@@ -85,8 +86,10 @@ func (p *pageHandlers) pendingOrLeave(w http.ResponseWriter, r *http.Request, re
 }
 
 // secondFactorPage builds the second step for u, returning to ret (a
-// checked path or ""). It answers and reports false when u has no second
-// factor left to finish with.
+// checked path or ""): the methods u has, or, for a user who has none and
+// must set one up first (--require-mfa-role), the set-up (v.Enrol). It
+// answers and reports false when u has no second factor left to finish
+// with.
 func (p *pageHandlers) secondFactorPage(w http.ResponseWriter, r *http.Request, u *authd.User, ret string) (pages.SecondFactorPage, bool) {
 	st, err := p.s.deps.MFA.Status(r.Context(), u.ID)
 	if err != nil {
@@ -96,6 +99,11 @@ func (p *pageHandlers) secondFactorPage(w http.ResponseWriter, r *http.Request, 
 	v := pages.SecondFactorPage{
 		Page:  pages.Page{Title: "Confirm it is you", FormTargets: p.returnTargets(r, ret)},
 		Email: u.Email, Return: ret, Next: returnTo(ret),
+	}
+	if p.s.mustEnrol(u, st.Methods()) {
+		v.Title = "Set up a second factor"
+		v.Enrol, v.EnrolPasskey = true, p.passkeysOn()
+		return v, true
 	}
 	for _, m := range st.Methods() {
 		switch m {
@@ -162,6 +170,11 @@ func (p *pageHandlers) secondFactorForm(w http.ResponseWriter, r *http.Request, 
 	}
 	v, ok := p.secondFactorPage(w, r, u, ret)
 	if !ok {
+		return
+	}
+	if v.Enrol {
+		// Nothing to check yet: the user sets up a factor first.
+		p.r.SeeOther(w, v.Here())
 		return
 	}
 	form, shown, focus := &v.Code, v.TOTP, "totp-code"
@@ -320,13 +333,20 @@ func (p *pageHandlers) handleTOTPSetupForm(w http.ResponseWriter, r *http.Reques
 		p.fail(w, r, err)
 		return
 	}
-	setup := &pages.TOTPSetup{Secret: e.Secret, Grouped: pages.GroupSecret(e.Secret)}
-	setup.QR, _ = pages.QRImage(e.QR)
-	setup.URI, _ = pages.OTPAuthURL(e.URI)
+	setup := totpSetup(e)
 	p.renderSecurity(w, r, cur, http.StatusOK, func(v *pages.AccountPage) {
 		v.Security.Setup = setup
 		v.DataImages = setup.QR != ""
 	})
+}
+
+// totpSetup is the view of the enrolment e: the QR code and the otpauth
+// link only when they pass their checks.
+func totpSetup(e mfa.Enrolment) *pages.TOTPSetup {
+	setup := &pages.TOTPSetup{Secret: e.Secret, Grouped: pages.GroupSecret(e.Secret)}
+	setup.QR, _ = pages.QRImage(e.QR)
+	setup.URI, _ = pages.OTPAuthURL(e.URI)
+	return setup
 }
 
 // handleTOTPConfirmForm serves POST /account/security/totp/confirm: the
@@ -430,4 +450,113 @@ func (p *pageHandlers) handleRecoveryCodesForm(w http.ResponseWriter, r *http.Re
 	p.renderSecurity(w, r, cur, http.StatusOK, func(v *pages.AccountPage) {
 		v.Security.Codes = codes
 	})
+}
+
+// enrolPending returns the user of the request's pending sign-in and the
+// set-up page for it when that user has no second factor and must set one
+// up before the sign-in finishes (--require-mfa-role). Anything else is
+// answered: no pending sign-in as pendingOrLeave does (a full session goes
+// on to ret), a user who has a factor (or needs none) goes back to the
+// second step, which asks for what they have.
+//
+// NOTE: a pending sign-in proves only the password. It may add the first
+// factor of a user whose role requires one, and nothing else: a user who
+// has a factor must use it, and adding another stays on /account behind a
+// recent full sign-in (SECURITY M4).
+func (p *pageHandlers) enrolPending(w http.ResponseWriter, r *http.Request, ret string) (*authd.User, pages.SecondFactorPage, bool) {
+	u, ok := p.pendingOrLeave(w, r, ret)
+	if !ok {
+		return nil, pages.SecondFactorPage{}, false
+	}
+	v, ok := p.secondFactorPage(w, r, u, ret)
+	if !ok {
+		return nil, v, false
+	}
+	if !v.Enrol {
+		p.r.SeeOther(w, v.Here())
+		return nil, v, false
+	}
+	return u, v, true
+}
+
+// handleEnrolTOTPForm serves POST /login/second-factor/enrol/totp: a new
+// authenticator app secret for a user who must set up a second factor
+// before signing in, shown as on /account (QR code, secret, otpauth link)
+// with the form that confirms it. Starting again replaces the secret.
+func (p *pageHandlers) handleEnrolTOTPForm(w http.ResponseWriter, r *http.Request) {
+	var ret string
+	if !p.form(w, r, map[string]*string{"return": &ret}) {
+		return
+	}
+	ret, _ = pages.SafeReturn(ret)
+	u, v, ok := p.enrolPending(w, r, ret)
+	if !ok {
+		return
+	}
+	e, err := p.s.deps.MFA.BeginTOTP(r.Context(), u)
+	if errors.Is(err, mfa.ErrAlreadyEnrolled) {
+		p.r.SeeOther(w, v.Here())
+		return
+	}
+	if err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	v.Setup = totpSetup(e)
+	v.Setup.AtSignIn, v.Setup.Return = true, ret
+	v.DataImages = v.Setup.QR != ""
+	p.render(w, r, http.StatusOK, "secondfactor", v)
+}
+
+// handleEnrolTOTPConfirmForm serves POST
+// /login/second-factor/enrol/totp/confirm: the app's first code turns it
+// on and finishes the sign-in with both factors (a new session, amr
+// pwd+otp+mfa); the recovery codes that come with it are shown once, with
+// a link on to the return path.
+func (p *pageHandlers) handleEnrolTOTPConfirmForm(w http.ResponseWriter, r *http.Request) {
+	var code, ret string
+	if !p.form(w, r, map[string]*string{"code": &code, "return": &ret}) {
+		return
+	}
+	ret, _ = pages.SafeReturn(ret)
+	u, v, ok := p.enrolPending(w, r, ret)
+	if !ok {
+		return
+	}
+	wrong := func(status int, msg string) {
+		// The secret is not at hand any more: the form, and "Start again".
+		v.Setup = &pages.TOTPSetup{AtSignIn: true, Return: ret}
+		v.Setup.Confirm.SetErr("code", msg)
+		p.render(w, r, status, "secondfactor", v)
+	}
+	if strings.TrimSpace(code) == "" {
+		wrong(http.StatusBadRequest, "Enter the code the app shows")
+		return
+	}
+	codes, err := p.s.deps.MFA.ConfirmTOTP(r.Context(), u.ID, code)
+	switch {
+	case errors.Is(err, mfa.ErrInvalidCode):
+		wrong(http.StatusBadRequest, "That code is not right. Enter the code the app shows now, or start again")
+		return
+	case errors.Is(err, mfa.ErrNotEnrolled), errors.Is(err, authd.ErrNotFound):
+		v.Error = "No authenticator app is being set up. Choose “Set up an authenticator app” to start."
+		p.render(w, r, http.StatusConflict, "secondfactor", v)
+		return
+	case errors.Is(err, mfa.ErrAlreadyEnrolled):
+		p.r.SeeOther(w, v.Here())
+		return
+	case err != nil:
+		p.fail(w, r, err)
+		return
+	}
+	if _, err := p.s.startSession(w, r, u, amrOf(authd.AMROTP), "password and a second factor set up at sign-in"); err != nil {
+		p.fail(w, r, err)
+		return
+	}
+	if len(codes) == 0 {
+		p.r.SeeOther(w, v.Next)
+		return
+	}
+	v.Title, v.SignedInAs, v.Codes = "You are signed in", u.Email, codes
+	p.render(w, r, http.StatusOK, "secondfactor", v)
 }

@@ -12,6 +12,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/authd/authd/account"
+	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/session"
 )
 
 const basePolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
@@ -156,13 +160,15 @@ func TestPageMFAGetRedirects(t *testing.T) {
 	h := newHarness(t)
 	c := h.client()
 	for path, to := range map[string]string{
-		"/login/second-factor/totp":             "/login/second-factor",
-		"/login/second-factor/recovery":         "/login/second-factor",
-		"/account/security/totp":                "/account",
-		"/account/security/totp/confirm":        "/account",
-		"/account/security/totp/remove":         "/account",
-		"/account/security/passkeys/abc/remove": "/account",
-		"/account/security/recovery-codes":      "/account",
+		"/login/second-factor/totp":               "/login/second-factor",
+		"/login/second-factor/recovery":           "/login/second-factor",
+		"/login/second-factor/enrol/totp":         "/login/second-factor",
+		"/login/second-factor/enrol/totp/confirm": "/login/second-factor",
+		"/account/security/totp":                  "/account",
+		"/account/security/totp/confirm":          "/account",
+		"/account/security/totp/remove":           "/account",
+		"/account/security/passkeys/abc/remove":   "/account",
+		"/account/security/recovery-codes":        "/account",
 	} {
 		wantSeeOther(t, h.do(c, "GET", path, nil), to)
 	}
@@ -296,4 +302,209 @@ func TestPageSignInPasskeyButton(t *testing.T) {
 	page = htmlPage(t, h.do(c, "GET", "/account", nil), http.StatusOK)
 	pageHas(t, page, `data-passkey="add"`, `data-begin="/v1/mfa/passkeys/begin"`, `data-finish="/v1/mfa/passkeys/finish"`,
 		`id="passkey-name"`, "Add a passkey")
+}
+
+// requireMFAHarness is a harness under --require-mfa-role admin with ann,
+// an admin without a second factor.
+func requireMFAHarness(t *testing.T, opts ...option) *harness {
+	t.Helper()
+	opts = append(opts, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.RequireMFARoles = []string{"admin"} }))
+	h := newHarness(t, opts...)
+	if _, err := h.accounts.Create(t.Context(), "ann@example.com", goodPassword, []string{"admin"}); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestPageEnrolAtSignInTOTP: an admin without a second factor under
+// --require-mfa-role admin signs in with the password, is told why the
+// sign-in cannot finish yet, sets up an authenticator app on the second
+// step (the same set-up as on /account), and is signed in with both
+// factors, the recovery codes shown once.
+func TestPageEnrolAtSignInTOTP(t *testing.T) {
+	h := requireMFAHarness(t)
+	const ret = "/account?notice=revoked"
+	c := pagePending(t, h, ret)
+	here := "/login/second-factor?" + url.Values{"return": {ret}}.Encode()
+	r := h.do(c, "GET", here, nil)
+	page := htmlPage(t, r, http.StatusOK)
+	if got := r.Header.Get("Content-Security-Policy"); got != basePolicy {
+		t.Errorf("CSP %q", got)
+	}
+	pageHas(t, page, "Set up a second factor", "ann@example.com", "your administrator requires it for your role",
+		`action="/login/second-factor/enrol/totp"`, "Set up an authenticator app", `name="return" value="/account?notice=revoked"`)
+	for _, not := range []string{"Code from your authenticator app", "Use a recovery code", "data-passkey=", "data-passkey-box", "<script>", "style="} {
+		if strings.Contains(page, not) {
+			t.Errorf("the set-up page has %q", not)
+		}
+	}
+	// Not signed in yet, and the code forms of the second step only send
+	// the browser back here.
+	if r := h.do(c, "GET", "/v1/me", nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/v1/me while setting up: %d", r.StatusCode)
+	}
+	wantSeeOther(t, h.do(c, "POST", "/login/second-factor/totp", pageForm("code", "123456", "return", ret)), here)
+	wantSeeOther(t, h.do(c, "POST", "/login/second-factor/recovery", pageForm("code", "abcde-fghjk")), "/login/second-factor")
+	wantSeeOther(t, h.do(c, "GET", "/account", nil), "/login?notice=ended")
+	c = pagePending(t, h, ret)
+	pending := h.cookie(c)
+
+	// Set up: QR code (data: images allowed on this page only), secret,
+	// otpauth link, the confirm form carrying the return path.
+	r = h.do(c, "POST", "/login/second-factor/enrol/totp", pageForm("return", ret))
+	page = htmlPage(t, r, http.StatusOK)
+	if got, want := r.Header.Get("Content-Security-Policy"), strings.Replace(basePolicy, "img-src 'self'", "img-src 'self' data:", 1); got != want {
+		t.Errorf("CSP %q, want %q", got, want)
+	}
+	pageHas(t, page, "Set up an authenticator app", `<img class="qr" src="data:image/png;base64,`, `href="otpauth://totp/`,
+		`action="/login/second-factor/enrol/totp/confirm"`, `autocomplete="one-time-code"`, `inputmode="numeric"`,
+		`name="return" value="/account?notice=revoked"`, "Turn on and sign in", `href="`+strings.ReplaceAll(here, "&", "&amp;")+`"`)
+	if strings.Contains(page, "ZgotmplZ") {
+		t.Fatal("the template filtered a URL out")
+	}
+	m := secretOnPage.FindStringSubmatch(page)
+	if m == nil || len(m[1]) != 32 {
+		t.Fatalf("no secret on the page:\n%s", page)
+	}
+	first := m[1]
+
+	// Empty and wrong codes: the form again; the secret cannot be shown
+	// again, so the page offers to start again. Still not signed in.
+	page = htmlPage(t, h.do(c, "POST", "/login/second-factor/enrol/totp/confirm", pageForm("code", " ", "return", ret)), http.StatusBadRequest)
+	pageHas(t, page, "Enter the code the app shows.")
+	wrong := "000000"
+	for _, s := range []int{-1, 0, 1} {
+		if code(t, h, first, s) == wrong {
+			wrong = "999999"
+		}
+	}
+	page = htmlPage(t, h.do(c, "POST", "/login/second-factor/enrol/totp/confirm", pageForm("code", wrong, "return", ret)), http.StatusBadRequest)
+	pageHas(t, page, "That code is not right.", `aria-invalid="true"`, "Start again with a new QR code",
+		`action="/login/second-factor/enrol/totp"`, `name="return" value="/account?notice=revoked"`)
+	if strings.Contains(page, "data-secret") || strings.Contains(page, first) {
+		t.Error("the secret is shown again after a wrong code")
+	}
+	if h.cookie(c) != pending {
+		t.Fatal("a wrong code changed the pending sign-in")
+	}
+	if r := h.do(c, "GET", "/v1/me", nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/v1/me after a wrong code: %d", r.StatusCode)
+	}
+
+	// Start again: a new secret; the old one is void.
+	page = htmlPage(t, h.do(c, "POST", "/login/second-factor/enrol/totp", pageForm("return", ret)), http.StatusOK)
+	m = secretOnPage.FindStringSubmatch(page)
+	if m == nil || m[1] == first {
+		t.Fatalf("no new secret on the page:\n%s", page)
+	}
+	secret := m[1]
+	if c1, c2 := code(t, h, first, 0), code(t, h, secret, 0); c1 != c2 {
+		htmlPage(t, h.do(c, "POST", "/login/second-factor/enrol/totp/confirm", pageForm("code", c1, "return", ret)), http.StatusBadRequest)
+	}
+
+	// The right code: signed in with both factors (a new session id), the
+	// recovery codes shown once, and a link on to the return path.
+	r = h.do(c, "POST", "/login/second-factor/enrol/totp/confirm", pageForm("code", code(t, h, secret, 0), "return", ret))
+	page = htmlPage(t, r, http.StatusOK)
+	pageHas(t, page, "You are signed in", "Your recovery codes", "not shown again", `href="/account?notice=revoked">Continue</a>`)
+	if n := strings.Count(page, "<li><code>"); n != 10 {
+		t.Errorf("%d recovery codes shown, want 10", n)
+	}
+	if r.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
+	}
+	if got := h.cookie(c); got == "" || got == pending {
+		t.Fatal("the sign-in kept the pending sign-in's id")
+	}
+	me := h.do(c, "GET", "/v1/me", nil).json(t)
+	if jsonOf(me["amr"]) != `["pwd","otp","mfa"]` || me["aal"] != float64(2) {
+		t.Errorf("me: %v", me)
+	}
+	page = htmlPage(t, h.do(c, "GET", ret, nil), http.StatusOK)
+	pageHas(t, page, "Signing in asks for a code from your authenticator app.", "<strong>10</strong> of 10 left.")
+	if strings.Contains(page, "<li><code>") {
+		t.Error("the recovery codes are shown again")
+	}
+	// The spent pending sign-in sets nothing up any more.
+	wantSeeOther(t, h.do(h.client(), "POST", "/login/second-factor/enrol/totp", pageForm(), "Cookie", "authd_session="+pending),
+		"/login?notice=second-step-expired")
+
+	// From now on the password asks for the app's code, and the set-up
+	// forms refuse this pending sign-in: it has a factor to use.
+	h.clock.Add(30 * time.Second)
+	c = pagePending(t, h, "")
+	page = htmlPage(t, h.do(c, "GET", "/login/second-factor", nil), http.StatusOK)
+	pageHas(t, page, "Confirm it is you", `action="/login/second-factor/totp"`)
+	if strings.Contains(page, "Set up a second factor") {
+		t.Error("asked to set up a factor again")
+	}
+	wantSeeOther(t, h.do(c, "POST", "/login/second-factor/enrol/totp", pageForm()), "/login/second-factor")
+	wantSeeOther(t, h.do(c, "POST", "/login/second-factor/enrol/totp/confirm", pageForm("code", code(t, h, secret, 0))), "/login/second-factor")
+	if r := h.do(c, "GET", "/v1/me", nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/v1/me after a refused set-up: %d", r.StatusCode)
+	}
+	wantSeeOther(t, h.do(c, "POST", "/login/second-factor/totp", pageForm("code", code(t, h, secret, 0))), "/account")
+}
+
+// TestPageEnrolAtSignInOnlyWhenRequired: a user without the required role
+// signs in with the password alone; the set-up forms refuse a pending
+// sign-in of a user who has a factor (and needs none), a full session,
+// and no session.
+func TestPageEnrolAtSignInOnlyWhenRequired(t *testing.T) {
+	h := requireMFAHarness(t)
+	h.register("bob@example.com")
+	bob := h.client()
+	h.pageSignIn(bob, "bob@example.com")
+	if me := h.do(bob, "GET", "/v1/me", nil).json(t); me["aal"] != float64(1) {
+		t.Fatalf("bob: %v", me)
+	}
+	// A full session: the set-up at sign-in is not for it.
+	wantSeeOther(t, h.do(bob, "POST", "/login/second-factor/enrol/totp", pageForm()), "/account")
+	wantSeeOther(t, h.do(bob, "POST", "/login/second-factor/enrol/totp/confirm", pageForm("code", "123456", "return", "/account#security")), "/account#security")
+	if m := h.do(bob, "GET", "/v1/mfa", nil).json(t); m["totp"] != false {
+		t.Fatalf("bob's factors: %v", m)
+	}
+	page := htmlPage(t, h.do(bob, "GET", "/account", nil), http.StatusOK)
+	pageHas(t, page, "Not set up.")
+	// No session at all.
+	wantSeeOther(t, h.do(h.client(), "POST", "/login/second-factor/enrol/totp", pageForm("return", "/account")), "/login?return=%2Faccount")
+
+	// On another server ann has an authenticator app and no role: her
+	// pending sign-in may not set up another factor.
+	h2 := newHarness(t, with(func(c *httpapi.Config, _ *account.Config, _ *session.Config) { c.RequireMFARoles = []string{"admin"} }))
+	_, secret, _ := mfaUser(t, h2)
+	h2.clock.Add(30 * time.Second)
+	c := pagePending(t, h2, "")
+	page = htmlPage(t, h2.do(c, "GET", "/login/second-factor", nil), http.StatusOK)
+	pageHas(t, page, "Confirm it is you")
+	if strings.Contains(page, "Set up a second factor") || strings.Contains(page, "administrator") {
+		t.Error("a user with a factor is asked to set one up")
+	}
+	wantSeeOther(t, h2.do(c, "POST", "/login/second-factor/enrol/totp", pageForm()), "/login/second-factor")
+	wantSeeOther(t, h2.do(c, "POST", "/login/second-factor/enrol/totp/confirm", pageForm("code", code(t, h2, secret, 0))), "/login/second-factor")
+	if r := h2.do(c, "GET", "/v1/me", nil); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("/v1/me after a refused set-up: %d", r.StatusCode)
+	}
+	// Her app still works (nothing was replaced), and the sign-in ends.
+	wantSeeOther(t, h2.do(c, "POST", "/login/second-factor/totp", pageForm("code", code(t, h2, secret, 0))), "/account")
+}
+
+// TestPageEnrolAtSignInPasskeyOffer: with passkeys on, the set-up at
+// sign-in offers "Add a passkey" (app.js, against the JSON API, which
+// accepts this pending sign-in) beside the authenticator app.
+func TestPageEnrolAtSignInPasskeyOffer(t *testing.T) {
+	h := requireMFAHarness(t, webauthnParty("localhost", "http://localhost:8080"))
+	c := pagePending(t, h, "/account#security")
+	page := htmlPage(t, h.do(c, "GET", "/login/second-factor?return=%2Faccount%23security", nil), http.StatusOK)
+	pageHas(t, page, "Set up a second factor", "Set up an authenticator app", `data-passkey="add"`,
+		`data-begin="/v1/mfa/passkeys/begin"`, `data-finish="/v1/mfa/passkeys/finish"`, `data-next="/account#security"`,
+		`data-expired="/login?notice=second-step-expired&amp;return=%2Faccount%23security"`, `href="/account#security">Continue</a>`,
+		"Add a passkey", "data-passkey-box hidden")
+	if strings.Contains(page, "data-reauth") {
+		t.Error("a reauthentication link on the sign-in")
+	}
+	// The JSON API's ceremony starts for this pending sign-in.
+	if r := h.do(c, "POST", "/v1/mfa/passkeys/begin", "{}", "Sec-Fetch-Site", "same-origin"); r.StatusCode != http.StatusOK {
+		t.Fatalf("passkeys/begin while setting up: %d %s", r.StatusCode, r.body)
+	}
 }

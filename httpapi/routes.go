@@ -80,19 +80,23 @@ func (s *Server) routes(mux *http.ServeMux) {
 		mux.HandleFunc("GET "+pathSecondFactor, pg.handleSecondFactor)
 		mux.HandleFunc("POST /login/second-factor/totp", pg.handleSecondFactorTOTP)
 		mux.HandleFunc("POST /login/second-factor/recovery", pg.handleSecondFactorRecovery)
+		mux.HandleFunc("POST /login/second-factor/enrol/totp", pg.handleEnrolTOTPForm)
+		mux.HandleFunc("POST /login/second-factor/enrol/totp/confirm", pg.handleEnrolTOTPConfirmForm)
 		mux.HandleFunc("POST /account/security/totp", pg.withSession(pg.handleTOTPSetupForm))
 		mux.HandleFunc("POST /account/security/totp/confirm", pg.withSession(pg.handleTOTPConfirmForm))
 		mux.HandleFunc("POST /account/security/totp/remove", pg.withSession(pg.handleTOTPRemoveForm))
 		mux.HandleFunc("POST /account/security/passkeys/{id}/remove", pg.withSession(pg.handlePasskeyRemoveForm))
 		mux.HandleFunc("POST /account/security/recovery-codes", pg.withSession(pg.handleRecoveryCodesForm))
 		for path, to := range map[string]string{
-			"/login/second-factor/totp":              pathSecondFactor,
-			"/login/second-factor/recovery":          pathSecondFactor,
-			"/account/security/totp":                 pathAccount,
-			"/account/security/totp/confirm":         pathAccount,
-			"/account/security/totp/remove":          pathAccount,
-			"/account/security/passkeys/{id}/remove": pathAccount,
-			"/account/security/recovery-codes":       pathAccount,
+			"/login/second-factor/totp":               pathSecondFactor,
+			"/login/second-factor/recovery":           pathSecondFactor,
+			"/login/second-factor/enrol/totp":         pathSecondFactor,
+			"/login/second-factor/enrol/totp/confirm": pathSecondFactor,
+			"/account/security/totp":                  pathAccount,
+			"/account/security/totp/confirm":          pathAccount,
+			"/account/security/totp/remove":           pathAccount,
+			"/account/security/passkeys/{id}/remove":  pathAccount,
+			"/account/security/recovery-codes":        pathAccount,
 		} {
 			mux.HandleFunc("GET "+path, pg.redirect(to))
 		}

@@ -45,6 +45,9 @@
 //	GET  /login/second-factor                   the second step of a sign-in (pending sign-in only)
 //	POST /login/second-factor/totp              finish it with the authenticator app's code
 //	POST /login/second-factor/recovery          finish it with a recovery code
+//	POST /login/second-factor/enrol/totp        a user whose role requires a second factor and who has
+//	                                            none (--require-mfa-role) sets up an authenticator app
+//	POST /login/second-factor/enrol/totp/confirm  turn it on and finish the sign-in; recovery codes shown once
 //	POST /account/security/totp                 set up an authenticator app: QR code, secret, confirm form
 //	POST /account/security/totp/confirm         turn it on; the first factor shows the recovery codes once
 //	POST /account/security/totp/remove          remove it
@@ -74,7 +77,8 @@
 // against the JSON API: "Sign in with a passkey" and passkey autofill
 // (a conditional request, the email field being autocomplete="username
 // webauthn") on /login, "Use a passkey" at the second step, "Add a
-// passkey" on /account. Their buttons are rendered hidden and shown by the
+// passkey" on /account and at the second step of a user who must set up
+// a first factor (the JSON API then finishes the sign-in). Their buttons are rendered hidden and shown by the
 // script when the browser has WebAuthn; it uses the WebAuthn L3 JSON
 // helpers (parse*OptionsFromJSON, toJSON) when the browser has them, else
 // converts base64url itself. The access token, a new TOTP secret and

@@ -50,7 +50,8 @@ type asset struct {
 	hash  string // first 12 hex digits of its SHA-256: the ?v= cache key
 }
 
-// pageNames are the templates under templates/ besides layout.html.
+// pageNames are the templates under templates/ besides layout.html and
+// partials.html (pieces that several pages share, parsed into every page).
 var pageNames = []string{"signin", "account", "message", "consent", "logout", "secondfactor"}
 
 // New returns a Renderer. The templates are parsed here; a template that
@@ -75,7 +76,7 @@ func New(opts Options) *Renderer {
 		r.assets[e.Name()] = asset{body: b, ctype: ct, hash: hex.EncodeToString(sum[:6])}
 	}
 	funcs := template.FuncMap{"asset": r.assetURL}
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html"))
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials.html"))
 	for _, name := range pageNames {
 		t := template.Must(template.Must(base.Clone()).ParseFS(files, "templates/"+name+".html"))
 		r.pages[name] = t

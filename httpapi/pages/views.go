@@ -188,6 +188,35 @@ type TOTPSetup struct {
 	// URI is the checked otpauth:// URI, a link for phones ("" if none).
 	URI     template.URL
 	Confirm Form
+	// AtSignIn is a set-up on the second step of a sign-in (a user who
+	// must set up a second factor first) rather than on /account: its
+	// forms post to /login/second-factor/enrol/totp… and carry Return.
+	AtSignIn bool
+	// Return is the validated return path of that sign-in ("" for none).
+	Return string
+}
+
+// PasskeyAdd is the "Add a passkey" box: app.js registers the passkey
+// through the JSON API, shows the recovery codes that come with a first
+// second factor, and goes on to Next.
+type PasskeyAdd struct {
+	// Next is where to go afterwards (a checked same-site path);
+	// Continue is the text of the link on from the recovery codes.
+	Next     string
+	Continue string
+	// Heading is the heading above the recovery codes.
+	Heading string
+	// ReauthURL is where to sign in again when the change needs a recent
+	// sign-in; Expired is where to start again when a pending sign-in ran
+	// out. Either may be "" (a constant path otherwise).
+	ReauthURL string
+	Expired   string
+}
+
+// PasskeyAdd is the section's "Add a passkey" box.
+func (v SecurityView) PasskeyAdd() PasskeyAdd {
+	return PasskeyAdd{Next: "/account?notice=passkey-added#passkeys", Continue: "I have saved them",
+		Heading: "Your passkey is added. Here are your recovery codes", ReauthURL: v.ReauthURL}
 }
 
 // PasskeyView is one passkey on the account page.
@@ -216,6 +245,37 @@ type SecondFactorPage struct {
 	Error        string
 	// Focus names the input that should have the focus.
 	Focus string
+
+	// Enrol is true when the user has no second factor and must set one
+	// up before this sign-in finishes (their role requires one): the page
+	// offers an authenticator app and, with EnrolPasskey, a passkey.
+	Enrol        bool
+	EnrolPasskey bool
+	// Setup is the authenticator app being set up at the sign-in.
+	Setup *TOTPSetup
+	// Codes are the recovery codes of the factor just set up, shown once
+	// after the sign-in finished, with a link on to Next.
+	Codes []string
+}
+
+// Here is the second step's own address, with the return path.
+func (v SecondFactorPage) Here() string {
+	if v.Return == "" {
+		return "/login/second-factor"
+	}
+	return "/login/second-factor?" + url.Values{"return": {v.Return}}.Encode()
+}
+
+// PasskeyAdd is the "Add a passkey" box of the set-up at sign-in: the
+// JSON API finishes the sign-in when the passkey is added.
+func (v SecondFactorPage) PasskeyAdd() PasskeyAdd {
+	q := url.Values{"notice": {"second-step-expired"}}
+	if v.Return != "" {
+		q.Set("return", v.Return)
+	}
+	return PasskeyAdd{Next: v.Next, Continue: "Continue",
+		Heading: "Your passkey is added and you are signed in. Here are your recovery codes",
+		Expired: "/login?" + q.Encode()}
 }
 
 // SessionView is one row of the session list.

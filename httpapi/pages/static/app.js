@@ -5,7 +5,9 @@
 //   - the live countdown of the access token's lifetime;
 //   - passkeys: "Sign in with a passkey" and the browser's passkey autofill
 //     on /login, "Use a passkey" on the second step of a sign-in, and
-//     "Add a passkey" on /account. Each is a button with data-passkey
+//     "Add a passkey" on /account and on the second step of a sign-in
+//     that must set up a first factor (the JSON API then finishes the
+//     sign-in). Each is a button with data-passkey
 //     ("signin", "second", "add"), data-begin and data-finish (the JSON
 //     API's ceremony endpoints) and data-next (where to go afterwards, a
 //     path the server checked). Their box is rendered hidden and shown
@@ -230,16 +232,26 @@
         }
         errorEl.textContent = message(err);
         if (err && err.problem && /reauthentication-required$/.test(err.problem.type || "")) {
-          var reauth = btn.getAttribute("data-reauth");
-          if (reauth && reauth.charAt(0) === "/") {
-            errorEl.textContent = "This change needs a recent sign-in. ";
-            var a = document.createElement("a");
-            a.href = reauth;
-            a.textContent = "Sign in again";
-            errorEl.appendChild(a);
-          }
+          relink("data-reauth", "This change needs a recent sign-in. ");
+        } else if (err && err.status === 401) {
+          // A sign-in that sets up its first factor lives 5 minutes.
+          relink("data-expired", "Your sign-in was not finished in time. ");
         }
         errorEl.hidden = false;
+      }
+
+      // relink replaces the error with text and a "Sign in again" link to
+      // the button's attribute attr, when it has a same-site path there.
+      function relink(attr, text) {
+        var to = btn.getAttribute(attr);
+        if (!to || to.charAt(0) !== "/" || to.charAt(1) === "/") {
+          return;
+        }
+        errorEl.textContent = text;
+        var a = document.createElement("a");
+        a.href = to;
+        a.textContent = "Sign in again";
+        errorEl.appendChild(a);
       }
 
       function busy(on) {
@@ -329,6 +341,11 @@
           if (nameEl) {
             nameEl.closest(".field").hidden = true;
           }
+          // What no longer applies once the passkey is added (the other
+          // ways to set up a factor at a sign-in that is now finished).
+          document.querySelectorAll("[data-passkey-added-hide]").forEach(function (el) {
+            el.hidden = true;
+          });
           codesBox.hidden = false;
           codesBox.focus();
           return false;

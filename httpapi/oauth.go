@@ -330,6 +330,9 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 		md["id_token_signing_alg_values_supported"] = s.deps.Tokens.IDTokenAlgs()
 		md["prompt_values_supported"] = []string{"none", "login", "consent"}
 		md["acr_values_supported"] = []string{oidc.ACRPassword}
+		if s.deps.MFA != nil {
+			md["acr_values_supported"] = []string{oidc.ACRPassword, oidc.ACRTwoFactor}
+		}
 		md["backchannel_logout_supported"] = true
 		md["backchannel_logout_session_supported"] = true
 		md["authorization_response_iss_parameter_supported"] = true

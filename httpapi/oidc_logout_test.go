@@ -346,6 +346,7 @@ func TestOIDCDiscovery(t *testing.T) {
 		"backchannel_logout_supported":                   "true",
 		"backchannel_logout_session_supported":           "true",
 		"authorization_response_iss_parameter_supported": "true",
+		"acr_values_supported":                           `["aal1","aal2"]`,
 	}
 	for k, v := range want {
 		got, _ := md[k].(string)

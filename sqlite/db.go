@@ -39,19 +39,14 @@ type DB struct {
 	// Counts of writes, for housekeeping (see prune).
 	sessionWrites, failureWrites atomic.Uint64
 
-	// stmts caches the prepared statements of exec and queryRow, by pool
-	// and query text (stmtKey → *sql.Stmt).
+	// stmts caches the prepared statements of exec, query, queryRow and
+	// writeQueryRow, by pool and query text (stmtKey → *sql.Stmt); prepare
+	// fills it with the hot paths' at open.
 	//
 	// NOTE: SQLite parses a statement on every unprepared call; on the
 	// authorization code flow's dozen statements that parsing was a fifth
 	// of the time. The queries are constants, so the cache is bounded.
 	stmts sync.Map
-
-	// Prepared statements of the hot paths.
-	sessionByHash *sql.Stmt
-	touchSession  *sql.Stmt
-	failures      *sql.Stmt
-	addFailure    *sql.Stmt
 }
 
 var (
@@ -194,24 +189,18 @@ func dsn(abs string, write bool) string {
 }
 
 func (db *DB) prepare(ctx context.Context) error {
-	var err error
-	prep := func(p *sql.DB, query string) *sql.Stmt {
-		if err != nil {
-			return nil
+	for _, q := range []struct {
+		pool  *sql.DB
+		query string
+	}{
+		{db.read, sessionByHashSQL}, {db.write, touchSessionSQL},
+		{db.read, failuresSQL}, {db.write, addFailureSQL},
+		// Run inside a transaction, which must never prepare: see txQueryRow.
+		{db.write, redeemCodeSQL},
+	} {
+		if _, err := db.prepareStmt(ctx, q.pool, q.query); err != nil {
+			return db.wrap(ctx, "prepare statements", err)
 		}
-		var s *sql.Stmt
-		s, err = p.PrepareContext(ctx, query)
-		return s
-	}
-	db.sessionByHash = prep(db.read, `SELECT `+sessionColumns+` FROM sessions WHERE hash = ?`)
-	db.touchSession = prep(db.write, `UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?`)
-	db.failures = prep(db.read, `SELECT count, reset_at FROM login_failures WHERE key = ? AND reset_at > ?`)
-	db.addFailure = prep(db.write, addFailureSQL)
-	if err == nil && db.stmt(ctx, db.write, redeemCodeSQL) == nil {
-		err = errors.New("cannot prepare the redemption of codes")
-	}
-	if err != nil {
-		return db.wrap(ctx, "prepare statements", err)
 	}
 	return nil
 }
@@ -242,11 +231,6 @@ func (db *DB) Ping(ctx context.Context) error {
 func (db *DB) Close() error {
 	db.closed.Store(true)
 	var errs []error
-	for _, s := range []*sql.Stmt{db.sessionByHash, db.touchSession, db.failures, db.addFailure} {
-		if s != nil {
-			errs = append(errs, s.Close())
-		}
-	}
 	db.stmts.Range(func(_, v any) bool {
 		errs = append(errs, v.(*sql.Stmt).Close())
 		return true
@@ -338,22 +322,31 @@ type stmtKey struct {
 // cannot be prepared (the caller then runs it unprepared, which reports
 // the error). query must be a constant of the package.
 func (db *DB) stmt(ctx context.Context, pool *sql.DB, query string) *sql.Stmt {
-	k := stmtKey{pool, query}
-	if s, ok := db.stmts.Load(k); ok {
-		return s.(*sql.Stmt)
-	}
-	if db.closed.Load() {
-		return nil
-	}
-	s, err := pool.PrepareContext(ctx, query)
+	s, err := db.prepareStmt(ctx, pool, query)
 	if err != nil {
 		return nil
 	}
+	return s
+}
+
+// prepareStmt is stmt with the reason it could not prepare.
+func (db *DB) prepareStmt(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	k := stmtKey{pool, query}
+	if s, ok := db.stmts.Load(k); ok {
+		return s.(*sql.Stmt), nil
+	}
+	if db.closed.Load() {
+		return nil, errors.New("database closed")
+	}
+	s, err := pool.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
 	if prev, loaded := db.stmts.LoadOrStore(k, s); loaded {
 		s.Close()
-		return prev.(*sql.Stmt)
+		return prev.(*sql.Stmt), nil
 	}
-	return s
+	return s, nil
 }
 
 // queryRow runs the read query (a package constant) with args on the
@@ -363,6 +356,15 @@ func (db *DB) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 		return s.QueryRowContext(ctx, args...)
 	}
 	return db.read.QueryRowContext(ctx, query, args...)
+}
+
+// writeQueryRow runs the write query (a package constant, with
+// RETURNING) with args on the write pool, prepared once.
+func (db *DB) writeQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := db.stmt(ctx, db.write, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return db.write.QueryRowContext(ctx, query, args...)
 }
 
 // query runs the read query (a package constant) with args on the read

@@ -18,6 +18,9 @@ const addFailureSQL = `INSERT INTO login_failures (key, count, reset_at) VALUES 
 		reset_at = CASE WHEN reset_at <= ?2 THEN excluded.reset_at ELSE reset_at END
 	RETURNING count, reset_at`
 
+// failuresSQL reads a key's live window.
+const failuresSQL = `SELECT count, reset_at FROM login_failures WHERE key = ? AND reset_at > ?`
+
 // Failures implements authd.Limiter. A key without a live window has count
 // 0 and a zero resetAt.
 func (db *DB) Failures(ctx context.Context, key string, now time.Time) (int, time.Time, error) {
@@ -25,7 +28,7 @@ func (db *DB) Failures(ctx context.Context, key string, now time.Time) (int, tim
 		n     int
 		reset int64
 	)
-	err := db.failures.QueryRowContext(ctx, key, micros(now)).Scan(&n, &reset)
+	err := db.queryRow(ctx, failuresSQL, key, micros(now)).Scan(&n, &reset)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, time.Time{}, nil
 	}
@@ -41,7 +44,7 @@ func (db *DB) AddFailure(ctx context.Context, key string, window time.Duration, 
 		n     int
 		reset int64
 	)
-	err := db.addFailure.QueryRowContext(ctx, key, micros(now), micros(now.Add(window))).Scan(&n, &reset)
+	err := db.writeQueryRow(ctx, addFailureSQL, key, micros(now), micros(now.Add(window))).Scan(&n, &reset)
 	if err != nil {
 		return 0, time.Time{}, db.wrap(ctx, "add failure", err)
 	}

@@ -9,6 +9,12 @@ import (
 
 const sessionColumns = `id, hash, user_id, email, roles, created_at, last_seen_at, expires_at, absolute_expires_at, ip, user_agent, amr, pending`
 
+// The statements of every request that carries a cookie.
+const (
+	sessionByHashSQL = `SELECT ` + sessionColumns + ` FROM sessions WHERE hash = ?`
+	touchSessionSQL  = `UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?`
+)
+
 // CreateSession implements authd.SessionStore.
 //
 // NOTE: only s.Hash, the SHA-256 of the cookie value, is stored: a leaked
@@ -38,7 +44,7 @@ func (db *DB) SessionByHash(ctx context.Context, hash []byte) (*authd.Session, e
 	if len(hash) == 0 {
 		return nil, notFound(op)
 	}
-	s, err := scanSession(db.sessionByHash.QueryRowContext(ctx, hash))
+	s, err := scanSession(db.queryRow(ctx, sessionByHashSQL, hash))
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
 	}
@@ -78,13 +84,11 @@ func scanSession(row scanner) (*authd.Session, error) {
 // TouchSession implements authd.SessionStore.
 func (db *DB) TouchSession(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
 	const op = "touch session"
-	res, err := db.touchSession.ExecContext(ctx, micros(lastSeen), micros(expiresAt), id)
+	n, err := db.exec(ctx, op, touchSessionSQL, micros(lastSeen), micros(expiresAt), id)
 	if err != nil {
-		return db.wrap(ctx, op, err)
+		return err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return db.wrap(ctx, op, err)
-	} else if n == 0 {
+	if n == 0 {
 		return notFound(op)
 	}
 	return nil

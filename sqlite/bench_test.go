@@ -69,13 +69,15 @@ func BenchmarkSessionByHash(b *testing.B) {
 func BenchmarkRawPrimaryKeySelect(b *testing.B) {
 	db, hashes := benchDB(b)
 	ctx := b.Context()
-	stmt, err := db.read.PrepareContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE hash = ?`)
+	stmt, err := db.read.PrepareContext(ctx, sessionByHashSQL)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer stmt.Close()
 	var (
 		id, user, email, roles, ip, agent  string
+		amr                                string
+		pending                            bool
 		hash                               []byte
 		created, seen, expires, absExpires int64
 	)
@@ -83,7 +85,7 @@ func BenchmarkRawPrimaryKeySelect(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		err := stmt.QueryRowContext(ctx, hashes[i%len(hashes)]).
-			Scan(&id, &hash, &user, &email, &roles, &created, &seen, &expires, &absExpires, &ip, &agent)
+			Scan(&id, &hash, &user, &email, &roles, &created, &seen, &expires, &absExpires, &ip, &agent, &amr, &pending)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -97,13 +99,15 @@ func BenchmarkRawPrimaryKeySelect(b *testing.B) {
 func BenchmarkSessionByHashVsRaw(b *testing.B) {
 	db, hashes := benchDB(b)
 	ctx := b.Context()
-	stmt, err := db.read.PrepareContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE hash = ?`)
+	stmt, err := db.read.PrepareContext(ctx, sessionByHashSQL)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer stmt.Close()
 	var (
 		id, user, email, roles, ip, agent  string
+		amr                                string
+		pending                            bool
 		hash                               []byte
 		created, seen, expires, absExpires int64
 		storeTime, rawTime                 time.Duration
@@ -118,7 +122,7 @@ func BenchmarkSessionByHashVsRaw(b *testing.B) {
 	}
 	raw := func(h []byte) time.Duration {
 		t0 := time.Now()
-		if err := stmt.QueryRowContext(ctx, h).Scan(&id, &hash, &user, &email, &roles, &created, &seen, &expires, &absExpires, &ip, &agent); err != nil {
+		if err := stmt.QueryRowContext(ctx, h).Scan(&id, &hash, &user, &email, &roles, &created, &seen, &expires, &absExpires, &ip, &agent, &amr, &pending); err != nil {
 			b.Fatal(err)
 		}
 		return time.Since(t0)

@@ -19,29 +19,65 @@ import (
 // reauthType is the problem type of a change that needs a recent sign-in.
 const reauthType = "https://authd.dev/problems/reauthentication-required"
 
-// pending returns the request's pending sign-in and its user, or answers
-// 401 and returns false.
-func (s *Server) pending(w http.ResponseWriter, r *http.Request) (*authd.Session, *authd.User, bool) {
+// pendingUser returns the request's pending sign-in (password done,
+// second factor due) and its user. Anything else — no cookie, a full
+// session, an expired or unknown one, a locked or deleted user — is
+// authd.ErrUnauthenticated; a store failure is returned as it is.
+func (s *Server) pendingUser(r *http.Request) (*authd.Session, *authd.User, error) {
 	v, ok := s.sessionCookie(r)
 	if !ok {
-		s.fail(w, r, authd.ErrUnauthenticated)
-		return nil, nil, false
+		return nil, nil, authd.ErrUnauthenticated
 	}
 	p, err := s.deps.Sessions.LookupPending(r.Context(), v)
 	if err != nil {
-		s.fail(w, r, err)
-		return nil, nil, false
+		return nil, nil, err
 	}
 	u, err := s.deps.Users.UserByID(r.Context(), p.UserID)
 	switch {
 	case errors.Is(err, authd.ErrNotFound) || err == nil && u.Locked:
-		s.fail(w, r, authd.ErrUnauthenticated)
-		return nil, nil, false
+		return nil, nil, authd.ErrUnauthenticated
 	case err != nil:
+		return nil, nil, err
+	}
+	return p, u, nil
+}
+
+// pending is pendingUser for the JSON API: it answers the failure (401,
+// 503) and returns false.
+func (s *Server) pending(w http.ResponseWriter, r *http.Request) (*authd.Session, *authd.User, bool) {
+	p, u, err := s.pendingUser(r)
+	if err != nil {
 		s.fail(w, r, err)
 		return nil, nil, false
 	}
 	return p, u, true
+}
+
+// finishWithCode finishes u's pending sign-in with an authenticator app's
+// code, or with a recovery code when recovery is true: checked under the
+// login throttle (wrong codes count as wrong passwords, M1), then a new
+// session (a new ID, M4). It returns the session and, for a recovery code,
+// how many are left. Both the JSON API and the second-step page use it.
+func (s *Server) finishWithCode(w http.ResponseWriter, r *http.Request, u *authd.User, code string, recovery bool) (*authd.Session, int, error) {
+	ctx := r.Context()
+	left := 0
+	err := s.deps.Accounts.CheckSecondFactor(ctx, u, s.meta(r), func() error {
+		if !recovery {
+			return s.deps.MFA.CheckTOTP(ctx, u.ID, code)
+		}
+		var err error
+		left, err = s.deps.MFA.UseRecoveryCode(ctx, u.ID, code)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	detail := "password and authenticator app"
+	if recovery {
+		detail = "password and recovery code"
+	}
+	sess, err := s.startSession(w, r, u, amrOf(authd.AMROTP), detail)
+	return sess, left, err
 }
 
 // signedIn answers a finished sign-in as /v1/login does, plus extra.
@@ -113,19 +149,13 @@ func (s *Server) withEnrolment(h func(w http.ResponseWriter, r *http.Request, se
 			h(w, r, sess)
 			return
 		}
-		v, ok := s.sessionCookie(r)
-		if !errors.Is(err, authd.ErrUnauthenticated) || !ok {
+		if !errors.Is(err, authd.ErrUnauthenticated) {
 			s.failAuth(w, r, err)
 			return
 		}
-		p, perr := s.deps.Sessions.LookupPending(r.Context(), v)
+		p, u, perr := s.pendingUser(r)
 		if perr != nil {
-			s.failAuth(w, r, err)
-			return
-		}
-		u, uerr := s.deps.Users.UserByID(r.Context(), p.UserID)
-		if uerr != nil || u.Locked {
-			s.failAuth(w, r, authd.ErrUnauthenticated)
+			s.failAuth(w, r, perr)
 			return
 		}
 		st, serr := s.deps.MFA.Status(r.Context(), u.ID)
@@ -169,31 +199,16 @@ func amrOf(method string) []string {
 
 // handleLoginTOTP serves POST /v1/login/totp.
 func (s *Server) handleLoginTOTP(w http.ResponseWriter, r *http.Request) {
-	_, u, ok := s.pending(w, r)
-	if !ok {
-		return
-	}
-	code, ok := s.codeBody(w, r)
-	if !ok {
-		return
-	}
-	err := s.deps.Accounts.CheckSecondFactor(r.Context(), u, s.meta(r), func() error {
-		return s.deps.MFA.CheckTOTP(r.Context(), u.ID, code)
-	})
-	if err != nil {
-		s.failFactor(w, r, err)
-		return
-	}
-	sess, err := s.startSession(w, r, u, amrOf(authd.AMROTP), "password and authenticator app")
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	s.signedIn(w, u, sess, nil)
+	s.loginWithCode(w, r, false)
 }
 
 // handleLoginRecovery serves POST /v1/login/recovery.
 func (s *Server) handleLoginRecovery(w http.ResponseWriter, r *http.Request) {
+	s.loginWithCode(w, r, true)
+}
+
+// loginWithCode answers POST /v1/login/totp and /v1/login/recovery.
+func (s *Server) loginWithCode(w http.ResponseWriter, r *http.Request, recovery bool) {
 	_, u, ok := s.pending(w, r)
 	if !ok {
 		return
@@ -202,22 +217,16 @@ func (s *Server) handleLoginRecovery(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	left := 0
-	err := s.deps.Accounts.CheckSecondFactor(r.Context(), u, s.meta(r), func() error {
-		var err error
-		left, err = s.deps.MFA.UseRecoveryCode(r.Context(), u.ID, code)
-		return err
-	})
+	sess, left, err := s.finishWithCode(w, r, u, code, recovery)
 	if err != nil {
 		s.failFactor(w, r, err)
 		return
 	}
-	sess, err := s.startSession(w, r, u, amrOf(authd.AMROTP), "password and recovery code")
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	var extra map[string]any
+	if recovery {
+		extra = map[string]any{"recovery_codes_left": left}
 	}
-	s.signedIn(w, u, sess, map[string]any{"recovery_codes_left": left})
+	s.signedIn(w, u, sess, extra)
 }
 
 // rawJSON reads a bounded JSON object body (strict: no duplicate members,
@@ -337,6 +346,12 @@ func (s *Server) handlePasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	s.signedIn(w, u, sess, nil)
 }
 
+// isRecent reports whether sess signed in within --reauth-window (0: any
+// session is).
+func (s *Server) isRecent(sess *authd.Session) bool {
+	return s.cfg.ReauthWindow <= 0 || s.cfg.Now().Sub(sess.CreatedAt) <= s.cfg.ReauthWindow
+}
+
 // recent reports whether sess signed in within the reauthentication
 // window, or answers 403 with the problem type reauthentication-required.
 //
@@ -344,7 +359,7 @@ func (s *Server) handlePasskeyFinish(w http.ResponseWriter, r *http.Request) {
 // NIST SP 800-63B §4.2.3): a session left open on a shared computer must
 // not be enough to add the attacker's authenticator.
 func (s *Server) recent(w http.ResponseWriter, r *http.Request, sess *authd.Session) bool {
-	if s.cfg.ReauthWindow <= 0 || s.cfg.Now().Sub(sess.CreatedAt) <= s.cfg.ReauthWindow {
+	if s.isRecent(sess) {
 		return true
 	}
 	p := problem{Type: reauthType, Title: "Reauthentication required", Status: http.StatusForbidden,

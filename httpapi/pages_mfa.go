@@ -29,35 +29,12 @@ func (p *pageHandlers) passkeysOn() bool {
 	return p.s.deps.MFA != nil && p.s.deps.MFA.PasskeysEnabled()
 }
 
-// pendingUser returns the user of the request's pending sign-in (password
-// done, second factor due). Anything else — no cookie, a full session, an
-// expired or unknown one, a locked or deleted user — is
-// authd.ErrUnauthenticated; a store failure is returned as it is.
-func (p *pageHandlers) pendingUser(r *http.Request) (*authd.User, error) {
-	v, ok := p.s.sessionCookie(r)
-	if !ok {
-		return nil, authd.ErrUnauthenticated
-	}
-	ps, err := p.s.deps.Sessions.LookupPending(r.Context(), v)
-	if err != nil {
-		return nil, err
-	}
-	u, err := p.s.deps.Users.UserByID(r.Context(), ps.UserID)
-	switch {
-	case errors.Is(err, authd.ErrNotFound) || err == nil && u.Locked:
-		return nil, authd.ErrUnauthenticated
-	case err != nil:
-		return nil, err
-	}
-	return u, nil
-}
-
 // pendingOrLeave returns the pending sign-in's user, or answers: a
 // signed-in browser goes on to ret, any other goes back to the sign-in
 // page (told that its sign-in ran out when it came with a cookie, which is
 // cleared).
 func (p *pageHandlers) pendingOrLeave(w http.ResponseWriter, r *http.Request, ret string) (*authd.User, bool) {
-	u, err := p.pendingUser(r)
+	_, u, err := p.s.pendingUser(r)
 	switch {
 	case err == nil:
 		return u, true
@@ -194,14 +171,7 @@ func (p *pageHandlers) secondFactorForm(w http.ResponseWriter, r *http.Request, 
 		refuse(http.StatusBadRequest, "Enter the code")
 		return
 	}
-	ctx := r.Context()
-	err := p.s.deps.Accounts.CheckSecondFactor(ctx, u, p.s.meta(r), func() error {
-		if recovery {
-			_, err := p.s.deps.MFA.UseRecoveryCode(ctx, u.ID, code)
-			return err
-		}
-		return p.s.deps.MFA.CheckTOTP(ctx, u.ID, code)
-	})
+	_, _, err := p.s.finishWithCode(w, r, u, code, recovery)
 	var thr *authd.ThrottledError
 	switch {
 	case errors.As(err, &thr):
@@ -219,25 +189,11 @@ func (p *pageHandlers) secondFactorForm(w http.ResponseWriter, r *http.Request, 
 		p.fail(w, r, err)
 		return
 	}
-	detail := "password and authenticator app"
-	if recovery {
-		detail = "password and recovery code"
-	}
-	if _, err := p.s.startSession(w, r, u, amrOf(authd.AMROTP), detail); err != nil {
-		p.fail(w, r, err)
-		return
-	}
 	loc := returnTo(ret)
 	if recovery && ret == "" {
 		loc = pathAccount + "?notice=recovery-code-used"
 	}
 	p.r.SeeOther(w, loc)
-}
-
-// isRecent reports whether sess signed in within the reauthentication
-// window (the rule of Server.recent).
-func (p *pageHandlers) isRecent(sess *authd.Session) bool {
-	return p.s.cfg.ReauthWindow <= 0 || p.s.cfg.Now().Sub(sess.CreatedAt) <= p.s.cfg.ReauthWindow
 }
 
 // recent reports whether sess may change factors, or answers a page that
@@ -247,7 +203,7 @@ func (p *pageHandlers) isRecent(sess *authd.Session) bool {
 // session left open on a shared computer must not be enough to add the
 // attacker's authenticator or remove the owner's.
 func (p *pageHandlers) recent(w http.ResponseWriter, r *http.Request, sess *authd.Session) bool {
-	if p.isRecent(sess) {
+	if p.s.isRecent(sess) {
 		return true
 	}
 	p.render(w, r, http.StatusForbidden, "message", pages.MessagePage{
@@ -272,7 +228,7 @@ func (p *pageHandlers) securityView(r *http.Request, cur *authd.Session) (*pages
 	}
 	now := p.s.cfg.Now()
 	v := &pages.SecurityView{
-		Recent: p.isRecent(cur), ReauthURL: reauthPath,
+		Recent: p.s.isRecent(cur), ReauthURL: reauthPath,
 		TOTP: st.TOTP, PasskeysEnabled: p.passkeysOn(),
 		RecoveryCodesLeft: st.RecoveryCodesLeft, HasFactor: st.TOTP || len(st.Passkeys) > 0,
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/periodic"
 	"github.com/authd/authd/token"
 )
 
@@ -145,18 +146,11 @@ func (p *Provider) Housekeep(ctx context.Context) error {
 
 // Run does the provider's housekeeping every minute until ctx is done.
 func (p *Provider) Run(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := p.Housekeep(ctx); err != nil && ctx.Err() == nil {
-				p.log.WarnContext(ctx, "oidc: housekeeping failed", "err", err)
-			}
+	periodic.Every(ctx, time.Minute, func(ctx context.Context) {
+		if err := p.Housekeep(ctx); err != nil && ctx.Err() == nil {
+			p.log.WarnContext(ctx, "oidc: housekeeping failed", "err", err)
 		}
-	}
+	})
 }
 
 // SetFactors tells the provider who has a second factor (for

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/periodic"
 )
 
 // unknownKIDReloadEvery rate-limits the reloads an unknown kid triggers, so
@@ -163,15 +164,8 @@ func (r *ring) run(ctx context.Context, every time.Duration) {
 // outage is logged as failed (an error), the first success after it as
 // recovered, once each: an outage is one line, not one a tick.
 func repeat(ctx context.Context, every time.Duration, log *slog.Logger, failed, recovered string, f func(context.Context) error) {
-	t := time.NewTicker(every)
-	defer t.Stop()
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Every(ctx, every, func(ctx context.Context) {
 		err := f(ctx)
 		switch {
 		case err != nil && !failing && ctx.Err() == nil:
@@ -181,7 +175,7 @@ func repeat(ctx context.Context, every time.Duration, log *slog.Logger, failed, 
 			log.Info(recovered)
 			failing = false
 		}
-	}
+	})
 }
 
 // loadIDKey makes sure the store has the ID-token key (an ES256 key made

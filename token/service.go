@@ -13,6 +13,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/internal/jws"
+	"github.com/authd/authd/internal/periodic"
 	"github.com/authd/authd/internal/tokencache"
 )
 
@@ -98,18 +99,11 @@ func (s *Service) Run(ctx context.Context) error {
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
-		t := time.NewTicker(housekeepingEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := s.Housekeep(ctx); err != nil && ctx.Err() == nil {
-					s.log.Warn("token: housekeeping failed", "err", err)
-				}
+		periodic.Every(ctx, housekeepingEvery, func(ctx context.Context) {
+			if err := s.Housekeep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("token: housekeeping failed", "err", err)
 			}
-		}
+		})
 	}()
 	s.ring.run(ctx, s.cfg.KeyReload)
 	<-done

@@ -27,6 +27,7 @@ import (
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/token"
 
+	"github.com/authd/authd/internal/periodic"
 	"github.com/authd/authd/internal/redact"
 )
 
@@ -122,18 +123,11 @@ func (a *app) startMFA(c *Config, log *slog.Logger) error {
 
 // housekeepMFA deletes expired WebAuthn challenges every minute.
 func (a *app) housekeepMFA(ctx context.Context, log *slog.Logger) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.mfa.DeleteExpiredChallenges(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("mfa: housekeeping failed", "err", err)
-			}
+	periodic.Every(ctx, time.Minute, func(ctx context.Context) {
+		if err := a.mfa.DeleteExpiredChallenges(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("mfa: housekeeping failed", "err", err)
 		}
-	}
+	})
 }
 
 // secondFactors tells the authorization server who can sign in with two

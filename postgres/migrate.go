@@ -86,8 +86,9 @@ func (db *DB) Migrate(ctx context.Context) error {
 // createMigrationsTable creates schema_migrations if it does not exist.
 // Two sessions creating the same table at once in PostgreSQL can both pass
 // IF NOT EXISTS, and the second then fails on the system catalogs' unique
-// indexes (23505) or with duplicate_table (42P07) once the first commits:
-// it is run again, and then finds the table.
+// indexes (23505), with duplicate_table (42P07) or with duplicate_object
+// (42710: the table's row type) once the first commits: it is run again,
+// and then finds the table.
 func (db *DB) createMigrationsTable(ctx context.Context) error {
 	const op = "migrate: create schema_migrations"
 	var err error
@@ -98,7 +99,7 @@ func (db *DB) createMigrationsTable(ctx context.Context) error {
 			applied_at timestamptz NOT NULL
 		)`)
 		var pe *pgconn.PgError
-		if err == nil || !errors.As(err, &pe) || (pe.Code != codeUniqueViolation && pe.Code != "42P07" && !retryable(err)) {
+		if err == nil || !errors.As(err, &pe) || (pe.Code != codeUniqueViolation && pe.Code != "42P07" && pe.Code != "42710" && !retryable(err)) {
 			break
 		}
 	}

@@ -24,8 +24,12 @@ type User struct {
 	PasswordHash string // PHC string (argon2id); never logged, never serialised to clients
 	Roles        []string
 	Locked       bool
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// EmailVerified is set when a link mailed to Email was used (or an
+	// administrator said so); a change of Email clears it unless the new
+	// address was verified the same way.
+	EmailVerified bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Session is a server-side login session.

@@ -41,6 +41,9 @@ func (p *pageHandlers) render(w http.ResponseWriter, r *http.Request, status int
 // message answers a page that only says something.
 func (p *pageHandlers) message(w http.ResponseWriter, r *http.Request, status int, heading, text string) {
 	m := pages.MessagePage{Page: pages.Page{Title: heading}, Heading: heading, Text: text, Link: "/", LinkText: "Go to sign in"}
+	// A page of a mailed link (linkPage) keeps no-referrer in its meta
+	// tag too.
+	m.NoReferrer = w.Header().Get("Referrer-Policy") == pages.ReferrerNone
 	if _, sess, err := p.s.fromSession(r.Context(), r); err == nil {
 		m.SignedInAs = sess.Email
 		m.Link, m.LinkText = pathAccount, "Go to your account"
@@ -52,6 +55,9 @@ func (p *pageHandlers) message(w http.ResponseWriter, r *http.Request, status in
 func (p *pageHandlers) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, detail := errorStatus(err)
 	switch {
+	case errors.Is(err, authd.ErrMailUnavailable):
+		p.message(w, r, status, "This server cannot send mail",
+			"authd on this server is not set up to send mail, so it cannot send you a link. Nothing was changed. Ask your administrator for help.")
 	case status == http.StatusServiceUnavailable:
 		p.message(w, r, status, "Try again in a moment", "authd cannot reach its data store right now, so it cannot check who you are. Nothing was changed. Try again shortly.")
 	case status >= 500:
@@ -287,11 +293,18 @@ func (p *pageHandlers) accountPage(r *http.Request, cur *authd.Session) (pages.A
 	if err != nil {
 		return pages.AccountPage{}, err
 	}
+	// NOTE: the session's snapshot of the user has no verified flag (it
+	// changes without a new sign-in): the user is read.
+	verified, err := p.s.emailVerified(r, cur.UserID)
+	if err != nil {
+		return pages.AccountPage{}, err
+	}
 	now := p.s.cfg.Now()
 	v := pages.AccountPage{
 		Page:   pages.Page{Title: "Your account", SignedInAs: cur.Email},
 		UserID: cur.UserID, Email: cur.Email, Roles: cur.Roles,
 		TokensEnabled: p.s.deps.Tokens != nil,
+		EmailVerified: verified, CanMail: p.s.deps.Accounts.CanMail(),
 	}
 	for _, x := range list {
 		sv := pages.SessionView{ID: x.ID, Device: pages.Device(x.UserAgent), IP: x.IP,

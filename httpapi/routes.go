@@ -60,6 +60,19 @@ func (s *Server) routes(mux *http.ServeMux) {
 	if s.deps.Tokens != nil {
 		mux.HandleFunc("POST /account/token", pg.withSession(pg.handleTokenForm))
 	}
+	// Mailed links and leaving (pages_mail.go): a new password through
+	// /forgot and /recover, /verify for an address, and on /account the
+	// address, its change and the deletion of the account. The pages of
+	// mailed links are sent with Referrer-Policy: no-referrer (linkPage).
+	mux.HandleFunc("GET "+pathForgot, pg.linkPage(pg.handleForgot))
+	mux.HandleFunc("POST "+pathForgot, pg.linkPage(pg.handleForgotForm))
+	mux.HandleFunc("GET "+pathRecover, pg.linkPage(pg.handleRecover))
+	mux.HandleFunc("POST "+pathRecover, pg.linkPage(pg.handleRecoverForm))
+	mux.HandleFunc("GET "+pathVerify, pg.linkPage(pg.handleVerify))
+	mux.HandleFunc("POST "+pathVerify, pg.linkPage(pg.handleVerifyForm))
+	mux.HandleFunc("POST /account/email", pg.withSession(pg.handleChangeEmailForm))
+	mux.HandleFunc("POST /account/email/resend", pg.withSession(pg.handleResendForm))
+	mux.HandleFunc("POST /account/delete", pg.withSession(pg.handleDeleteForm))
 	if s.deps.OIDC != nil {
 		// The authorization server's browser side (authorize.go).
 		mux.HandleFunc("GET /oauth2/authorize", pg.handleAuthorize)
@@ -112,6 +125,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 		"/account/signout-everywhere":     pathAccount,
 		"/account/password":               pathAccount,
 		"/account/token":                  pathAccount,
+		"/account/email":                  pathAccount,
+		"/account/email/resend":           pathAccount,
+		"/account/delete":                 pathAccount,
 	} {
 		mux.HandleFunc("GET "+path, pg.redirect(to))
 	}

@@ -1,6 +1,7 @@
 // Package pages renders authd's server-side HTML pages: the sign-in and
-// sign-up page, the second step of a sign-in, the account page and the
-// message pages (errors, 404). It owns the templates (html/template), the
+// sign-up page, the second step of a sign-in, the account page, the pages
+// of mailed links (a forgotten password, a new password, an address to
+// confirm) and the message pages (errors, 404). It owns the templates (html/template), the
 // stylesheet, the one small script and the icon, all embedded in the
 // binary, and the security headers every page carries. It imports the
 // standard library only and knows nothing of sessions or accounts.
@@ -58,6 +59,31 @@
 // account changes need a recent sign-in (--reauth-window); an older session
 // gets a page that links to /login?reauth=1&return=/account.
 //
+// Mailed links and leaving (httpapi/pages_mail.go):
+//
+//	GET  /forgot                ask for a link that sets a new password ("Forgot password?" on /login)
+//	POST /forgot                the same page and status whether an account has the address or not
+//	GET  /recover?token=…       the new-password form, the token in a hidden field
+//	POST /recover               set the password (every session ends), 303 to /login?notice=password-reset
+//	GET  /verify?token=…        a "Confirm my address" button
+//	POST /verify                verify the address, or make a change of address (every session ends)
+//	POST /account/email         mail a link that moves the account to a new address (current password asked)
+//	POST /account/email/resend  mail a new verification link
+//	POST /account/delete        delete the account (current password and a ticked box), 303 to /login
+//
+// /account shows whether the address is verified and links to GET
+// /v1/account/export (a JSON attachment: a GET that changes nothing). On a
+// server that cannot send mail the forms that need mail are replaced by a
+// line saying so, and /forgot says so at once. A GET of /recover or
+// /verify never uses the token: mail scanners and link previews fetch the
+// links in mails, so only the form's POST spends it. A bad, spent or
+// expired token is one page (400) with the way to a new link. A GET on
+// /account/email, /account/email/resend or /account/delete redirects to
+// /account. Three posts are answered by a page rather than a redirect:
+// POST /forgot ("check your mail", naming the address typed), POST /verify
+// (what happened to the address) and the change of address (the account
+// page, naming the new address): a notice code cannot carry an address.
+//
 // Every state change is a POST answered by 303 See Other (Post/Redirect/Get);
 // a form with a mistake is answered by the same page with the message next
 // to the field (aria-invalid, aria-describedby) and a 4xx status. Without a
@@ -106,7 +132,22 @@
 // "Origin: null" on same-origin form posts and so trips an Origin-based
 // check in browsers without Sec-Fetch-Site), Cross-Origin-Opener-Policy and
 // Cross-Origin-Resource-Policy: same-origin, and [HSTS] when authd serves
-// TLS itself (httpapi.Config.TLS). Pages are Cache-Control: no-store (S8):
+// TLS itself (httpapi.Config.TLS).
+//
+// The pages of mailed links differ (SECURITY E3): /forgot, /recover and
+// /verify, their error pages and their redirects are sent with
+// Referrer-Policy: no-referrer, in the header and the meta tag
+// ([Page.NoReferrer], [WithholdReferrer]). The address of /recover and
+// /verify holds the link's token; under same-origin the browser would send
+// that address as Referer with every request the page makes to authd (its
+// stylesheet, script and icon, the form post), and a proxy, CDN or access
+// log in front of authd may keep it. No URL these pages link to or load
+// carries the token: it goes on in the POST body. The price is the one
+// named above: their form posts carry "Origin: null", so a browser that
+// sends no Sec-Fetch-Site (Safari before 16.4, Chrome before 76, Firefox
+// before 90) is refused by the cross-origin check on these three forms.
+// Every current browser sends Sec-Fetch-Site: same-origin with them and
+// passes; the same old browsers are the caveat of the CSRF defence below. Pages are Cache-Control: no-store (S8):
 // after signing out, Back asks the server again and gets the sign-in page.
 //
 // Open redirects. The return path is checked by [SafeReturn] before it is

@@ -52,7 +52,7 @@ type asset struct {
 
 // pageNames are the templates under templates/ besides layout.html and
 // partials.html (pieces that several pages share, parsed into every page).
-var pageNames = []string{"signin", "account", "message", "consent", "logout", "secondfactor"}
+var pageNames = []string{"signin", "account", "message", "consent", "logout", "secondfactor", "forgot", "recover", "verify"}
 
 // New returns a Renderer. The templates are parsed here; a template that
 // does not parse is a programming error, so it panics (every test that
@@ -94,6 +94,20 @@ func (r *Renderer) assetURL(name string) (string, error) {
 	return "/assets/" + name + "?v=" + a.hash, nil
 }
 
+// The Referrer-Policy values of the pages.
+const (
+	// ReferrerSameOrigin is every page's policy.
+	ReferrerSameOrigin = "same-origin"
+	// ReferrerNone is the policy of the pages of mailed links.
+	ReferrerNone = "no-referrer"
+)
+
+// WithholdReferrer marks a response as one of the pages of mailed links:
+// its Referrer-Policy is no-referrer, which SetHeaders, Render and
+// SeeOther then keep (a handler sets it first, so that every answer of
+// the route, error pages and redirects too, carries it).
+func WithholdReferrer(h http.Header) { h.Set("Referrer-Policy", ReferrerNone) }
+
 // SetHeaders sets the security headers every page, redirect and asset
 // carries.
 func (r *Renderer) SetHeaders(h http.Header) {
@@ -104,8 +118,11 @@ func (r *Renderer) SetHeaders(h http.Header) {
 	// "Origin: null" with same-origin form posts, which an Origin-based
 	// cross-origin check (older browsers without Sec-Fetch-Site) would
 	// refuse. Other origins get no Referer at all, so no path or query
-	// leaks out.
-	h.Set("Referrer-Policy", "same-origin")
+	// leaks out. A response marked with WithholdReferrer (the pages of
+	// mailed links, whose address holds a token) keeps no-referrer.
+	if h.Get("Referrer-Policy") != ReferrerNone {
+		h.Set("Referrer-Policy", ReferrerSameOrigin)
+	}
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	if r.opts.TLS {
@@ -142,6 +159,12 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, data a
 		csp = strings.Replace(csp, "img-src 'self'", "img-src 'self' data:", 1)
 	}
 	h.Set("Content-Security-Policy", csp)
+	if nr, ok := data.(interface{ WithholdsReferrer() bool }); ok && nr.WithholdsReferrer() {
+		// NOTE: a page of a mailed link (SECURITY E3): its address may
+		// hold the token, which not even authd's own assets may receive
+		// in a Referer (proxies and CDNs log those).
+		WithholdReferrer(h)
+	}
 	// NOTE: pages show the user and their sessions: never stored, so Back
 	// after signing out shows nothing (S8). The server's default already
 	// says so; this keeps it true if that default ever changes.

@@ -25,10 +25,18 @@ type Page struct {
 	// an authenticator app's enrolment); every other page allows images
 	// from authd only.
 	DataImages bool
+	// NoReferrer sends Referrer-Policy: no-referrer (header and meta tag)
+	// instead of same-origin: the pages of mailed links, whose address may
+	// hold a token (see the package documentation).
+	NoReferrer bool
 }
 
 // AllowsDataImages reports whether the page's CSP must allow data: images.
 func (p Page) AllowsDataImages() bool { return p.DataImages }
+
+// WithholdsReferrer reports whether the page is sent with
+// Referrer-Policy: no-referrer.
+func (p Page) WithholdsReferrer() bool { return p.NoReferrer }
 
 // FormTargetSources returns the CSP sources of p.FormTargets: the origin
 // of an http(s) URI, the scheme of a private-use one (RFC 8252 §7.1).
@@ -77,6 +85,10 @@ var notices = map[string]Notice{
 	"passkey-added":         {"success", "Your passkey is added. You can sign in with it."},
 	"passkey-removed":       {"success", "The passkey is removed."},
 	"already-removed":       {"info", "That was already removed."},
+	"password-reset":        {"success", "Your password is set. Sign in with it."},
+	"account-deleted":       {"success", "Your account is deleted, with everything authd held about it. You are signed out."},
+	"verification-sent":     {"success", "A new link to verify your address is on its way. Check your mail."},
+	"already-verified":      {"info", "Your address is verified already."},
 }
 
 // NoticeFor returns the banner for a notice code, or nil for an unknown one.
@@ -148,6 +160,16 @@ type AccountPage struct {
 	// Security is the second factors section; nil when second factors are
 	// off on this server.
 	Security *SecurityView
+	// EmailVerified tells whether the user's address is verified.
+	EmailVerified bool
+	// CanMail is true when the server can send mail: the forms that need
+	// it (resend the verification link, change the address) are shown.
+	CanMail bool
+	// ChangeEmail is the change-of-address form (new_email,
+	// current_password); Delete the deletion form (current_password,
+	// confirm).
+	ChangeEmail Form
+	Delete      Form
 }
 
 // SecurityView is the "Security" section of /account: the authenticator
@@ -312,6 +334,48 @@ type TokenView struct {
 	// made, which the script counts down.
 	Expires Time
 	TTL     int
+}
+
+// ForgotPage is /forgot: ask for a link that sets a new password.
+type ForgotPage struct {
+	Page
+	// Form holds the address typed and its error.
+	Form Form
+	// Sent is the answer to the form: the same for every address, an
+	// account's or not (SECURITY E1).
+	Sent bool
+	// ExpiresIn is how long a link works ("30 minutes"); "" when unknown.
+	ExpiresIn string
+}
+
+// RecoverPage is /recover: set a new password with a mailed link.
+type RecoverPage struct {
+	Page
+	// Token is the link's token, posted back in a hidden field: it never
+	// goes into a URL the page links to or loads.
+	Token string
+	// Form holds the error of the new password.
+	Form Form
+}
+
+// VerifyPage is /verify: confirm an address with a mailed link.
+type VerifyPage struct {
+	Page
+	// Token is the link's token, posted back in a hidden field.
+	Token string
+}
+
+// Minutes says d in whole minutes ("1 minute", "30 minutes"), or in
+// hours when it is a whole number of them above one hour.
+func Minutes(d time.Duration) string {
+	if d >= 2*time.Hour && d%time.Hour == 0 {
+		return fmt.Sprintf("%d hours", int(d/time.Hour))
+	}
+	m := int((d + time.Minute - 1) / time.Minute)
+	if m <= 1 {
+		return "1 minute"
+	}
+	return fmt.Sprintf("%d minutes", m)
 }
 
 // MessagePage is a page that only says something: an error, a 404.

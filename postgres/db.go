@@ -36,9 +36,10 @@ const maxTxAttempts = 8
 // protocol and SQL: CockroachDB, YugabyteDB). It implements every store
 // interface of the root package: UserStore, SessionStore, RefreshStore,
 // KeyStore, RevocationList, Limiter, ClientStore, CodeStore, ConsentStore,
-// SessionClientStore, Outbox, FactorStore, ChallengeStore, AuditLog and
-// Pinger. It is safe for concurrent use, and any number of DBs (in one
-// process or on many nodes) may share one database.
+// SessionClientStore, Outbox, FactorStore, ChallengeStore, LinkStore,
+// UserDirectory, AuditLog, AuditReader and Pinger. It is safe for
+// concurrent use, and any number of DBs (in one process or on many nodes)
+// may share one database.
 type DB struct {
 	pool   *pgxpool.Pool
 	closed atomic.Bool
@@ -69,6 +70,9 @@ var (
 	_ authd.Outbox             = (*DB)(nil)
 	_ authd.FactorStore        = (*DB)(nil)
 	_ authd.ChallengeStore     = (*DB)(nil)
+	_ authd.LinkStore          = (*DB)(nil)
+	_ authd.UserDirectory      = (*DB)(nil)
+	_ authd.AuditReader        = (*DB)(nil)
 )
 
 // Open connects to the database at url (postgres://… or key=value form, as

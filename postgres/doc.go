@@ -7,7 +7,8 @@
 // which implements every store interface of the root package: UserStore,
 // SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
 // ClientStore, CodeStore, ConsentStore, SessionClientStore, Outbox,
-// FactorStore, ChallengeStore, AuditLog and Pinger. It holds no business
+// FactorStore, ChallengeStore, LinkStore, UserDirectory, AuditLog,
+// AuditReader and Pinger. It holds no business
 // rules: expiry, rotation and reuse detection live in the session and token
 // packages, second-factor checks in package mfa; the store keeps the
 // contracts written in store.go, which storetest checks.
@@ -19,9 +20,11 @@
 // keys (+ key_ring_lock, one row), revocations (+ revocation_seq, one
 // row), login_failures, clients, auth_codes (by the SHA-256 of the code),
 // consents, session_clients, outbox, totp, recovery_codes, passkeys,
-// webauthn_challenges and audit_events (exactly the columns API.md names:
-// id, at, event, user_id, session_id, ip, user_agent, detail). Times are timestamptz (microseconds, returned in UTC); a
-// nullable time is NULL for the zero time. Roles and audiences are text[];
+// webauthn_challenges, email_links (by the SHA-256 of the mailed token)
+// and audit_events (exactly the columns API.md names: id, at, event,
+// user_id, session_id, ip, user_agent, detail). Times are timestamptz
+// (microseconds, returned in UTC); a nullable time is NULL for the zero
+// time. Roles and audiences are text[];
 // hashes, secrets and keys bytea. The tables go into the first schema of
 // the connection's search_path, which the URL may set
 // (…?search_path=authd).
@@ -51,10 +54,15 @@
 //     of concurrent redemptions of one code exactly one finds it unused.
 //   - UseTOTPStep and UsePasskey are conditional UPDATEs (last_step below
 //     the step; the counter going up), UseRecoveryCode a DELETE and
-//     TakeChallenge a DELETE … RETURNING: a concurrent call waits on the
-//     row, re-checks its WHERE clause on the committed row, and matches
-//     nothing, so each step, code, counter value and challenge is used
-//     once.
+//     TakeChallenge and TakeLink a DELETE … RETURNING: a concurrent call
+//     waits on the row, re-checks its WHERE clause on the committed row,
+//     and matches nothing, so each step, code, counter value, challenge
+//     and mailed link is used once.
+//   - IssueLink, CreateUserWithLink and DeleteUser are one transaction
+//     each: a link is written with its mails or not at all, and a user's
+//     rows go together. ListUsers and ListEvents page by key (id), so
+//     rows inserted or deleted during a paging move no other row across
+//     pages.
 //   - Claim locks the due outbox rows with FOR UPDATE SKIP LOCKED and
 //     takes their lease in the same statement: concurrent claimers skip
 //     each other's rows instead of queueing, and none gets a row twice

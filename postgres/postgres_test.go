@@ -112,9 +112,24 @@ func TestChallengeStore(t *testing.T) {
 	storetest.RunChallengeStore(t, func(t *testing.T) authd.ChallengeStore { return openFresh(t) })
 }
 
+func TestLinkStore(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunLinkStore(t, func(t *testing.T) storetest.LinkBackend { return openFresh(t) })
+}
+
+func TestUserDirectory(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunUserDirectory(t, func(t *testing.T) storetest.DirectoryBackend { return openFresh(t) })
+}
+
+func TestAuditReader(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunAuditReader(t, func(t *testing.T) storetest.AuditBackend { return openFresh(t) })
+}
+
 func TestAuditLog(t *testing.T) {
 	pgtest.DSN(t)
-	storetest.RunAuditLog(t, func(t *testing.T) (authd.AuditLog, storetest.AuditReader) {
+	storetest.RunAuditLog(t, func(t *testing.T) (authd.AuditLog, storetest.AuditTable) {
 		db := openFresh(t)
 		return db, func(ctx context.Context) ([]authd.AuditEvent, error) {
 			rows, err := postgres.PoolOf(db).Query(ctx, `SELECT at, event, coalesce(user_id, ''), coalesce(session_id, ''),

@@ -5,18 +5,25 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/jackc/pgx/v5"
 )
 
-const userColumns = `id, email, password_hash, roles, locked, created_at, updated_at`
+const userColumns = `id, email, password_hash, roles, locked, email_verified, created_at, updated_at`
+
+// createUserSQL inserts the user of userArgs; CreateUserWithLink runs it
+// in its transaction.
+const createUserSQL = `INSERT INTO users (` + userColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+func userArgs(u *authd.User) []any {
+	return []any{u.ID, u.Email, u.PasswordHash, list(u.Roles), u.Locked, u.EmailVerified, u.CreatedAt, u.UpdatedAt}
+}
 
 // CreateUser implements authd.UserStore.
 //
 // NOTE: PasswordHash is an argon2id PHC string; the password itself never
 // reaches the store.
 func (db *DB) CreateUser(ctx context.Context, u *authd.User) error {
-	_, err := db.exec(ctx, "create user",
-		`INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Email, u.PasswordHash, list(u.Roles), u.Locked, u.CreatedAt, u.UpdatedAt)
+	_, err := db.exec(ctx, "create user", createUserSQL, userArgs(u)...)
 	return err
 }
 
@@ -36,10 +43,18 @@ func (db *DB) user(ctx context.Context, op, query, arg string) (*authd.User, err
 	if !storable(arg) {
 		return nil, db.keyNotFound(ctx, op)
 	}
-	var u authd.User
-	err := db.pool.QueryRow(ctx, query, arg).Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Roles, &u.Locked, &u.CreatedAt, &u.UpdatedAt)
+	u, err := scanUser(db.pool.QueryRow(ctx, query, arg))
 	if err != nil {
 		return nil, db.wrap(ctx, op, err)
+	}
+	return u, nil
+}
+
+// scanUser reads one row of userColumns.
+func scanUser(row pgx.Row) (*authd.User, error) {
+	var u authd.User
+	if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Roles, &u.Locked, &u.EmailVerified, &u.CreatedAt, &u.UpdatedAt); err != nil {
+		return nil, err
 	}
 	return &u, nil
 }

@@ -26,9 +26,10 @@ const BusyTimeout = 5 * time.Second
 // DB is an authd database in one SQLite file. It implements every store
 // interface of the root package: UserStore, SessionStore, RefreshStore,
 // KeyStore, RevocationList, Limiter, ClientStore, CodeStore, ConsentStore,
-// SessionClientStore, Outbox, FactorStore, ChallengeStore, AuditLog and
-// Pinger. It is safe for concurrent use, and several DBs (in one process or
-// several) may share one file.
+// SessionClientStore, Outbox, FactorStore, ChallengeStore, LinkStore,
+// UserDirectory, AuditLog, AuditReader and Pinger. It is safe for
+// concurrent use, and several DBs (in one process or several) may share
+// one file.
 type DB struct {
 	path      string
 	watchPoll time.Duration
@@ -67,6 +68,9 @@ var (
 	_ authd.Outbox             = (*DB)(nil)
 	_ authd.FactorStore        = (*DB)(nil)
 	_ authd.ChallengeStore     = (*DB)(nil)
+	_ authd.LinkStore          = (*DB)(nil)
+	_ authd.UserDirectory      = (*DB)(nil)
+	_ authd.AuditReader        = (*DB)(nil)
 )
 
 // Option configures Open.

@@ -7,7 +7,8 @@
 // implements every store interface of the root package: UserStore,
 // SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
 // ClientStore, CodeStore, ConsentStore, SessionClientStore, Outbox,
-// FactorStore, ChallengeStore, AuditLog and Pinger. It holds no business
+// FactorStore, ChallengeStore, LinkStore, UserDirectory, AuditLog,
+// AuditReader and Pinger. It holds no business
 // rules: expiry, rotation and reuse detection live in the session and token
 // packages, second-factor checks in package mfa; the store keeps the
 // contracts written in store.go, which storetest checks.
@@ -33,8 +34,9 @@
 //     DELETE … RETURNING) or one IMMEDIATE transaction, so counters, key
 //     rotation, refresh rotation, code redemption (one first redemption),
 //     outbox claims (one claimer per lease) and the single use of a TOTP
-//     step, a recovery code, a passkey counter value and a WebAuthn
-//     challenge (conditional UPDATE or DELETE) are exact across processes;
+//     step, a recovery code, a passkey counter value, a WebAuthn
+//     challenge and a mailed link (conditional UPDATE or DELETE) are exact
+//     across processes;
 //   - migrations run in one IMMEDIATE transaction: a second process
 //     starting at the same time waits, then finds nothing to do.
 //

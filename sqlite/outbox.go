@@ -12,12 +12,18 @@ import (
 
 const outboxColumns = `id, kind, target, body, user_id, session_id, client_id, attempts, created_at, next_at, last_err`
 
+// enqueueSQL inserts the message of messageArgs; IssueLink runs it in its
+// transaction.
+const enqueueSQL = `INSERT INTO outbox (` + outboxColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+func messageArgs(m *authd.OutboxMessage) []any {
+	return []any{m.ID, m.Kind, m.Target, nonNil(m.Body), m.UserID, m.SessionID, m.ClientID, m.Attempts,
+		micros(m.CreatedAt), micros(m.NextAt), m.LastErr}
+}
+
 // Enqueue implements authd.Outbox.
 func (db *DB) Enqueue(ctx context.Context, m *authd.OutboxMessage) error {
-	_, err := db.exec(ctx, "enqueue message",
-		`INSERT INTO outbox (`+outboxColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Kind, m.Target, nonNil(m.Body), m.UserID, m.SessionID, m.ClientID, m.Attempts,
-		micros(m.CreatedAt), micros(m.NextAt), m.LastErr)
+	_, err := db.exec(ctx, "enqueue message", enqueueSQL, messageArgs(m)...)
 	return err
 }
 

@@ -102,10 +102,22 @@ func TestChallengeStore(t *testing.T) {
 	storetest.RunChallengeStore(t, func(t *testing.T) authd.ChallengeStore { return open(t) })
 }
 
+func TestLinkStore(t *testing.T) {
+	storetest.RunLinkStore(t, func(t *testing.T) storetest.LinkBackend { return open(t) })
+}
+
+func TestUserDirectory(t *testing.T) {
+	storetest.RunUserDirectory(t, func(t *testing.T) storetest.DirectoryBackend { return open(t) })
+}
+
+func TestAuditReader(t *testing.T) {
+	storetest.RunAuditReader(t, func(t *testing.T) storetest.AuditBackend { return open(t) })
+}
+
 // TestAuditLog reads the events back straight from the table, by the column
 // names API.md gives, so the table keeps its published shape.
 func TestAuditLog(t *testing.T) {
-	storetest.RunAuditLog(t, func(t *testing.T) (authd.AuditLog, storetest.AuditReader) {
+	storetest.RunAuditLog(t, func(t *testing.T) (authd.AuditLog, storetest.AuditTable) {
 		db := open(t)
 		r := raw(t, db.Path())
 		return db, func(ctx context.Context) ([]authd.AuditEvent, error) {
@@ -279,6 +291,7 @@ func TestMigrate(t *testing.T) {
 			"recovery_codes":      {"user_id", "hash"},
 			"passkeys":            {"id", "user_id", "name", "credential_id", "credential", "sign_count", "created_at", "last_used_at"},
 			"webauthn_challenges": {"key", "data", "expires_at"},
+			"email_links":         {"hash", "purpose", "user_id", "email", "created_at", "expires_at"},
 		}
 		for table, cols := range want {
 			rows, err := r.QueryContext(t.Context(), `SELECT name FROM pragma_table_info(?) ORDER BY cid`, table)

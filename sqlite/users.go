@@ -7,13 +7,19 @@ import (
 	"github.com/authd/authd"
 )
 
-const userColumns = `id, email, password_hash, roles, locked, created_at, updated_at`
+const userColumns = `id, email, password_hash, roles, locked, email_verified, created_at, updated_at`
+
+// createUserSQL inserts the user of userArgs; CreateUserWithLink runs it
+// in its transaction.
+const createUserSQL = `INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+
+func userArgs(u *authd.User) []any {
+	return []any{u.ID, u.Email, u.PasswordHash, encodeList(u.Roles), u.Locked, u.EmailVerified, micros(u.CreatedAt), micros(u.UpdatedAt)}
+}
 
 // CreateUser implements authd.UserStore.
 func (db *DB) CreateUser(ctx context.Context, u *authd.User) error {
-	_, err := db.exec(ctx, "create user",
-		`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Email, u.PasswordHash, encodeList(u.Roles), u.Locked, micros(u.CreatedAt), micros(u.UpdatedAt))
+	_, err := db.exec(ctx, "create user", createUserSQL, userArgs(u)...)
 	return err
 }
 
@@ -29,17 +35,26 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*authd.User, error
 }
 
 func (db *DB) user(ctx context.Context, op, query string, arg string) (*authd.User, error) {
+	u, err := scanUser(db.queryRow(ctx, query, arg))
+	if err != nil {
+		return nil, db.wrap(ctx, op, err)
+	}
+	return u, nil
+}
+
+// scanUser reads one row of userColumns.
+func scanUser(row scanner) (*authd.User, error) {
 	var (
 		u                authd.User
 		roles            string
 		created, updated int64
 	)
-	err := db.queryRow(ctx, query, arg).Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Locked, &created, &updated)
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &roles, &u.Locked, &u.EmailVerified, &created, &updated)
 	if err != nil {
-		return nil, db.wrap(ctx, op, err)
+		return nil, err
 	}
 	if u.Roles, err = decodeList(roles); err != nil {
-		return nil, db.wrap(ctx, op, err)
+		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return &u, nil

@@ -11,14 +11,16 @@ import (
 	"github.com/authd/authd"
 )
 
-// AuditReader reads back every event an AuditLog recorded, oldest first.
-// AuditLog is write-only, so RunAuditLog needs one to check what was kept;
-// a SQL store's test can read its audit_events table directly.
-type AuditReader func(ctx context.Context) ([]authd.AuditEvent, error)
+// AuditTable reads back every event an AuditLog recorded, oldest first,
+// from where the store keeps them. RunAuditLog checks what was kept
+// through it rather than through authd.AuditReader, so that a SQL store's
+// test can read its audit_events table directly, by the column names
+// API.md publishes, and a log without a reader can run the suite.
+type AuditTable func(ctx context.Context) ([]authd.AuditEvent, error)
 
 // RunAuditLog runs the AuditLog contract against logs made by newLog, which
 // must return a fresh, empty log and a reader of it each time it is called.
-func RunAuditLog(t *testing.T, newLog func(t *testing.T) (authd.AuditLog, AuditReader)) {
+func RunAuditLog(t *testing.T, newLog func(t *testing.T) (authd.AuditLog, AuditTable)) {
 	t.Helper()
 	as := auditSuite{newLog}
 	t.Run("RecordEvent appends the event with every field", as.recordAppendsEveryField)
@@ -30,7 +32,7 @@ func RunAuditLog(t *testing.T, newLog func(t *testing.T) (authd.AuditLog, AuditR
 // auditSuite is what RunAuditLog's subtests share: the constructor of fresh
 // logs, and the helpers over a log as methods.
 type auditSuite struct {
-	newLog func(t *testing.T) (authd.AuditLog, AuditReader)
+	newLog func(t *testing.T) (authd.AuditLog, AuditTable)
 }
 
 // newEvent returns an event named name at at, every field set.
@@ -46,7 +48,7 @@ func newEvent(name string, at time.Time) authd.AuditEvent {
 	}
 }
 
-func (auditSuite) read(t *testing.T, r AuditReader) []authd.AuditEvent {
+func (auditSuite) read(t *testing.T, r AuditTable) []authd.AuditEvent {
 	t.Helper()
 	es, err := r(t.Context())
 	mustOK(t, err, "reading the audit log back")

@@ -149,8 +149,24 @@ func checkUser(t *testing.T, what string, want, got *authd.User) {
 	d.str("PasswordHash", want.PasswordHash, got.PasswordHash)
 	d.strs("Roles", want.Roles, got.Roles)
 	d.bool("Locked", want.Locked, got.Locked)
+	d.bool("EmailVerified", want.EmailVerified, got.EmailVerified)
 	d.time("CreatedAt", want.CreatedAt, got.CreatedAt)
 	d.time("UpdatedAt", want.UpdatedAt, got.UpdatedAt)
+	d.report(t, what)
+}
+
+func checkLink(t *testing.T, what string, want, got *authd.Link) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: got nil link", what)
+	}
+	var d diff
+	d.bytes("Hash", want.Hash, got.Hash)
+	d.str("Purpose", want.Purpose, got.Purpose)
+	d.str("UserID", want.UserID, got.UserID)
+	d.str("Email", want.Email, got.Email)
+	d.time("CreatedAt", want.CreatedAt, got.CreatedAt)
+	d.time("ExpiresAt", want.ExpiresAt, got.ExpiresAt)
 	d.report(t, what)
 }
 

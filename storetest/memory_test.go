@@ -3,6 +3,7 @@ package storetest_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"maps"
 	"slices"
@@ -38,6 +39,7 @@ type memory struct {
 	recovery map[[2]string]bool // by user id, string(hash)
 	passkeys map[string]authd.Passkey
 	chals    map[string]challenge
+	mails    map[string]authd.Link // mailed links, by string(hash)
 }
 
 type challenge struct {
@@ -82,6 +84,7 @@ func newMemory() *memory {
 		recovery: map[[2]string]bool{},
 		passkeys: map[string]authd.Passkey{},
 		chals:    map[string]challenge{},
+		mails:    map[string]authd.Link{},
 	}
 }
 
@@ -1157,4 +1160,271 @@ func (m *memory) DeleteChallengesBefore(ctx context.Context, t time.Time) (int, 
 		}
 	}
 	return n, nil
+}
+
+var (
+	_ authd.LinkStore     = (*memory)(nil)
+	_ authd.UserDirectory = (*memory)(nil)
+	_ authd.AuditReader   = (*memory)(nil)
+)
+
+// issueLocked is IssueLink with m.mu held; it checks every conflict
+// before it writes anything.
+func (m *memory) issueLocked(l *authd.Link, mails []*authd.OutboxMessage) error {
+	if _, ok := m.mails[string(l.Hash)]; ok {
+		return authd.ErrConflict
+	}
+	ids := map[string]bool{}
+	for _, x := range mails {
+		if _, ok := m.outbox[x.ID]; ok || ids[x.ID] {
+			return authd.ErrConflict
+		}
+		ids[x.ID] = true
+	}
+	for h, x := range m.mails {
+		if x.UserID == l.UserID && x.Purpose == l.Purpose {
+			delete(m.mails, h)
+		}
+	}
+	c := *l
+	c.Hash = bytes.Clone(l.Hash)
+	m.mails[string(l.Hash)] = c
+	for _, x := range mails {
+		m.outbox[x.ID] = *cloneMessage(*x)
+	}
+	return nil
+}
+
+func (m *memory) IssueLink(ctx context.Context, l *authd.Link, mails []*authd.OutboxMessage) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	return m.issueLocked(l, mails)
+}
+
+func (m *memory) CreateUserWithLink(ctx context.Context, u *authd.User, l *authd.Link, mails []*authd.OutboxMessage) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.users[u.ID]; ok {
+		return authd.ErrConflict
+	}
+	for _, v := range m.users {
+		if v.Email == u.Email {
+			return authd.ErrConflict
+		}
+	}
+	if err := m.issueLocked(l, mails); err != nil {
+		return err
+	}
+	c := *u
+	c.Roles = slices.Clone(u.Roles)
+	m.users[u.ID] = c
+	return nil
+}
+
+func (m *memory) TakeLink(ctx context.Context, hash []byte, purposes []string, now time.Time) (*authd.Link, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	l, ok := m.mails[string(hash)]
+	if !ok || !slices.Contains(purposes, l.Purpose) || !l.ExpiresAt.After(now) {
+		return nil, authd.ErrNotFound
+	}
+	delete(m.mails, string(hash))
+	return &l, nil
+}
+
+func (m *memory) DeleteLinksBefore(ctx context.Context, t time.Time) (int, error) {
+	if err := m.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer m.mu.Unlock()
+	n := 0
+	for h, l := range m.mails {
+		if l.ExpiresAt.Before(t) {
+			delete(m.mails, h)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (m *memory) SetEmail(ctx context.Context, id, email string, verified bool, at time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	for _, v := range m.users {
+		if v.Email == email && v.ID != id {
+			return authd.ErrConflict
+		}
+	}
+	u.Email, u.EmailVerified, u.UpdatedAt = email, verified, at
+	m.users[id] = u
+	return nil
+}
+
+func checkLimit(n int) error {
+	if n < 1 || n > 1000 {
+		return authd.Invalidf("limit", "limit must be 1 to 1000")
+	}
+	return nil
+}
+
+// A user cursor is "u" and the base64url of the last id.
+func parseUserCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(c, "u"))
+	if err != nil || len(b) == 0 || len(b) > 1024 || "u"+base64.RawURLEncoding.EncodeToString(b) != c {
+		return "", authd.Invalidf("cursor", "malformed cursor")
+	}
+	return string(b), nil
+}
+
+func (m *memory) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, string, error) {
+	if err := checkLimit(q.Limit); err != nil {
+		return nil, "", err
+	}
+	after, err := parseUserCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := m.lock(ctx); err != nil {
+		return nil, "", err
+	}
+	defer m.mu.Unlock()
+	out := []*authd.User{}
+	for _, id := range slices.Sorted(maps.Keys(m.users)) {
+		u := m.users[id]
+		if id <= after || !strings.Contains(strings.ToLower(u.Email), strings.ToLower(q.Query)) {
+			continue
+		}
+		if len(out) == q.Limit {
+			return out, "u" + base64.RawURLEncoding.EncodeToString([]byte(out[len(out)-1].ID)), nil
+		}
+		u.Roles = slices.Clone(u.Roles)
+		out = append(out, &u)
+	}
+	return out, "", nil
+}
+
+func (m *memory) DeleteUser(ctx context.Context, id string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.users[id]; !ok {
+		return authd.ErrNotFound
+	}
+	delete(m.users, id)
+	for k, x := range m.sessions {
+		if x.UserID == id {
+			delete(m.sessions, k)
+		}
+	}
+	for k, f := range m.families {
+		if f.UserID == id {
+			delete(m.families, k)
+			for h, tok := range m.tokens {
+				if tok.family == k {
+					delete(m.tokens, h)
+				}
+			}
+		}
+	}
+	delete(m.totps, id)
+	for k := range m.recovery {
+		if k[0] == id {
+			delete(m.recovery, k)
+		}
+	}
+	for k, p := range m.passkeys {
+		if p.UserID == id {
+			delete(m.passkeys, k)
+		}
+	}
+	for k := range m.consents {
+		if k[0] == id {
+			delete(m.consents, k)
+		}
+	}
+	for k, c := range m.codes {
+		if c.UserID == id {
+			delete(m.codes, k)
+		}
+	}
+	for k, l := range m.links {
+		if l.userID == id {
+			delete(m.links, k)
+		}
+	}
+	for k, l := range m.mails {
+		if l.UserID == id {
+			delete(m.mails, k)
+		}
+	}
+	for k, x := range m.outbox {
+		if x.UserID == id && x.Kind == authd.OutboxMail {
+			delete(m.outbox, k)
+		}
+	}
+	return nil
+}
+
+// An event cursor is "e" and the decimal position (from 1) of the last
+// event of the page in m.events.
+func parseEventCursor(c string) (int, error) {
+	if c == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(c, "e"))
+	if err != nil || n < 1 || "e"+strconv.Itoa(n) != c {
+		return 0, authd.Invalidf("cursor", "malformed cursor")
+	}
+	return n, nil
+}
+
+// keepEvent reports whether q's filters keep e.
+func keepEvent(q authd.AuditQuery, e authd.AuditEvent) bool {
+	return (q.UserID == "" || e.UserID == q.UserID) && (q.Event == "" || e.Event == q.Event) &&
+		(q.Since.IsZero() || !e.At.Before(q.Since))
+}
+
+func (m *memory) ListEvents(ctx context.Context, q authd.AuditQuery) ([]authd.AuditEvent, string, error) {
+	if err := checkLimit(q.Limit); err != nil {
+		return nil, "", err
+	}
+	before, err := parseEventCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := m.lock(ctx); err != nil {
+		return nil, "", err
+	}
+	defer m.mu.Unlock()
+	if before == 0 {
+		before = len(m.events) + 1
+	}
+	out, last := []authd.AuditEvent{}, 0
+	for pos := min(before, len(m.events)+1) - 1; pos >= 1; pos-- {
+		e := m.events[pos-1]
+		if !keepEvent(q, e) {
+			continue
+		}
+		if len(out) == q.Limit {
+			return out, "e" + strconv.Itoa(last), nil
+		}
+		out, last = append(out, e), pos
+	}
+	return out, "", nil
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ func TestMemory(t *testing.T) {
 		storetest.RunClientStore(t, func(*testing.T) authd.ClientStore { return newMemory() })
 	})
 	t.Run("AuditLog", func(t *testing.T) {
-		storetest.RunAuditLog(t, func(*testing.T) (authd.AuditLog, storetest.AuditReader) {
+		storetest.RunAuditLog(t, func(*testing.T) (authd.AuditLog, storetest.AuditTable) {
 			m := newMemory()
 			return m, m.AuditEvents
 		})
@@ -65,6 +66,15 @@ func TestMemory(t *testing.T) {
 	})
 	t.Run("ChallengeStore", func(t *testing.T) {
 		storetest.RunChallengeStore(t, func(*testing.T) authd.ChallengeStore { return newMemory() })
+	})
+	t.Run("LinkStore", func(t *testing.T) {
+		storetest.RunLinkStore(t, func(*testing.T) storetest.LinkBackend { return newMemory() })
+	})
+	t.Run("UserDirectory", func(t *testing.T) {
+		storetest.RunUserDirectory(t, func(*testing.T) storetest.DirectoryBackend { return newMemory() })
+	})
+	t.Run("AuditReader", func(t *testing.T) {
+		storetest.RunAuditReader(t, func(*testing.T) storetest.AuditBackend { return newMemory() })
 	})
 }
 
@@ -203,8 +213,74 @@ func challenges(wrap func(*memory) authd.ChallengeStore) func(*testing.T) {
 	}
 }
 
+func linkStore(wrap func(*memory) storetest.LinkBackend) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunLinkStore(t, func(*testing.T) storetest.LinkBackend { return wrap(newMemory()) })
+	}
+}
+
+func directory(wrap func(*memory) storetest.DirectoryBackend) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunUserDirectory(t, func(*testing.T) storetest.DirectoryBackend { return wrap(newMemory()) })
+	}
+}
+
+func auditReader(wrap func(*memory) storetest.AuditBackend) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunAuditReader(t, func(*testing.T) storetest.AuditBackend { return wrap(newMemory()) })
+	}
+}
+
 func mutants() []mutant {
 	return []mutant{
+		{"user drops EmailVerified", users(func(m *memory) authd.UserStore { return dropVerified{m} }),
+			"CreateUser then UserByID returns every field"},
+		{"link issue keeps older links", linkStore(func(m *memory) storetest.LinkBackend { return keepOldLinks{m} }),
+			"IssueLink deletes every link of l.UserID with l.Purpose"},
+		{"link issue deletes before the hash conflict", linkStore(func(m *memory) storetest.LinkBackend { return replaceOwnHash{m} }),
+			"IssueLink ErrConflict when l.Hash exists, and nothing written"},
+		{"link issue enqueues before the mail conflict", linkStore(func(m *memory) storetest.LinkBackend { return partialIssue{m} }),
+			"IssueLink ErrConflict when a mail's ID exists, and nothing written"},
+		{"link create user not atomic", linkStore(func(m *memory) storetest.LinkBackend { return userThenLink{m} }),
+			"CreateUserWithLink ErrConflict as IssueLink, and no user created"},
+		{"link take keeps it", linkStore(func(m *memory) storetest.LinkBackend { return peekLink{m} }),
+			"TakeLink deletes the link: it is used once"},
+		{"link take ignores purpose", linkStore(func(m *memory) storetest.LinkBackend { return anyPurpose{m} }),
+			"TakeLink ErrNotFound and nothing changed when the Purpose is not one of purposes"},
+		{"link take at expiry", linkStore(func(m *memory) storetest.LinkBackend { return takeAtExpiry{m} }),
+			"TakeLink ErrNotFound and nothing changed when ExpiresAt is not after now"},
+		{"link take not atomic", linkStore(func(m *memory) storetest.LinkBackend { return racyTakeLink{m} }),
+			"TakeLink gives the link to at most one of n concurrent calls"},
+		{"set email keeps verified", directory(func(m *memory) storetest.DirectoryBackend { return keepVerified{m} }),
+			"SetEmail sets Email, EmailVerified and UpdatedAt only"},
+		{"set email takes another's address", directory(func(m *memory) storetest.DirectoryBackend { return stealEmail{m} }),
+			"SetEmail ErrConflict when another user has email"},
+		{"list users positional cursor", directory(func(m *memory) storetest.DirectoryBackend { return &offsetUsers{memory: m} }),
+			"ListUsers returns each user that exists for a whole paging exactly once, whatever is inserted or deleted"},
+		{"list users LIKE wildcards", directory(func(m *memory) storetest.DirectoryBackend { return wildUsers{m} }),
+			"ListUsers matches the LIKE wildcards %, _ and backslash in Query as themselves"},
+		{"list users case-sensitive", directory(func(m *memory) storetest.DirectoryBackend { return caseUsers{m} }),
+			"ListUsers keeps the users whose email contains Query, case-insensitively"},
+		{"list users lax cursor", directory(func(m *memory) storetest.DirectoryBackend { return laxUserCursor{m} }),
+			"ListUsers refuses a malformed cursor with *authd.InvalidError"},
+		{"list users lax limit", directory(func(m *memory) storetest.DirectoryBackend { return laxUserLimit{m} }),
+			"ListUsers refuses a Limit outside 1 to 1000 with *authd.InvalidError"},
+		{"delete user keeps links", directory(func(m *memory) storetest.DirectoryBackend { return keepLinks{m} }),
+			"DeleteUser deletes the user and every record of theirs"},
+		{"delete user deletes every outbox message", directory(func(m *memory) storetest.DirectoryBackend { return dropOutbox{m} }),
+			"DeleteUser keeps the audit events and the outbox messages of other kinds"},
+		{"delete user of an unknown id", directory(func(m *memory) storetest.DirectoryBackend { return deleteOrphans{m} }),
+			"DeleteUser ErrNotFound for an unknown id, and deletes nothing"},
+		{"list events oldest first", auditReader(func(m *memory) storetest.AuditBackend { return eventsOldestFirst{m} }),
+			"ListEvents returns the events newest first, in the order they were recorded, with every field"},
+		{"list events by At", auditReader(func(m *memory) storetest.AuditBackend { return eventsByAt{m} }),
+			"ListEvents returns the events newest first, in the order they were recorded, with every field"},
+		{"list events Since exclusive", auditReader(func(m *memory) storetest.AuditBackend { return sinceExclusive{m} }),
+			"ListEvents keeps the events of UserID, of Event and at or after Since"},
+		{"list events positional cursor", auditReader(func(m *memory) storetest.AuditBackend { return &offsetEvents{memory: m} }),
+			"ListEvents paging skips and repeats no earlier event and shows none recorded during it"},
+		{"list events cursor on the last page", auditReader(func(m *memory) storetest.AuditBackend { return lateEventCursor{m} }),
+			"ListEvents pages by Limit and the next cursor, empty on the last page"},
 		{"user email case-insensitive", users(func(m *memory) authd.UserStore { return caseFoldEmail{m} }),
 			"email is compared exactly"},
 		{"user email not unique", users(func(m *memory) authd.UserStore { return dupEmail{m} }),
@@ -338,7 +414,7 @@ func mutants() []mutant {
 		{"outbox claim newest first", outbox(func(m *memory) authd.Outbox { return claimNewestFirst{m} }),
 			"Claim returns the messages of kind whose NextAt is not after now, oldest NextAt first"},
 		{"audit merges duplicates", func(t *testing.T) {
-			storetest.RunAuditLog(t, func(*testing.T) (authd.AuditLog, storetest.AuditReader) {
+			storetest.RunAuditLog(t, func(*testing.T) (authd.AuditLog, storetest.AuditTable) {
 				m := newMemory()
 				return dedupAudit{m}, m.AuditEvents
 			})
@@ -1243,4 +1319,321 @@ type deleteAtT struct{ *memory }
 
 func (s deleteAtT) DeleteChallengesBefore(ctx context.Context, t time.Time) (int, error) {
 	return s.memory.DeleteChallengesBefore(ctx, t.Add(time.Microsecond))
+}
+
+// dropVerified stores every user unverified.
+type dropVerified struct{ *memory }
+
+func (s dropVerified) CreateUser(ctx context.Context, u *authd.User) error {
+	c := *u
+	c.EmailVerified = false
+	return s.memory.CreateUser(ctx, &c)
+}
+
+// keepOldLinks adds the link without deleting the user's others.
+type keepOldLinks struct{ *memory }
+
+func (s keepOldLinks) IssueLink(ctx context.Context, l *authd.Link, mails []*authd.OutboxMessage) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.mails[string(l.Hash)]; ok {
+		return authd.ErrConflict
+	}
+	s.mails[string(l.Hash)] = *l
+	for _, x := range mails {
+		s.outbox[x.ID] = *x
+	}
+	return nil
+}
+
+// replaceOwnHash deletes the user's links of the purpose before it looks
+// for a conflict, so reissuing a link's own hash replaces it.
+type replaceOwnHash struct{ *memory }
+
+func (s replaceOwnHash) IssueLink(ctx context.Context, l *authd.Link, mails []*authd.OutboxMessage) error {
+	s.mu.Lock()
+	for h, x := range s.mails {
+		if x.UserID == l.UserID && x.Purpose == l.Purpose {
+			delete(s.mails, h)
+		}
+	}
+	s.mu.Unlock()
+	return s.memory.IssueLink(ctx, l, mails)
+}
+
+// partialIssue enqueues the mails one by one and stops at the first
+// conflict, keeping the link and the mails before it.
+type partialIssue struct{ *memory }
+
+func (s partialIssue) IssueLink(ctx context.Context, l *authd.Link, mails []*authd.OutboxMessage) error {
+	if err := s.memory.IssueLink(ctx, l, nil); err != nil {
+		return err
+	}
+	for _, x := range mails {
+		if err := s.memory.Enqueue(ctx, x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// userThenLink creates the user, then issues the link, in two steps.
+type userThenLink struct{ *memory }
+
+func (s userThenLink) CreateUserWithLink(ctx context.Context, u *authd.User, l *authd.Link, mails []*authd.OutboxMessage) error {
+	if err := s.memory.CreateUser(ctx, u); err != nil {
+		return err
+	}
+	return s.memory.IssueLink(ctx, l, mails)
+}
+
+// peekLink returns the link but keeps it.
+type peekLink struct{ *memory }
+
+func (s peekLink) TakeLink(ctx context.Context, hash []byte, purposes []string, now time.Time) (*authd.Link, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.mails[string(hash)]
+	if !ok || !slices.Contains(purposes, l.Purpose) || !l.ExpiresAt.After(now) {
+		return nil, authd.ErrNotFound
+	}
+	return &l, nil
+}
+
+// anyPurpose takes a link whatever purposes say.
+type anyPurpose struct{ *memory }
+
+func (s anyPurpose) TakeLink(ctx context.Context, hash []byte, purposes []string, now time.Time) (*authd.Link, error) {
+	return s.memory.TakeLink(ctx, hash, []string{authd.LinkVerifyEmail, authd.LinkChangeEmail, authd.LinkRecover}, now)
+}
+
+// takeAtExpiry still takes a link at its ExpiresAt.
+type takeAtExpiry struct{ *memory }
+
+func (s takeAtExpiry) TakeLink(ctx context.Context, hash []byte, purposes []string, now time.Time) (*authd.Link, error) {
+	return s.memory.TakeLink(ctx, hash, purposes, now.Add(-time.Microsecond))
+}
+
+// racyTakeLink reads the link, lets go, then deletes it.
+type racyTakeLink struct{ *memory }
+
+func (s racyTakeLink) TakeLink(ctx context.Context, hash []byte, purposes []string, now time.Time) (*authd.Link, error) {
+	s.mu.Lock()
+	l, ok := s.mails[string(hash)]
+	s.mu.Unlock()
+	if !ok || !slices.Contains(purposes, l.Purpose) || !l.ExpiresAt.After(now) {
+		return nil, authd.ErrNotFound
+	}
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.mails, string(hash))
+	return &l, nil
+}
+
+// keepVerified changes the address but not EmailVerified.
+type keepVerified struct{ *memory }
+
+func (s keepVerified) SetEmail(ctx context.Context, id, email string, verified bool, at time.Time) error {
+	u, err := s.memory.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.memory.SetEmail(ctx, id, email, u.EmailVerified, at)
+}
+
+// stealEmail lets two users share an address.
+type stealEmail struct{ *memory }
+
+func (s stealEmail) SetEmail(ctx context.Context, id, email string, verified bool, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	u.Email, u.EmailVerified, u.UpdatedAt = email, verified, at
+	s.users[id] = u
+	return nil
+}
+
+// offsetUsers pages by position in the sorted list: an insert or a delete
+// before the cursor shifts users across pages.
+type offsetUsers struct{ *memory }
+
+func (s *offsetUsers) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, string, error) {
+	from := 0
+	if q.Cursor != "" {
+		from, _ = strconv.Atoi(q.Cursor)
+	}
+	all, _, err := s.memory.ListUsers(ctx, authd.UserQuery{Query: q.Query, Limit: 1000})
+	if err != nil || from >= len(all) {
+		return []*authd.User{}, "", err
+	}
+	end := min(len(all), from+q.Limit)
+	next := ""
+	if end < len(all) {
+		next = strconv.Itoa(end)
+	}
+	return all[from:end], next, nil
+}
+
+// wildUsers passes Query to a LIKE without escaping its wildcards.
+type wildUsers struct{ *memory }
+
+func (s wildUsers) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, string, error) {
+	pattern := "(?i)" + strings.NewReplacer("%", ".*", "_", ".", `\`, `\\`, ".", `\.`).Replace(q.Query)
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, "", err
+	}
+	all, _, err := s.memory.ListUsers(ctx, authd.UserQuery{Limit: 1000})
+	out := []*authd.User{}
+	for _, u := range all {
+		if re.MatchString(u.Email) {
+			out = append(out, u)
+		}
+	}
+	return out, "", err
+}
+
+// caseUsers compares Query with the email case-sensitively.
+type caseUsers struct{ *memory }
+
+func (s caseUsers) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, string, error) {
+	all, _, err := s.memory.ListUsers(ctx, authd.UserQuery{Limit: 1000})
+	out := []*authd.User{}
+	for _, u := range all {
+		if strings.Contains(u.Email, q.Query) {
+			out = append(out, u)
+		}
+	}
+	return out, "", err
+}
+
+// laxUserCursor starts from the beginning on a cursor it cannot read.
+type laxUserCursor struct{ *memory }
+
+func (s laxUserCursor) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, string, error) {
+	us, next, err := s.memory.ListUsers(ctx, q)
+	var inv *authd.InvalidError
+	if errors.As(err, &inv) && inv.Field == "cursor" {
+		q.Cursor = ""
+		return s.memory.ListUsers(ctx, q)
+	}
+	return us, next, err
+}
+
+// laxUserLimit clamps the limit into range.
+type laxUserLimit struct{ *memory }
+
+func (s laxUserLimit) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, string, error) {
+	q.Limit = min(max(q.Limit, 1), 1000)
+	return s.memory.ListUsers(ctx, q)
+}
+
+// keepLinks deletes the user and the rest, but not their mailed links.
+type keepLinks struct{ *memory }
+
+func (s keepLinks) DeleteUser(ctx context.Context, id string) error {
+	s.mu.Lock()
+	kept := maps.Clone(s.mails)
+	s.mu.Unlock()
+	err := s.memory.DeleteUser(ctx, id)
+	s.mu.Lock()
+	s.mails = kept
+	s.mu.Unlock()
+	return err
+}
+
+// dropOutbox deletes every outbox message of the user, of any kind.
+type dropOutbox struct{ *memory }
+
+func (s dropOutbox) DeleteUser(ctx context.Context, id string) error {
+	if err := s.memory.DeleteUser(ctx, id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, x := range s.outbox {
+		if x.UserID == id {
+			delete(s.outbox, k)
+		}
+	}
+	return nil
+}
+
+// deleteOrphans deletes the records of an unknown id before it finds the
+// user missing.
+type deleteOrphans struct{ *memory }
+
+func (s deleteOrphans) DeleteUser(ctx context.Context, id string) error {
+	s.mu.Lock()
+	if _, ok := s.users[id]; !ok {
+		s.users[id] = authd.User{ID: id}
+	}
+	s.mu.Unlock()
+	s.memory.DeleteUser(ctx, id)
+	return authd.ErrNotFound
+}
+
+// eventsOldestFirst returns each page oldest first.
+type eventsOldestFirst struct{ *memory }
+
+func (s eventsOldestFirst) ListEvents(ctx context.Context, q authd.AuditQuery) ([]authd.AuditEvent, string, error) {
+	es, next, err := s.memory.ListEvents(ctx, q)
+	slices.Reverse(es)
+	return es, next, err
+}
+
+// eventsByAt orders each page by At, newest first, instead of by recording.
+type eventsByAt struct{ *memory }
+
+func (s eventsByAt) ListEvents(ctx context.Context, q authd.AuditQuery) ([]authd.AuditEvent, string, error) {
+	es, next, err := s.memory.ListEvents(ctx, q)
+	slices.SortStableFunc(es, func(a, b authd.AuditEvent) int { return b.At.Compare(a.At) })
+	return es, next, err
+}
+
+// sinceExclusive leaves out the events at Since.
+type sinceExclusive struct{ *memory }
+
+func (s sinceExclusive) ListEvents(ctx context.Context, q authd.AuditQuery) ([]authd.AuditEvent, string, error) {
+	if !q.Since.IsZero() {
+		q.Since = q.Since.Add(time.Microsecond)
+	}
+	return s.memory.ListEvents(ctx, q)
+}
+
+// offsetEvents pages by position from the newest: every event recorded
+// meanwhile pushes the older ones to later pages, where they repeat.
+type offsetEvents struct{ *memory }
+
+func (s *offsetEvents) ListEvents(ctx context.Context, q authd.AuditQuery) ([]authd.AuditEvent, string, error) {
+	from := 0
+	if q.Cursor != "" {
+		from, _ = strconv.Atoi(q.Cursor)
+	}
+	all, _, err := s.memory.ListEvents(ctx, authd.AuditQuery{UserID: q.UserID, Event: q.Event, Since: q.Since, Limit: 1000})
+	if err != nil || from >= len(all) {
+		return []authd.AuditEvent{}, "", err
+	}
+	end := min(len(all), from+q.Limit)
+	next := ""
+	if end < len(all) {
+		next = strconv.Itoa(end)
+	}
+	return all[from:end], next, nil
+}
+
+// lateEventCursor returns a next cursor on a full last page, and leaves
+// the caller an empty page to find out.
+type lateEventCursor struct{ *memory }
+
+func (s lateEventCursor) ListEvents(ctx context.Context, q authd.AuditQuery) ([]authd.AuditEvent, string, error) {
+	es, next, err := s.memory.ListEvents(ctx, q)
+	if err == nil && next == "" && len(es) == q.Limit {
+		next = "e1"
+	}
+	return es, next, err
 }

@@ -36,16 +36,18 @@ type userSuite struct {
 	newStore func(t *testing.T) authd.UserStore
 }
 
-// newUser returns an unlocked user with a fresh id and email.
+// newUser returns an unlocked user with a fresh id and a fresh, verified
+// email.
 func newUser() *authd.User {
 	now := Now()
 	return &authd.User{
-		ID:           NewID("user"),
-		Email:        NewID("u") + "@example.com",
-		PasswordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
-		Roles:        []string{"admin", "ops"},
-		CreatedAt:    now,
-		UpdatedAt:    now.Add(time.Second),
+		ID:            NewID("user"),
+		Email:         NewID("u") + "@example.com",
+		PasswordHash:  "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+		Roles:         []string{"admin", "ops"},
+		EmailVerified: true,
+		CreatedAt:     now,
+		UpdatedAt:     now.Add(time.Second),
 	}
 }
 
@@ -62,6 +64,7 @@ func (us userSuite) createThenUserByID(t *testing.T) {
 func (us userSuite) createThenUserByEmail(t *testing.T) {
 	s := us.newStore(t)
 	u := newUser()
+	u.EmailVerified = false
 	mustOK(t, s.CreateUser(t.Context(), u), "CreateUser")
 	got, err := s.UserByEmail(t.Context(), u.Email)
 	mustOK(t, err, "UserByEmail")

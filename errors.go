@@ -31,6 +31,16 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrInvalidGrant: a refresh token that is unknown, expired, spent or revoked.
 	ErrInvalidGrant = errors.New("invalid grant")
+	// ErrInvalidLink: a mailed link's token that is malformed, unknown,
+	// spent, expired or of another purpose. NOTE: one error for all, so
+	// that no answer tells them apart (SECURITY.md E1).
+	ErrInvalidLink = errors.New("this link is invalid, used or expired")
+	// ErrEmailUnverified: the right password, but the address must be
+	// verified first (--email-verification required).
+	ErrEmailUnverified = errors.New("email address not verified")
+	// ErrMailUnavailable: the request exists to send mail, and this server
+	// has no way to send it (no --smtp, not --dev).
+	ErrMailUnavailable = errors.New("this server cannot send mail")
 )
 
 // ThrottledError is returned while login attempts for an account or a client

@@ -46,6 +46,8 @@ type Service struct {
 	sessions SessionRevoker
 	tokens   TokenRevoker // may be nil
 	cfg      Config
+	dir      authd.UserDirectory // nil until UseDirectory
+	mail     *mailRules          // nil until UseMail
 }
 
 // NewService returns a Service. tokens may be nil.
@@ -119,8 +121,8 @@ func (s *Service) Create(ctx context.Context, email, pw string, roles []string) 
 		roles = []string{}
 	}
 	u := &authd.User{ID: authd.NewID(), Email: email, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now}
-	if err := s.users.CreateUser(ctx, u); err != nil {
-		return nil, fmt.Errorf("account: create user: %w", err)
+	if err := s.createUser(ctx, u); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
@@ -171,6 +173,9 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta)
 		return nil, authd.ErrInvalidCredentials
 	}
 	if err := s.attemptSucceeded(ctx, acctKey, ipKey, meta, now); err != nil {
+		return nil, err
+	}
+	if err := s.verifiedForSignIn(ctx, u); err != nil {
 		return nil, err
 	}
 	if rehash {
@@ -296,29 +301,15 @@ func (s *Service) Record(ctx context.Context, ev authd.AuditEvent) {
 // every refresh token family of the user. A wrong current password is
 // authd.ErrForbidden; a weak new one an *authd.InvalidError.
 func (s *Service) ChangePassword(ctx context.Context, userID, current, next, keep string, meta Meta) error {
-	u, err := s.users.UserByID(ctx, userID)
+	u, err := s.userByID(ctx, userID)
 	if err != nil {
-		if errors.Is(err, authd.ErrNotFound) {
-			return authd.ErrUnauthenticated
-		}
-		return fmt.Errorf("account: find user: %w", err)
+		return err
 	}
-	if len(current) > password.MaxBytes {
-		return authd.ErrForbidden
-	}
-	ok, _, err := s.hasher.Verify(ctx, u.PasswordHash, current)
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if !ok {
-		return fmt.Errorf("%w: current password is wrong", authd.ErrForbidden)
+	if err := s.checkCurrent(ctx, u, current); err != nil {
+		return err
 	}
 	if err := password.Check(next, u.Email); err != nil {
-		var inv *authd.InvalidError
-		if errors.As(err, &inv) {
-			inv.Field = "new_password"
-		}
-		return err
+		return newPasswordField(err)
 	}
 	if err := s.setPassword(ctx, u, next, keep); err != nil {
 		return err

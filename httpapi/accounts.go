@@ -192,6 +192,10 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	if p.SessionID != "" {
 		out["session_id"] = p.SessionID
 	}
+	if out["email_verified"], err = s.emailVerified(r, p.UserID); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, out)
 }
 

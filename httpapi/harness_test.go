@@ -19,6 +19,8 @@ import (
 
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/internal/mailtest"
+	"github.com/authd/authd/mail"
 	"github.com/authd/authd/mfa"
 	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/password"
@@ -93,6 +95,13 @@ type options struct {
 	// rpID and rpOrigins are the WebAuthn relying party; "": passkeys off.
 	rpID      string
 	rpOrigins []string
+	// mail, when set, turns on the mail-link rules, sending through it
+	// with verification mode verification.
+	mail         *mailtest.Server
+	verification account.Verification
+	// mailQueueOnly turns the mail-link rules on with no sender: mail
+	// stays in the outbox.
+	mailQueueOnly bool
 }
 
 type option func(*options)
@@ -162,9 +171,23 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		t.Fatal(err)
 	}
 	go h.provider.RunBackchannel(runCtx)
+	accounts.UseDirectory(db)
+	if o.mail != nil {
+		smtp, err := mail.NewSMTP(o.mail.SMTPURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sender := mail.NewSender(db, smtp, sealer, mail.SenderConfig{From: "authd <no-reply@authd.test>", Poll: 20 * time.Millisecond, Now: h.clock.Now, Logger: log})
+		go sender.Run(runCtx)
+		accounts.UseMail(db, db, account.MailConfig{Site: h.issuer, LinkTTL: 30 * time.Minute, Verification: o.verification,
+			Sealer: sealer, Wake: sender.Wake, MaxRecoveryPerAddress: 3, MaxRecoveryPerIP: ac.MaxFailuresIP})
+	} else if o.mailQueueOnly {
+		accounts.UseMail(db, db, account.MailConfig{Site: h.issuer, LinkTTL: 30 * time.Minute, Verification: account.VerificationOff,
+			Sealer: sealer, MaxRecoveryPerAddress: 3, MaxRecoveryPerIP: 1 << 30})
+	}
 	hc.Issuer = h.issuer
 	srv, err := httpapi.New(hc, httpapi.Deps{Accounts: accounts, Sessions: sessions, Users: db,
-		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider, MFA: h.mfa,
+		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider, MFA: h.mfa, Audit: db,
 		Ready: []httpapi.Check{{Name: "db", Pinger: db}}})
 	if err != nil {
 		t.Fatal(err)
@@ -180,6 +203,11 @@ func newHarness(t testing.TB, opts ...option) *harness {
 // libraries need.
 func realIssuer() option {
 	return func(o *options) { o.realIssuer = true }
+}
+
+// withMail sends mail through mp (a Mailpit), with --email-verification v.
+func withMail(mp *mailtest.Server, v account.Verification) option {
+	return func(o *options) { o.mail, o.verification = mp, v }
 }
 
 func secure() option {

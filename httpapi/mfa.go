@@ -334,6 +334,10 @@ func (s *Server) handlePasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	if err := s.deps.Accounts.CheckVerified(r.Context(), u); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	amr := []string{authd.AMRHardware}
 	if a.UserVerified {
 		amr = append(amr, authd.AMRUser)

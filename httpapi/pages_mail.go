@@ -8,6 +8,7 @@ import (
 	"github.com/authd/authd"
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/httpapi/pages"
+	"github.com/authd/authd/mail"
 )
 
 // The pages of mailed links and of leaving (API.md "Email: verification
@@ -82,7 +83,11 @@ func (p *pageHandlers) invalidLink(w http.ResponseWriter, r *http.Request, recov
 
 // forgotPage is /forgot's form.
 func (p *pageHandlers) forgotPage() pages.ForgotPage {
-	return pages.ForgotPage{Page: pages.Page{Title: "Forgot your password?", NoReferrer: true}}
+	v := pages.ForgotPage{Page: pages.Page{Title: "Forgot your password?", NoReferrer: true}}
+	if ttl := p.s.deps.Accounts.LinkTTL(); ttl > 0 {
+		v.ExpiresIn = mail.HumanDuration(ttl)
+	}
+	return v
 }
 
 // handleForgot serves GET /forgot: the form that asks for a link. A

@@ -49,6 +49,12 @@ func errorStatus(err error) (int, string) {
 		return http.StatusBadRequest, inv.Message
 	case errors.As(err, &thr):
 		return http.StatusTooManyRequests, "too many failed sign-in attempts; try again later"
+	case errors.Is(err, authd.ErrInvalidLink):
+		return http.StatusBadRequest, "this link is invalid, used or expired; ask for a new one"
+	case errors.Is(err, authd.ErrEmailUnverified):
+		return http.StatusForbidden, "verify your email address first: follow the link we mailed you (a new one is on its way)"
+	case errors.Is(err, authd.ErrMailUnavailable):
+		return http.StatusServiceUnavailable, "this server cannot send mail (its operator has not set --smtp), so this is not available"
 	case errors.Is(err, authd.ErrInvalidCredentials):
 		return http.StatusUnauthorized, "the email or password is wrong"
 	case errors.Is(err, authd.ErrUnauthenticated):

@@ -13,6 +13,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /v1/sessions", s.withSession(s.handleRevokeOthers))
 	mux.HandleFunc("POST /v1/password", s.withSession(s.handlePassword))
 	mux.HandleFunc("GET /v1/authz", s.handleAuthz)
+	// Mail links, and leaving (links.go).
+	mux.HandleFunc("POST /v1/recovery", s.handleRecovery)
+	mux.HandleFunc("POST /v1/recovery/complete", s.handleRecoveryComplete)
+	mux.HandleFunc("POST /v1/email/verify", s.handleVerifyEmail)
+	mux.HandleFunc("POST /v1/email/verify/resend", s.handleResendVerification)
+	mux.HandleFunc("POST /v1/email", s.handleChangeEmail)
+	mux.HandleFunc("DELETE /v1/account", s.handleDeleteAccount)
+	mux.HandleFunc("GET /v1/account/export", s.handleExport)
 	if s.deps.MFA != nil {
 		// Second factors and passkeys (mfa.go).
 		mux.HandleFunc("POST /v1/login/totp", s.handleLoginTOTP)

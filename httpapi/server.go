@@ -83,7 +83,10 @@ type Deps struct {
 	// MFA holds the second-factor rules (authenticator apps, recovery
 	// codes, passkeys); nil leaves those routes out and every sign-in
 	// one-step.
-	MFA   *mfa.Service
+	MFA *mfa.Service
+	// Audit reads the audit log (the account export); nil leaves the
+	// events out of the export.
+	Audit authd.AuditReader
 	Ready []Check
 }
 
@@ -146,6 +149,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	// every client sends users here. Its SameSite=Lax cookie does not come
 	// with a cross-site POST, so it only ever reaches the sign-in page.
 	cop.AddInsecureBypassPattern("POST /oauth2/authorize")
+	// NOTE: the pages of mailed links send no Referer (E3), so their form
+	// posts carry "Origin: null"; they act on no session, only on the
+	// address or token in their body (pages/doc.go).
+	for _, p := range []string{"POST /forgot", "POST /recover", "POST /verify"} {
+		cop.AddInsecureBypassPattern(p)
+	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusForbidden, "cross-origin request refused: state-changing requests must come from authd's own pages or an allowed origin")
 	}))

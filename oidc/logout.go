@@ -279,7 +279,7 @@ func (p *Provider) UserInfo(ctx context.Context, c *authd.Claims) (map[string]an
 	}
 	out := map[string]any{"sub": u.ID}
 	if slices.Contains(scopes, ScopeEmail) {
-		out["email"], out["email_verified"] = u.Email, false
+		out["email"], out["email_verified"] = u.Email, u.EmailVerified
 	}
 	if slices.Contains(scopes, ScopeRoles) {
 		roles := u.Roles

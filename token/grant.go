@@ -176,7 +176,7 @@ func (s *Service) signIDToken(g Grant, accessToken string) (string, error) {
 		ACR:       g.ACR,
 	}
 	if g.Email {
-		verified := false // no address is verified before mail exists (#15)
+		verified := g.User.EmailVerified
 		c.Email, c.EmailVerified = g.User.Email, &verified
 	}
 	return s.sign(k, "JWT", c)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/internal/redact"
+	"github.com/authd/authd/mail"
 	"github.com/authd/authd/token"
 )
 
@@ -43,11 +44,17 @@ type Config struct {
 	WebAuthnRPID           string
 	WebAuthnOrigins        list
 	EncryptionKeyFile      string
+	SMTP                   string
+	MailFrom               string
+	EmailVerification      string
+	RecoveryTTL            time.Duration
 	SessionCache           bool
 	TokenCache             bool
 	LogLevel               string
 
 	trustedPrefixes []netip.Prefix
+	smtp            *mail.SMTP // parsed --smtp; nil without it
+	mailFrom        string     // --mail-from, or its default
 }
 
 // Defaults and bounds of the serve settings that the other commands also
@@ -57,7 +64,11 @@ const (
 	defaultJWTAlg   = "EdDSA"
 	maxAccessTTL    = 24 * time.Hour
 	maxRefreshGrace = time.Minute
+	maxRecoveryTTL  = 168 * time.Hour
 )
+
+// emailVerificationModes are the values of --email-verification.
+var emailVerificationModes = []string{"off", "optional", "required"}
 
 var (
 	logLevels = []string{"debug", "info", "warn", "error"}
@@ -103,6 +114,10 @@ func serveFlags(f *flags, c *Config) {
 	f.String(&c.WebAuthnRPID, "webauthn-rp-id", "", "HOST", "WebAuthn relying-party id (default: the host of --issuer; an IP address is none: passkeys are then off)")
 	f.List(&c.WebAuthnOrigins, "webauthn-origin", "ORIGIN", "an origin passkeys may be used from; repeatable (default: the origin of --issuer)")
 	f.String(&c.EncryptionKeyFile, "encryption-key-file", "authd.key", "FILE", "32 random bytes that encrypt secrets at rest (authenticator apps); made with mode 0600 when missing; every node needs the same file")
+	f.String(&c.SMTP, "smtp", "", "URL", "where mail goes: smtp://[user:pass@]host:port (STARTTLS when offered) or smtps://… (TLS); without it mail is only written to the log under --dev, and otherwise recovery, resend and change of email answer 503")
+	f.String(&c.MailFrom, "mail-from", "", "ADDRESS", "the From of every mail (default: authd <no-reply@HOST>, HOST the issuer's host, localhost when that is an IP)")
+	f.Enum(&c.EmailVerification, "email-verification", "optional", "MODE", emailVerificationModes, "off (no mail), optional (mail a link at sign-up, sign-in allowed) or required (sign-in refused until the link is used)")
+	f.Duration(&c.RecoveryTTL, "recovery-ttl", 30*time.Minute, "lifetime of a password-reset or verification link, 1s to 168h")
 	f.Enum(&c.LogLevel, "log-level", "info", "LEVEL", logLevels, "log level: "+orList(logLevels))
 	storeFlags(f, c)
 }
@@ -167,6 +182,9 @@ func (c *Config) validate() error {
 		within("login-window", c.LoginWindow, time.Second, 0),
 		within("reauth-window", c.ReauthWindow, time.Second, 0),
 		{c.EncryptionKeyFile != "", "--encryption-key-file: want a file name, not nothing"},
+		within("recovery-ttl", c.RecoveryTTL, time.Second, maxRecoveryTTL),
+		{c.EmailVerification != "required" || c.SMTP != "" || c.Dev,
+			"--email-verification required needs a way to send mail: pass --smtp (or --dev to write mail to the log)"},
 		{(c.TLSCert == "") == (c.TLSKey == ""), "--tls-cert and --tls-key go together: want both or neither"},
 		{oneOf(c.LogLevel, logLevels...), fmt.Sprintf("--log-level %q: want %s", c.LogLevel, orList(logLevels))},
 	}
@@ -180,6 +198,22 @@ func (c *Config) validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 			return fmt.Errorf("--cors-origin %q: want an origin scheme://host[:port], like https://app.example.com", o)
 		}
+	}
+	c.smtp = nil
+	if c.SMTP != "" {
+		smtp, err := mail.NewSMTP(c.SMTP)
+		if err != nil {
+			return fmt.Errorf("--smtp: %s", strings.TrimPrefix(err.Error(), "mail: "))
+		}
+		c.smtp = smtp
+	}
+	c.mailFrom = mail.DefaultFrom(c.Issuer)
+	if c.MailFrom != "" {
+		from, err := mail.ParseFrom(c.MailFrom)
+		if err != nil {
+			return errors.New(strings.TrimPrefix(err.Error(), "mail: "))
+		}
+		c.mailFrom = from
 	}
 	c.trustedPrefixes = nil
 	for _, p := range c.TrustedProxies.vals {
@@ -213,7 +247,7 @@ func (c *Config) shortLifetimes() []string {
 		d    time.Duration
 	}{
 		{"access-ttl", c.AccessTTL}, {"refresh-ttl", c.RefreshTTL}, {"session-idle", c.SessionIdle},
-		{"session-max", c.SessionMax}, {"login-window", c.LoginWindow},
+		{"session-max", c.SessionMax}, {"login-window", c.LoginWindow}, {"recovery-ttl", c.RecoveryTTL},
 	} {
 		if l.d < time.Minute {
 			short = append(short, "--"+l.flag+"="+fmtDuration(l.d))

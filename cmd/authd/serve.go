@@ -21,6 +21,7 @@ import (
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/cache"
 	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/mail"
 	"github.com/authd/authd/mfa"
 	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/password"
@@ -43,6 +44,8 @@ type app struct {
 	clients  *oidc.Clients
 	provider *oidc.Provider
 	mfa      *mfa.Service // nil in the one-shot commands but `user mfa reset`
+	sealer   *mfa.Sealer  // set by startMFA
+	mailer   *mail.Sender // nil when this server cannot send mail
 }
 
 func newLogger(c *Config, w io.Writer) *slog.Logger {
@@ -82,6 +85,7 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 	a.accounts = account.NewService(st.users, st.limiter, st.audit, a.hasher, a.sessions, tokens, account.Config{
 		MaxFailures: c.LoginMaxFailures, MaxFailuresIP: c.LoginMaxFailuresIP, Window: c.LoginWindow, Logger: log,
 	})
+	a.accounts.UseDirectory(st.directory)
 	a.clients = oidc.NewClients(st.clients, a.hasher)
 	a.provider = oidc.NewProvider(oidc.Config{
 		Issuer: c.Issuer, Audiences: c.Audiences.vals, SessionMax: c.SessionMax, Logger: log,
@@ -117,8 +121,48 @@ func (a *app) startMFA(c *Config, log *slog.Logger) error {
 		log.Warn("passkeys are off: the WebAuthn relying-party id cannot be an IP address; pass --webauthn-rp-id (and an --issuer on that host), e.g. localhost in development", "issuer", c.Issuer)
 	}
 	a.mfa = svc
+	a.sealer = sealer
 	a.provider.SetFactors(secondFactors{svc})
 	return nil
+}
+
+// recoveryPerAddress bounds the recovery mails to one address per
+// --login-window (API.md).
+const recoveryPerAddress = 3
+
+// startMail turns on the rules that send mail and makes the sender serve
+// runs: over --smtp, or the log under --dev. Without either, the requests
+// that exist to send mail answer 503, and it says so once. Call after
+// startMFA (the outbox is sealed with the same key).
+func (a *app) startMail(c *Config, log *slog.Logger) {
+	var t mail.Transport
+	switch {
+	case c.smtp != nil:
+		t = c.smtp
+	case c.Dev:
+		t = mail.LogTransport{Logger: log}
+		log.Warn("no --smtp: under --dev every mail is written to this log in full, links included")
+	default:
+		log.Warn("no --smtp: authd cannot send mail, so password recovery, verification links and changes of email answer 503; registration works without the mail")
+	}
+	mc := account.MailConfig{
+		Site: strings.TrimSuffix(c.Issuer, "/"), LinkTTL: c.RecoveryTTL, Verification: account.Verification(c.EmailVerification),
+		MaxRecoveryPerAddress: recoveryPerAddress, MaxRecoveryPerIP: c.LoginMaxFailuresIP,
+	}
+	if t != nil {
+		a.mailer = mail.NewSender(a.stores.outbox, t, a.sealer, mail.SenderConfig{From: c.mailFrom, Logger: log})
+		mc.Sealer, mc.Wake = a.sealer, a.mailer.Wake
+	}
+	a.accounts.UseMail(a.stores.mailLinks, a.stores.outbox, mc)
+}
+
+// housekeepLinks deletes expired mail links every minute.
+func (a *app) housekeepLinks(ctx context.Context, log *slog.Logger) {
+	periodic.Every(ctx, time.Minute, func(ctx context.Context) {
+		if _, err := a.stores.mailLinks.DeleteLinksBefore(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("mail links: housekeeping failed", "err", err)
+		}
+	})
 }
 
 // housekeepMFA deletes expired WebAuthn challenges every minute.
@@ -231,6 +275,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := a.startMFA(c, log); err != nil {
 		return err
 	}
+	a.startMail(c, log)
+	if a.mailer != nil {
+		go a.mailer.Run(runCtx)
+	}
+	go a.housekeepLinks(runCtx, log)
 	go a.tokens.Run(runCtx)
 	go a.provider.RunBackchannel(runCtx)
 	go a.provider.Run(runCtx)
@@ -239,7 +288,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpConfig(c, log, reg), httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users,
-		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, OIDC: a.provider, MFA: a.mfa, Ready: st.checks})
+		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, OIDC: a.provider, MFA: a.mfa, Audit: st.auditReader, Ready: st.checks})
 	if err != nil {
 		return err
 	}
@@ -275,6 +324,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		log.Warn("shutdown incomplete", "err", err)
 	}
+	// Recovery requests answered but still being worked on finish.
+	a.accounts.Wait()
 	log.Info("stopped")
 	return nil
 }

@@ -35,6 +35,9 @@ type stores struct {
 	outbox      authd.Outbox
 	factors     authd.FactorStore
 	challenges  authd.ChallengeStore
+	mailLinks   authd.LinkStore
+	directory   authd.UserDirectory
+	auditReader authd.AuditReader
 	checks      []httpapi.Check
 	closers     []func() error
 }
@@ -64,6 +67,9 @@ type mainStore interface {
 	authd.Outbox
 	authd.FactorStore
 	authd.ChallengeStore
+	authd.LinkStore
+	authd.UserDirectory
+	authd.AuditReader
 	authd.Pinger
 	Close() error
 }
@@ -107,6 +113,7 @@ func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) 
 		users: db, sessions: db, refresh: db, keys: db,
 		revocations: db, limiter: db, clients: db, audit: db,
 		idKeys: db, codes: db, consents: db, links: db, outbox: db, factors: db, challenges: db,
+		mailLinks: db, directory: db, auditReader: db,
 		checks:  []httpapi.Check{{Name: "db", Pinger: db}},
 		closers: []func() error{db.Close},
 	}

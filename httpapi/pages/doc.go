@@ -142,12 +142,13 @@
 // that address as Referer with every request the page makes to authd (its
 // stylesheet, script and icon, the form post), and a proxy, CDN or access
 // log in front of authd may keep it. No URL these pages link to or load
-// carries the token: it goes on in the POST body. The price is the one
-// named above: their form posts carry "Origin: null", so a browser that
-// sends no Sec-Fetch-Site (Safari before 16.4, Chrome before 76, Firefox
-// before 90) is refused by the cross-origin check on these three forms.
-// Every current browser sends Sec-Fetch-Site: same-origin with them and
-// passes; the same old browsers are the caveat of the CSRF defence below. Pages are Cache-Control: no-store (S8):
+// carries the token: it goes on in the POST body. Their form posts then
+// carry "Origin: null", which a browser without Sec-Fetch-Site (Safari
+// before 16.4, Chrome before 76, Firefox before 90) would have refused by
+// the cross-origin check; so POST /forgot, /recover and /verify bypass it
+// (httpapi.New). NOTE: none of the three acts on the session cookie: a
+// forged post can only ask for a mail anyone can ask for, or spend a token
+// the forger already holds, on the forger's own account. Pages are Cache-Control: no-store (S8):
 // after signing out, Back asks the server again and gets the sign-in page.
 //
 // Open redirects. The return path is checked by [SafeReturn] before it is

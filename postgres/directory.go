@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/pagecursor"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -38,10 +39,10 @@ func (db *DB) SetEmail(ctx context.Context, id, email string, verified bool, at 
 // standard_conforming_strings off.
 func (db *DB) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, string, error) {
 	const op = "list users"
-	if err := checkLimit(q.Limit); err != nil {
+	if err := pagecursor.CheckLimit(q.Limit); err != nil {
 		return nil, "", err
 	}
-	after, err := parseUserCursor(q.Cursor)
+	after, err := pagecursor.ParseUser(q.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -57,7 +58,7 @@ func (db *DB) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, 
 	}
 	rows, err := db.pool.Query(ctx, `SELECT `+userColumns+` FROM users
 		WHERE id > $1 AND email ILIKE $2 ORDER BY id LIMIT $3`,
-		after, containsPattern(strings.ToLower(q.Query)), q.Limit+1)
+		after, pagecursor.Contains(strings.ToLower(q.Query)), q.Limit+1)
 	if err != nil {
 		return nil, "", db.wrap(ctx, op, err)
 	}
@@ -69,7 +70,7 @@ func (db *DB) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, 
 		return us, "", nil
 	}
 	us = us[:q.Limit]
-	return us, userCursor(us[len(us)-1].ID), nil
+	return us, pagecursor.User(us[len(us)-1].ID), nil
 }
 
 // deleteUserSQL deletes, each with the user's id as $1, every row a user

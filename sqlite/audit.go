@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/pagecursor"
 )
 
 // RecordEvent implements authd.AuditLog. An event without a time is stamped
@@ -36,10 +37,10 @@ func (db *DB) RecordEvent(ctx context.Context, e authd.AuditEvent) error {
 // constant clause; the indexes of 0007 serve the user and event filters.
 func (db *DB) ListEvents(ctx context.Context, q authd.AuditQuery) ([]authd.AuditEvent, string, error) {
 	const op = "list events"
-	if err := checkLimit(q.Limit); err != nil {
+	if err := pagecursor.CheckLimit(q.Limit); err != nil {
 		return nil, "", err
 	}
-	before, err := parseEventCursor(q.Cursor)
+	before, err := pagecursor.ParseEvent(q.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
@@ -89,7 +90,7 @@ func (db *DB) ListEvents(ctx context.Context, q authd.AuditQuery) ([]authd.Audit
 	next := ""
 	if len(rs) > q.Limit {
 		rs = rs[:q.Limit]
-		next = eventCursor(rs[len(rs)-1].id)
+		next = pagecursor.Event(rs[len(rs)-1].id)
 	}
 	out := make([]authd.AuditEvent, len(rs))
 	for i, x := range rs {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/pagecursor"
 )
 
 // SetEmail implements authd.UserDirectory. The UNIQUE constraint on email
@@ -33,14 +34,14 @@ const listUsersSQL = `SELECT ` + userColumns + ` FROM users
 // Ids compare as bytes (BINARY).
 func (db *DB) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, string, error) {
 	const op = "list users"
-	if err := checkLimit(q.Limit); err != nil {
+	if err := pagecursor.CheckLimit(q.Limit); err != nil {
 		return nil, "", err
 	}
-	after, err := parseUserCursor(q.Cursor)
+	after, err := pagecursor.ParseUser(q.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := db.query(ctx, listUsersSQL, after, containsPattern(strings.ToLower(q.Query)), q.Limit+1)
+	rows, err := db.query(ctx, listUsersSQL, after, pagecursor.Contains(strings.ToLower(q.Query)), q.Limit+1)
 	if err != nil {
 		return nil, "", db.wrap(ctx, op, err)
 	}
@@ -52,7 +53,7 @@ func (db *DB) ListUsers(ctx context.Context, q authd.UserQuery) ([]*authd.User, 
 		return us, "", nil
 	}
 	us = us[:q.Limit]
-	return us, userCursor(us[len(us)-1].ID), nil
+	return us, pagecursor.User(us[len(us)-1].ID), nil
 }
 
 // deleteUserSQL deletes, each with the user's id as its argument, every

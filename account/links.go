@@ -562,13 +562,19 @@ func (s *Service) DeleteAccount(ctx context.Context, userID, current string, met
 	return s.Erase(ctx, u.ID, "by the user", meta)
 }
 
-// Erase deletes the user and everything of theirs: first every session
-// and token family is revoked (every node sees it through the revocation
+// Erase deletes the user and everything of theirs: first the account is
+// locked and every session and token family is revoked (every node sees it through the revocation
 // feed and the session stores), then the records are deleted. The audit
 // log keeps the user's id; detail says who deleted them.
 func (s *Service) Erase(ctx context.Context, userID, detail string, meta Meta) error {
 	if s.dir == nil {
 		return fmt.Errorf("account: %w: deleting accounts is not configured", authd.ErrUnavailable)
+	}
+	// NOTE: locked first, so that no sign-in can start a session between
+	// the revocation and the deletion (a session in Redis would outlive
+	// the user's rows).
+	if err := s.users.SetLocked(ctx, userID, true, s.cfg.Now()); err != nil {
+		return fmt.Errorf("account: lock before delete: %w", err)
 	}
 	if err := s.revokeAll(ctx, userID, ""); err != nil {
 		return err

@@ -100,6 +100,10 @@ type UserDirectory interface {
 	// ErrNotFound for an unknown id and ErrConflict when another user has
 	// email. Idempotent.
 	SetEmail(ctx context.Context, id, email string, verified bool, at time.Time) error
+	// SetRoles replaces the user's Roles (in their order; nil and empty
+	// are the same) and UpdatedAt. Returns ErrNotFound for an unknown id.
+	// Idempotent.
+	SetRoles(ctx context.Context, id string, roles []string, at time.Time) error
 	// ListUsers returns the page of users q selects, ordered by id, and
 	// the cursor of the next page ("" when this page is the last). Users
 	// that exist for a whole paging, from the first page to the last, are

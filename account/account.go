@@ -359,23 +359,12 @@ func (s *Service) revokeAll(ctx context.Context, userID, keep string) error {
 	return nil
 }
 
-// Lock locks or unlocks the account with this email. Locking ends every
-// session and refresh token family of the user.
+// Lock locks or unlocks the account with this email (the command line):
+// see SetLocked.
 func (s *Service) Lock(ctx context.Context, email string, locked bool) error {
 	u, err := s.users.UserByEmail(ctx, NormalizeEmail(email))
 	if err != nil {
 		return fmt.Errorf("account: find user: %w", err)
 	}
-	if err := s.users.SetLocked(ctx, u.ID, locked, s.cfg.Now()); err != nil {
-		return fmt.Errorf("account: lock: %w", err)
-	}
-	ev := authd.EventUserUnlocked
-	if locked {
-		ev = authd.EventUserLocked
-		if err := s.revokeAll(ctx, u.ID, ""); err != nil {
-			return err
-		}
-	}
-	s.Record(ctx, authd.AuditEvent{Event: ev, UserID: u.ID})
-	return nil
+	return s.SetLocked(ctx, u.ID, locked, ActorCLI, Meta{})
 }

@@ -187,7 +187,7 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	}
 	hc.Issuer = h.issuer
 	srv, err := httpapi.New(hc, httpapi.Deps{Accounts: accounts, Sessions: sessions, Users: db,
-		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider, MFA: h.mfa, Audit: db,
+		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider, MFA: h.mfa, Audit: db, Directory: db, Registry: h.clients,
 		Ready: []httpapi.Check{{Name: "db", Pinger: db}}})
 	if err != nil {
 		t.Fatal(err)

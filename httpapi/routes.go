@@ -21,6 +21,22 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/email", s.handleChangeEmail)
 	mux.HandleFunc("DELETE /v1/account", s.handleDeleteAccount)
 	mux.HandleFunc("GET /v1/account/export", s.handleExport)
+	if s.deps.Directory != nil {
+		// Administration (admin.go): every route checks its caller (D1).
+		mux.HandleFunc("GET /admin/v1/users", s.withAdmin(s.handleAdminUsers))
+		mux.HandleFunc("POST /admin/v1/users", s.withAdmin(s.handleAdminCreateUser))
+		mux.HandleFunc("GET /admin/v1/users/{id}", s.withAdmin(s.handleAdminUser))
+		mux.HandleFunc("PATCH /admin/v1/users/{id}", s.withAdmin(s.handleAdminPatchUser))
+		mux.HandleFunc("DELETE /admin/v1/users/{id}", s.withAdmin(s.handleAdminDeleteUser))
+		mux.HandleFunc("DELETE /admin/v1/users/{id}/sessions", s.withAdmin(s.handleAdminEndSessions))
+		mux.HandleFunc("DELETE /admin/v1/users/{id}/mfa", s.withAdmin(s.handleAdminResetMFA))
+		mux.HandleFunc("GET /admin/v1/audit", s.withAdmin(s.handleAdminAudit))
+		if s.deps.Registry != nil {
+			mux.HandleFunc("GET /admin/v1/clients", s.withAdmin(s.handleAdminClients))
+			mux.HandleFunc("POST /admin/v1/clients", s.withAdmin(s.handleAdminCreateClient))
+			mux.HandleFunc("DELETE /admin/v1/clients/{id}", s.withAdmin(s.handleAdminDeleteClient))
+		}
+	}
 	if s.deps.MFA != nil {
 		// Second factors and passkeys (mfa.go).
 		mux.HandleFunc("POST /v1/login/totp", s.handleLoginTOTP)

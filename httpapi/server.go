@@ -84,10 +84,14 @@ type Deps struct {
 	// codes, passkeys); nil leaves those routes out and every sign-in
 	// one-step.
 	MFA *mfa.Service
-	// Audit reads the audit log (the account export); nil leaves the
-	// events out of the export.
+	// Audit reads the audit log (the account export, the administration
+	// API); nil leaves the events out.
 	Audit authd.AuditReader
-	Ready []Check
+	// Directory lists users for the administration API; Registry is the
+	// client registry. nil leaves the administration API out.
+	Directory authd.UserDirectory
+	Registry  *oidc.Clients
+	Ready     []Check
 }
 
 // ClientAuthenticator checks a client's id and secret (*oidc.Clients is
@@ -349,7 +353,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 // apiPath reports whether path belongs to the machine interfaces, whose
 // errors are JSON.
 func apiPath(path string) bool {
-	for _, p := range []string{"/v1/", "/oauth2/", "/.well-known/", "/metrics", "/healthz", "/readyz"} {
+	for _, p := range []string{"/v1/", "/admin/v1/", "/oauth2/", "/.well-known/", "/metrics", "/healthz", "/readyz"} {
 		if strings.HasPrefix(path, p) {
 			return true
 		}

@@ -10,6 +10,19 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// SetRoles implements authd.UserDirectory.
+func (db *DB) SetRoles(ctx context.Context, id string, roles []string, at time.Time) error {
+	const op = "set roles"
+	if !storable(id) {
+		return db.keyNotFound(ctx, op)
+	}
+	n, err := db.exec(ctx, op, `UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3`, list(roles), at, id)
+	if err == nil && n == 0 {
+		err = notFound(op)
+	}
+	return err
+}
+
 // SetEmail implements authd.UserDirectory. The unique constraint on email
 // gives ErrConflict.
 func (db *DB) SetEmail(ctx context.Context, id, email string, verified bool, at time.Time) error {

@@ -22,6 +22,16 @@ func (db *DB) SetEmail(ctx context.Context, id, email string, verified bool, at 
 	return err
 }
 
+// SetRoles implements authd.UserDirectory.
+func (db *DB) SetRoles(ctx context.Context, id string, roles []string, at time.Time) error {
+	const op = "set roles"
+	n, err := db.exec(ctx, op, `UPDATE users SET roles = ?, updated_at = ? WHERE id = ?`, encodeList(roles), micros(at), id)
+	if err == nil && n == 0 {
+		err = notFound(op)
+	}
+	return err
+}
+
 // listUsersSQL reads one row past the page, which tells whether there is
 // a next one. LIKE compares ASCII letters case-insensitively, and the
 // query is lower-cased as emails are stored.

@@ -40,6 +40,8 @@ func RunUserDirectory(t *testing.T, newStore func(t *testing.T) DirectoryBackend
 	t.Run("SetEmail ErrNotFound for an unknown id", ds.setEmailNotFound)
 	t.Run("SetEmail ErrConflict when another user has email", ds.setEmailConflict)
 	t.Run("SetEmail is idempotent", ds.setEmailIdempotent)
+	t.Run("SetRoles replaces Roles in their order and UpdatedAt only", ds.setRolesOnly)
+	t.Run("SetRoles ErrNotFound for an unknown id", ds.setRolesNotFound)
 	t.Run("ListUsers returns the users ordered by id with every field", ds.listOrdered)
 	t.Run("ListUsers pages by Limit and the next cursor, empty on the last page", ds.listPages)
 	t.Run("ListUsers keeps the users whose email contains Query, case-insensitively", ds.listQuery)
@@ -190,6 +192,31 @@ func (ds directorySuite) setEmailIdempotent(t *testing.T) {
 	mustOK(t, s.SetEmail(t.Context(), u.ID, email, true, at), "SetEmail verifying the same address")
 	u.EmailVerified = true
 	ds.byID(t, s, u, "after verifying the same address")
+}
+
+func (ds directorySuite) setRolesOnly(t *testing.T) {
+	s := ds.newStore(t)
+	u, v := newUser(), newUser()
+	ds.create(t, s, u, v)
+	for i, roles := range [][]string{{"zeta", "admin", "beta"}, nil, {"admin"}, {}} {
+		at := u.UpdatedAt.Add(time.Duration(i+1) * time.Minute)
+		mustOK(t, s.SetRoles(t.Context(), u.ID, roles, at), "SetRoles")
+		u.Roles, u.UpdatedAt = roles, at
+		ds.byID(t, s, u, fmt.Sprintf("after SetRoles(%q)", roles))
+		mustOK(t, s.SetRoles(t.Context(), u.ID, roles, at), "SetRoles again")
+		ds.byID(t, s, u, fmt.Sprintf("after SetRoles(%q) twice", roles))
+	}
+	ds.byID(t, s, v, "the other user")
+}
+
+func (ds directorySuite) setRolesNotFound(t *testing.T) {
+	s := ds.newStore(t)
+	u := newUser()
+	ds.create(t, s, u)
+	for _, id := range []string{NewID("user"), "", u.Email} {
+		wantErr(t, s.SetRoles(t.Context(), id, []string{"admin"}, Now()), authd.ErrNotFound, "SetRoles("+id+")")
+	}
+	ds.byID(t, s, u, "the user")
 }
 
 func (ds directorySuite) listOrdered(t *testing.T) {

@@ -1272,6 +1272,20 @@ func (m *memory) SetEmail(ctx context.Context, id, email string, verified bool, 
 	return nil
 }
 
+func (m *memory) SetRoles(ctx context.Context, id string, roles []string, at time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	u, ok := m.users[id]
+	if !ok {
+		return authd.ErrNotFound
+	}
+	u.Roles, u.UpdatedAt = slices.Clone(roles), at
+	m.users[id] = u
+	return nil
+}
+
 func checkLimit(n int) error {
 	if n < 1 || n > 1000 {
 		return authd.Invalidf("limit", "limit must be 1 to 1000")

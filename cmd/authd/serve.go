@@ -288,7 +288,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpConfig(c, log, reg), httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users,
-		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, OIDC: a.provider, MFA: a.mfa, Audit: st.auditReader, Ready: st.checks})
+		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, OIDC: a.provider, MFA: a.mfa, Audit: st.auditReader,
+		Directory: st.directory, Registry: a.clients, Ready: st.checks})
 	if err != nil {
 		return err
 	}

@@ -136,7 +136,7 @@ func (s *Service) Create(ctx context.Context, email, pw string, roles []string) 
 func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta) (*authd.User, error) {
 	email = NormalizeEmail(email)
 	now := s.cfg.Now()
-	acctKey, ipKey := "acct:"+email, "ip:"+meta.IP
+	acctKey, ipKey := accountKey(email), "ip:"+meta.IP
 	if err := s.countAttempt(ctx, acctKey, ipKey, meta, now); err != nil {
 		return nil, err
 	}
@@ -192,6 +192,12 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta)
 	return u, nil
 }
 
+// The throttle's keys that name an account: its sign-in attempts, its
+// recovery mails, its verification mails. Erase forgets all three.
+func accountKey(email string) string  { return "acct:" + email }
+func recoveryKey(email string) string { return "recovery:" + email }
+func verifyKey(userID string) string  { return "verify:" + userID }
+
 // countAttempt counts one sign-in attempt for the client ip and the
 // account, ip first, and refuses it (*authd.ThrottledError) when either's
 // slot is over its limit.
@@ -240,7 +246,7 @@ func (s *Service) attemptSucceeded(ctx context.Context, acctKey, ipKey string, m
 // RFC 6238 §5.2).
 func (s *Service) CheckSecondFactor(ctx context.Context, u *authd.User, meta Meta, check func() error) error {
 	now := s.cfg.Now()
-	acctKey, ipKey := "acct:"+u.Email, "ip:"+meta.IP
+	acctKey, ipKey := accountKey(u.Email), "ip:"+meta.IP
 	if err := s.countAttempt(ctx, acctKey, ipKey, meta, now); err != nil {
 		return err
 	}

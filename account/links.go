@@ -267,7 +267,7 @@ func (s *Service) ResendVerification(ctx context.Context, userID string) error {
 const resendPerWindow = 3
 
 func (s *Service) resend(ctx context.Context, u *authd.User) error {
-	if err := s.attempt(ctx, "verify:"+u.ID, resendPerWindow, s.cfg.Now()); err != nil {
+	if err := s.attempt(ctx, verifyKey(u.ID), resendPerWindow, s.cfg.Now()); err != nil {
 		return err
 	}
 	return s.issueLink(ctx, u, authd.LinkVerifyEmail, u.Email, mail.KindVerify)
@@ -303,7 +303,7 @@ func (s *Service) RequestRecovery(ctx context.Context, email string, meta Meta) 
 		}
 	}
 	if over == "" {
-		if err := s.attempt(ctx, "recovery:"+email, s.mail.cfg.MaxRecoveryPerAddress, now); err != nil {
+		if err := s.attempt(ctx, recoveryKey(email), s.mail.cfg.MaxRecoveryPerAddress, now); err != nil {
 			if !isThrottled(err) {
 				return err
 			}
@@ -579,8 +579,19 @@ func (s *Service) Erase(ctx context.Context, userID, detail string, meta Meta) e
 	if err := s.revokeAll(ctx, userID, ""); err != nil {
 		return err
 	}
+	u, err := s.users.UserByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("account: find user: %w", err)
+	}
 	if err := s.dir.DeleteUser(ctx, userID); err != nil {
 		return fmt.Errorf("account: delete user: %w", err)
+	}
+	// The throttle's counters name the account by its email: they go too,
+	// so that nothing of the user stays in any store.
+	for _, key := range []string{accountKey(u.Email), recoveryKey(u.Email), verifyKey(u.ID)} {
+		if err := s.limiter.ResetFailures(ctx, key); err != nil {
+			return fmt.Errorf("account: forget counters: %w", err)
+		}
 	}
 	s.Record(ctx, authd.AuditEvent{Event: authd.EventAccountDeleted, UserID: userID, IP: meta.IP, UserAgent: meta.UserAgent, Detail: detail})
 	return nil

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/account"
 	"github.com/authd/authd/httpapi/pages"
 	"github.com/authd/authd/oidc"
 )
@@ -305,6 +307,8 @@ func (p *pageHandlers) accountPage(r *http.Request, cur *authd.Session) (pages.A
 		UserID: cur.UserID, Email: cur.Email, Roles: cur.Roles,
 		TokensEnabled: p.s.deps.Tokens != nil,
 		EmailVerified: verified, CanMail: p.s.deps.Accounts.CanMail(),
+		// The link only: /admin checks the role itself (D1).
+		Admin: p.adminPages() && slices.Contains(cur.Roles, account.RoleAdmin),
 	}
 	for _, x := range list {
 		sv := pages.SessionView{ID: x.ID, Device: pages.Device(x.UserAgent), IP: x.IP,

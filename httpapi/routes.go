@@ -138,6 +138,25 @@ func (s *Server) routes(mux *http.ServeMux) {
 			mux.HandleFunc("GET "+path, pg.redirect(to))
 		}
 	}
+	if pg.adminPages() {
+		// Administration (pages_admin.go): every handler, GET and POST,
+		// checks the administrator itself (D1); every action is a POST,
+		// and a GET of an action's URL redirects to the user's page.
+		mux.HandleFunc("GET "+pathAdmin, pg.withAdmin(pg.handleAdmin))
+		mux.HandleFunc("GET /admin/{$}", pg.redirect(pathAdmin))
+		mux.HandleFunc("GET /admin/users/{id}", pg.withAdmin(pg.handleAdminUser))
+		for action, h := range map[string]adminPageHandler{
+			"lock":            pg.handleAdminLock,
+			"unlock":          pg.handleAdminUnlock,
+			"sessions/revoke": pg.handleAdminEndSessions,
+			"mfa/reset":       pg.handleAdminResetMFA,
+			"roles":           pg.handleAdminRoles,
+			"delete":          pg.handleAdminDelete,
+		} {
+			mux.HandleFunc("POST /admin/users/{id}/"+action, pg.withAdmin(h))
+			mux.HandleFunc("GET /admin/users/{id}/"+action, pg.adminRedirect)
+		}
+	}
 	// A browser GET on a URL that a form posts to (a bookmark, a reload
 	// after the POST, a typed address) goes to the page that has the form;
 	// it never changes state (C2) and never shows raw JSON.

@@ -1,7 +1,7 @@
 // Package pages renders authd's server-side HTML pages: the sign-in and
 // sign-up page, the second step of a sign-in, the account page, the pages
 // of mailed links (a forgotten password, a new password, an address to
-// confirm) and the message pages (errors, 404). It owns the templates (html/template), the
+// confirm), the administration page and the message pages (errors, 404). It owns the templates (html/template), the
 // stylesheet, the one small script and the icon, all embedded in the
 // binary, and the security headers every page carries. It imports the
 // standard library only and knows nothing of sessions or accounts.
@@ -83,6 +83,34 @@
 // POST /forgot ("check your mail", naming the address typed), POST /verify
 // (what happened to the address) and the change of address (the account
 // page, naming the new address): a notice code cannot carry an address.
+//
+// Administration (httpapi/pages_admin.go, when the server has a user
+// directory):
+//
+//	GET  /admin?query=&cursor=             the users, 50 a page: email, roles, locked, verified, second
+//	                                       factors, created, last sign-in; a search by part of the email
+//	GET  /admin/users/{id}                 one user, their live sessions (device, IP, last use), the actions
+//	POST /admin/users/{id}/lock            lock (every session and token family ends); /unlock
+//	POST /admin/users/{id}/sessions/revoke end every session and token family of the user
+//	POST /admin/users/{id}/mfa/reset       remove the user's second factors
+//	POST /admin/users/{id}/roles           replace the roles (space or comma separated; the user's sessions end)
+//	POST /admin/users/{id}/delete          delete the user: confirm_email must be their address
+//
+// Every handler, GET and POST, checks the administrator itself on every
+// request (SECURITY D1) with the same rule as the JSON API under /admin/v1
+// (httpapi's adminActor: the role admin, and a second factor at sign-in
+// under --require-mfa-role admin), from the browser's session: without one
+// the browser goes to /login?return=…; a user without the role gets a 403
+// page "Administrators only"; an administrator whose session lacks the
+// second factor gets a 403 page with a link to sign in again. Every action
+// calls the account and mfa rules with the administrator as the actor, so
+// the audit log's admin_action rows name "user:ID". A GET of an action's
+// URL redirects to the user's page; /account links to /admin only when the
+// session's roles hold admin (the link decides nothing). An administrator
+// may not lock or delete their own account there (the page says why; their
+// own deletion is /account's); ending their own sessions or changing their
+// own roles ends this session too and goes to /login. The list is a table
+// that becomes one card per user on a narrow screen, without script.
 //
 // Every state change is a POST answered by 303 See Other (Post/Redirect/Get);
 // a form with a mistake is answered by the same page with the message next

@@ -52,7 +52,7 @@ type asset struct {
 
 // pageNames are the templates under templates/ besides layout.html and
 // partials.html (pieces that several pages share, parsed into every page).
-var pageNames = []string{"signin", "account", "message", "consent", "logout", "secondfactor", "forgot", "recover", "verify"}
+var pageNames = []string{"signin", "account", "message", "consent", "logout", "secondfactor", "forgot", "recover", "verify", "admin", "adminuser"}
 
 // New returns a Renderer. The templates are parsed here; a template that
 // does not parse is a programming error, so it panics (every test that

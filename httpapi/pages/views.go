@@ -89,6 +89,14 @@ var notices = map[string]Notice{
 	"account-deleted":       {"success", "Your account is deleted, with everything authd held about it. You are signed out."},
 	"verification-sent":     {"success", "A new link to verify your address is on its way. Check your mail."},
 	"already-verified":      {"info", "Your address is verified already."},
+	// The administration page (/admin).
+	"admin-locked":         {"success", "The account is locked: every session and app sign-in of the user has ended, and signing in is refused until it is unlocked."},
+	"admin-unlocked":       {"success", "The account is unlocked. The user can sign in again."},
+	"admin-sessions-ended": {"success", "Every session and app sign-in of the user has ended."},
+	"admin-mfa-reset":      {"success", "The user's second factors are removed: authenticator app, passkeys and recovery codes. They sign in with the password alone until they set one up again."},
+	"admin-roles-set":      {"success", "The roles are changed. The user's sessions have ended: the new roles apply from their next sign-in."},
+	"admin-user-deleted":   {"success", "The user is deleted, with everything authd held about them."},
+	"admin-own-roles":      {"info", "Your roles are changed, which ended your sessions. Sign in again."},
 }
 
 // NoticeFor returns the banner for a notice code, or nil for an unknown one.
@@ -170,6 +178,9 @@ type AccountPage struct {
 	// confirm).
 	ChangeEmail Form
 	Delete      Form
+	// Admin links to the administration page: the session's roles hold
+	// admin (the page itself checks again on every request).
+	Admin bool
 }
 
 // SecurityView is the "Security" section of /account: the authenticator
@@ -540,4 +551,75 @@ type AppView struct {
 	Name     string
 	Scopes   []Scope
 	Granted  Time
+}
+
+// AdminPage is /admin: the users, a page at a time, with a search.
+type AdminPage struct {
+	Page
+	// Query is the search (a part of the email) the list is for.
+	Query string
+	Users []AdminUserView
+	// Next is the address of the next page ("" on the last); First is
+	// the address of the first page when this is a later one ("" on the
+	// first).
+	Next  string
+	First string
+	// MFA shows the second factors column (second factors are on).
+	MFA bool
+}
+
+// AdminUserView is one user as the administration page shows it.
+type AdminUserView struct {
+	ID            string
+	Email         string
+	Roles         []string
+	Locked        bool
+	EmailVerified bool
+	TOTP          bool
+	Passkeys      int
+	Created       Time
+	LastSignIn    *Time // nil: never
+	// Self is the administrator looking at the page.
+	Self bool
+}
+
+// Path is the address of the user's page on /admin.
+func (u AdminUserView) Path() string { return "/admin/users/" + url.PathEscape(u.ID) }
+
+// Factors names the user's second factors ("Authenticator app, 2
+// passkeys"), or "" for none.
+func (u AdminUserView) Factors() string {
+	var out []string
+	if u.TOTP {
+		out = append(out, "Authenticator app")
+	}
+	switch {
+	case u.Passkeys == 1:
+		out = append(out, "1 passkey")
+	case u.Passkeys > 1:
+		out = append(out, fmt.Sprintf("%d passkeys", u.Passkeys))
+	}
+	return strings.Join(out, ", ")
+}
+
+// RolesText is the roles as the change-of-roles field shows them.
+func (u AdminUserView) RolesText() string { return strings.Join(u.Roles, " ") }
+
+// AdminUserPage is /admin/users/{id}: one user, their live sessions and
+// the administrator's actions.
+type AdminUserPage struct {
+	Page
+	User     AdminUserView
+	Sessions []SessionView
+	// MFA offers "Reset second factors" (second factors are on).
+	MFA bool
+	// Error is a message about the page's actions (a refused one).
+	Error string
+	// Roles is the change-of-roles form: RolesInput is what was typed
+	// (the current roles at first), its error under "roles".
+	Roles      Form
+	RolesInput string
+	// Delete is the deletion form: Email is the address typed to
+	// confirm, its error under "confirm_email".
+	Delete Form
 }

@@ -1,6 +1,6 @@
 // Command authd is the authd authentication service: `authd serve` runs it;
-// the other subcommands manage its users, keys and clients on the same
-// stores. See `authd --help`.
+// the other subcommands manage its users, keys and clients and read its
+// audit log on the same stores. See `authd --help`.
 package main
 
 import (
@@ -30,6 +30,16 @@ Usage:
   authd user passwd --email E [--password-stdin]
                                 set a password; ends the user's sessions and refresh tokens
   authd user lock|unlock --email E
+  authd user list [--query Q] [--json]
+                                one user a line (id, state, email, verified, roles)
+  authd user show --email E [--json]
+                                the user, second factors, live sessions
+  authd user delete --email E [--yes]
+                                delete the user and everything of theirs (asks unless --yes)
+  authd user role add|remove --email E --role R
+                                grant or take a role; ends the user's sessions and refresh tokens
+  authd user sessions revoke --email E
+                                end every session and refresh token family of the user
   authd user mfa reset --email E
                                 remove every second factor and recovery code (audited)
   authd keys list | keys rotate [--alg ALG]
@@ -39,6 +49,8 @@ Usage:
                                 a service, or a resource server (introspection)
   authd client list [--json] | client show --id ID [--json] | client delete --id ID
                                 the registered clients
+  authd audit [--email E] [--event EV] [--since TIME] [--limit N] [--json]
+                                read the audit log, newest first
   authd bench    [--quick] [--soak DURATION] [flags]
                                 the session-vs-JWT and OIDC code-flow benchmark on real authd processes
   authd version
@@ -81,6 +93,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = runKeys(ctx, args[1:], getenv, stdout)
 	case "client":
 		err = runClient(ctx, args[1:], getenv, stdin, stdout)
+	case "audit":
+		err = runAudit(ctx, args[1:], getenv, stdout)
 	case "bench":
 		err = runBench(ctx, args[1:], getenv, stdout, stderr)
 	default:

@@ -223,7 +223,8 @@ func TestBadInvocations(t *testing.T) {
 		{"user without email", nil, []string{"user", "add", "--db", db}, "user add: --email is required"},
 		{"weak password", nil, []string{"user", "add", "--db", db, "--email", "a@example.com", "--password-stdin"}, "password"},
 		{"stray argument", nil, []string{"migrate", "extra"}, `unexpected argument "extra" for authd migrate`},
-		{"missing subcommand", nil, []string{"user"}, "user: missing subcommand: want add, passwd, lock, unlock or mfa reset"},
+		{"missing subcommand", nil, []string{"user"}, "user: missing subcommand: want add, passwd, lock, unlock, list, show, delete, role add, role remove, sessions revoke or mfa reset"},
+		{"missing second word", nil, []string{"user", "role"}, "user role: missing subcommand: want add or remove"},
 		{"unknown subcommand", nil, []string{"keys", "delete"}, `keys: unknown subcommand "delete": want list or rotate`},
 	}
 	for _, tt := range tests {
@@ -254,6 +255,9 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"migrate", "-h"}, {"user", "--help"}, {"user", "add", "--help"},
 		{"user", "passwd", "--help"}, {"user", "lock", "--help"}, {"version"},
+		{"user", "list", "--help"}, {"user", "show", "--help"}, {"user", "delete", "--help"}, {"user", "role", "--help"},
+		{"user", "role", "add", "--help"}, {"user", "role", "remove", "--help"}, {"user", "sessions", "revoke", "--help"},
+		{"help", "user", "role", "add"}, {"audit", "--help"}, {"help", "audit"},
 		{"keys", "--help"}, {"keys", "rotate", "--help"}, {"client", "--help"}, {"client", "add", "--help"},
 		{"client", "list", "--help"}, {"client", "show", "--help"}, {"client", "delete", "--help"},
 	} {

@@ -113,8 +113,8 @@ type UserDirectory interface {
 	// DeleteUser deletes the user and, in the same transaction, every
 	// record of theirs this database keeps: sessions, refresh families and
 	// their tokens, second factors, consents, authorization codes, session
-	// client records, links, and outbox messages of kind OutboxMail for
-	// the user. Audit events stay (they name the user by id only).
+	// client records, links, identities at upstream providers, and outbox
+	// messages of kind OutboxMail for the user. Audit events stay (they name the user by id only).
 	// Returns ErrNotFound for an unknown id.
 	DeleteUser(ctx context.Context, id string) error
 }

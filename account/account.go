@@ -48,6 +48,10 @@ type Service struct {
 	cfg      Config
 	dir      authd.UserDirectory // nil until UseDirectory
 	mail     *mailRules          // nil until UseMail
+	// identities and upstreamSignup: sign-in through upstream providers
+	// (UseIdentities).
+	identities     authd.IdentityStore
+	upstreamSignup bool
 }
 
 // NewService returns a Service. tokens may be nil.
@@ -153,9 +157,11 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta)
 	}
 	ok, rehash := false, false
 	switch {
-	case u == nil:
+	case u == nil || u.PasswordHash == "":
 		// NOTE: an unknown email costs one argon2id verification like a
 		// wrong password, so timing does not reveal which emails exist (P4).
+		// So does an account without a password (made through an upstream
+		// provider): no password opens it.
 		s.hasher.VerifyDummy(ctx, pw)
 	default:
 		ok, rehash, err = s.hasher.Verify(ctx, u.PasswordHash, pw)

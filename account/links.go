@@ -613,6 +613,9 @@ func (s *Service) userByID(ctx context.Context, id string) (*authd.User, error) 
 // checkCurrent checks the signed-in user's current password: a wrong one
 // is authd.ErrForbidden.
 func (s *Service) checkCurrent(ctx context.Context, u *authd.User, current string) error {
+	if u.PasswordHash == "" {
+		return fmt.Errorf("%w: this account has no password yet: set one with Forgot password? first", authd.ErrForbidden)
+	}
 	if len(current) > password.MaxBytes {
 		return fmt.Errorf("%w: current password is wrong", authd.ErrForbidden)
 	}

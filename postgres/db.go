@@ -37,7 +37,8 @@ const maxTxAttempts = 8
 // interface of the root package: UserStore, SessionStore, RefreshStore,
 // KeyStore, RevocationList, Limiter, ClientStore, CodeStore, ConsentStore,
 // SessionClientStore, Outbox, FactorStore, ChallengeStore, LinkStore,
-// UserDirectory, AuditLog, AuditReader and Pinger. It is safe for
+// UserDirectory, UpstreamStore, IdentityStore, AuditLog, AuditReader and
+// Pinger. It is safe for
 // concurrent use, and any number of DBs (in one process or on many nodes)
 // may share one database.
 type DB struct {
@@ -73,6 +74,8 @@ var (
 	_ authd.LinkStore          = (*DB)(nil)
 	_ authd.UserDirectory      = (*DB)(nil)
 	_ authd.AuditReader        = (*DB)(nil)
+	_ authd.UpstreamStore      = (*DB)(nil)
+	_ authd.IdentityStore      = (*DB)(nil)
 )
 
 // Open connects to the database at url (postgres://… or key=value form, as

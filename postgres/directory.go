@@ -101,6 +101,7 @@ var deleteUserSQL = []string{
 	`DELETE FROM auth_codes WHERE user_id = $1`,
 	`DELETE FROM session_clients WHERE user_id = $1`,
 	`DELETE FROM email_links WHERE user_id = $1`,
+	`DELETE FROM identities WHERE user_id = $1`,
 }
 
 // DeleteUser implements authd.UserDirectory in one transaction. The

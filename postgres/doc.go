@@ -7,8 +7,8 @@
 // which implements every store interface of the root package: UserStore,
 // SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
 // ClientStore, CodeStore, ConsentStore, SessionClientStore, Outbox,
-// FactorStore, ChallengeStore, LinkStore, UserDirectory, AuditLog,
-// AuditReader and Pinger. It holds no business
+// FactorStore, ChallengeStore, LinkStore, UserDirectory, UpstreamStore,
+// IdentityStore, AuditLog, AuditReader and Pinger. It holds no business
 // rules: expiry, rotation and reuse detection live in the session and token
 // packages, second-factor checks in package mfa; the store keeps the
 // contracts written in store.go, which storetest checks.
@@ -20,8 +20,8 @@
 // keys (+ key_ring_lock, one row), revocations (+ revocation_seq, one
 // row), login_failures, clients, auth_codes (by the SHA-256 of the code),
 // consents, session_clients, outbox, totp, recovery_codes, passkeys,
-// webauthn_challenges, email_links (by the SHA-256 of the mailed token)
-// and audit_events (exactly the columns API.md names: id, at, event,
+// webauthn_challenges, email_links (by the SHA-256 of the mailed token),
+// upstreams, identities (by upstream and subject) and audit_events (exactly the columns API.md names: id, at, event,
 // user_id, session_id, ip, user_agent, detail). Times are timestamptz
 // (microseconds, returned in UTC); a nullable time is NULL for the zero
 // time. Roles and audiences are text[];
@@ -58,9 +58,13 @@
 //     waits on the row, re-checks its WHERE clause on the committed row,
 //     and matches nothing, so each step, code, counter value, challenge
 //     and mailed link is used once.
-//   - IssueLink, CreateUserWithLink and DeleteUser are one transaction
-//     each: a link is written with its mails or not at all, and a user's
-//     rows go together. ListUsers and ListEvents page by key (id), so
+//   - IssueLink, CreateUserWithLink, CreateUserWithIdentity, DeleteUser
+//     and DeleteUpstream are one transaction each: a link is written with
+//     its mails or not at all, a user with their identity, and a user's
+//     (a provider's) rows go together.
+//   - LinkIdentity is one INSERT: concurrent links of one (upstream,
+//     subject), or of one user at one upstream, meet on the primary key or
+//     the unique index, and all but the first fail with 23505. ListUsers and ListEvents page by key (id), so
 //     rows inserted or deleted during a paging move no other row across
 //     pages.
 //   - Claim locks the due outbox rows with FOR UPDATE SKIP LOCKED and
@@ -136,7 +140,9 @@
 // NOTE: the database holds no secret a client presents. Sessions are keyed
 // by the SHA-256 of the cookie value and refresh tokens are stored only as
 // hashes, so a copy of the database gives no live session or token.
-// Passwords and client secrets are argon2id PHC strings. The signing keys,
+// Passwords and client secrets are argon2id PHC strings; authd's client
+// secrets at upstream providers are sealed under --encryption-key-file,
+// which is not in the database. The signing keys,
 // however, are stored as they are (the private keys sign tokens): the
 // database is as sensitive as a key file; give authd its own role, and
 // use TLS (sslmode=verify-full) to a server on another machine.

@@ -127,6 +127,16 @@ func TestAuditReader(t *testing.T) {
 	storetest.RunAuditReader(t, func(t *testing.T) storetest.AuditBackend { return openFresh(t) })
 }
 
+func TestUpstreamStore(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunUpstreamStore(t, func(t *testing.T) storetest.UpstreamBackend { return openFresh(t) })
+}
+
+func TestIdentityStore(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunIdentityStore(t, func(t *testing.T) storetest.IdentityBackend { return openFresh(t) })
+}
+
 func TestAuditLog(t *testing.T) {
 	pgtest.DSN(t)
 	storetest.RunAuditLog(t, func(t *testing.T) (authd.AuditLog, storetest.AuditTable) {

@@ -10,8 +10,8 @@ import (
 
 const userColumns = `id, email, password_hash, roles, locked, email_verified, created_at, updated_at`
 
-// createUserSQL inserts the user of userArgs; CreateUserWithLink runs it
-// in its transaction.
+// createUserSQL inserts the user of userArgs; CreateUserWithLink and
+// CreateUserWithIdentity run it in their transactions.
 const createUserSQL = `INSERT INTO users (` + userColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 
 func userArgs(u *authd.User) []any {

@@ -27,7 +27,8 @@ const BusyTimeout = 5 * time.Second
 // interface of the root package: UserStore, SessionStore, RefreshStore,
 // KeyStore, RevocationList, Limiter, ClientStore, CodeStore, ConsentStore,
 // SessionClientStore, Outbox, FactorStore, ChallengeStore, LinkStore,
-// UserDirectory, AuditLog, AuditReader and Pinger. It is safe for
+// UserDirectory, UpstreamStore, IdentityStore, AuditLog, AuditReader and
+// Pinger. It is safe for
 // concurrent use, and several DBs (in one process or several) may share
 // one file.
 type DB struct {
@@ -71,6 +72,8 @@ var (
 	_ authd.LinkStore          = (*DB)(nil)
 	_ authd.UserDirectory      = (*DB)(nil)
 	_ authd.AuditReader        = (*DB)(nil)
+	_ authd.UpstreamStore      = (*DB)(nil)
+	_ authd.IdentityStore      = (*DB)(nil)
 )
 
 // Option configures Open.

@@ -82,6 +82,7 @@ var deleteUserSQL = []string{
 	`DELETE FROM auth_codes WHERE user_id = ?`,
 	`DELETE FROM session_clients WHERE user_id = ?`,
 	`DELETE FROM email_links WHERE user_id = ?`,
+	`DELETE FROM identities WHERE user_id = ?`,
 }
 
 // DeleteUser implements authd.UserDirectory in one IMMEDIATE transaction.

@@ -20,7 +20,7 @@ import (
 var (
 	userTables = []string{
 		"users", "sessions", "refresh_families", "refresh_tokens", "totp", "recovery_codes", "passkeys",
-		"consents", "auth_codes", "session_clients", "email_links", "outbox",
+		"consents", "auth_codes", "session_clients", "email_links", "identities", "outbox",
 	}
 	keptTables = map[string]string{
 		"audit_events": "events stay after DeleteUser; they name the user by id only",
@@ -32,6 +32,7 @@ var (
 		"revocations":         "sids and jtis of access tokens, until they expire",
 		"login_failures":      "keyed by whatever the limiter's caller chooses; ends with its window",
 		"clients":             "registered clients",
+		"upstreams":           "registered upstream providers; their identities are in identities",
 		"webauthn_challenges": "keyed without a user; they expire",
 		"session_events":      "hashes of changed sessions for the watchers; pruned after a minute",
 		"schema_migrations":   "the schema's version",

@@ -7,8 +7,8 @@
 // implements every store interface of the root package: UserStore,
 // SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
 // ClientStore, CodeStore, ConsentStore, SessionClientStore, Outbox,
-// FactorStore, ChallengeStore, LinkStore, UserDirectory, AuditLog,
-// AuditReader and Pinger. It holds no business
+// FactorStore, ChallengeStore, LinkStore, UserDirectory, UpstreamStore,
+// IdentityStore, AuditLog, AuditReader and Pinger. It holds no business
 // rules: expiry, rotation and reuse detection live in the session and token
 // packages, second-factor checks in package mfa; the store keeps the
 // contracts written in store.go, which storetest checks.
@@ -92,7 +92,9 @@
 // NOTE: the database holds no secret a client presents. Sessions are keyed
 // by the SHA-256 of the cookie value and refresh tokens are stored only as
 // hashes, so a copy of the file gives no live session or token. Passwords
-// and client secrets are argon2id PHC strings. The signing keys, however,
+// and client secrets are argon2id PHC strings; authd's client secrets at
+// upstream providers are sealed under --encryption-key-file, which is not
+// in the file. The signing keys, however,
 // are stored as they are (the private keys sign tokens): the file is as
 // sensitive as a key file and should be readable by authd alone.
 package sqlite

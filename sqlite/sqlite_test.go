@@ -114,6 +114,14 @@ func TestAuditReader(t *testing.T) {
 	storetest.RunAuditReader(t, func(t *testing.T) storetest.AuditBackend { return open(t) })
 }
 
+func TestUpstreamStore(t *testing.T) {
+	storetest.RunUpstreamStore(t, func(t *testing.T) storetest.UpstreamBackend { return open(t) })
+}
+
+func TestIdentityStore(t *testing.T) {
+	storetest.RunIdentityStore(t, func(t *testing.T) storetest.IdentityBackend { return open(t) })
+}
+
 // TestAuditLog reads the events back straight from the table, by the column
 // names API.md gives, so the table keeps its published shape.
 func TestAuditLog(t *testing.T) {

@@ -26,6 +26,7 @@ type DirectoryBackend interface {
 	authd.CodeStore
 	authd.SessionClientStore
 	authd.LinkStore
+	authd.IdentityStore
 	authd.Outbox
 	authd.AuditLog
 	authd.AuditReader
@@ -465,6 +466,7 @@ type UserRecords struct {
 	ClientID    string // linked to Session (SessionClientStore)
 	Link        *authd.Link
 	Mail        *authd.OutboxMessage
+	Identity    *authd.Identity // at an upstream provider
 	// Kept by DeleteUser: an audit event and a back-channel logout.
 	Event  authd.AuditEvent
 	Logout *authd.OutboxMessage
@@ -508,6 +510,9 @@ func FillUser(t *testing.T, s DirectoryBackend) *UserRecords {
 	r.Link.Email = u.Email
 	r.Mail = newMail(r.Link)
 	mustOK(t, s.IssueLink(ctx, r.Link, []*authd.OutboxMessage{r.Mail}), "IssueLink")
+	r.Identity = newIdentity(u.ID, NewID("up"))
+	r.Identity.Email = u.Email
+	mustOK(t, s.LinkIdentity(ctx, r.Identity), "LinkIdentity")
 
 	r.Event = newEvent(authd.EventLoginSucceeded, now)
 	r.Event.UserID, r.Event.SessionID = u.ID, r.Session.ID
@@ -556,6 +561,9 @@ func (directorySuite) checkDeleted(t *testing.T, s DirectoryBackend, r *UserReco
 	}
 	_, err = s.TakeLink(ctx, r.Link.Hash, allPurposes, Now())
 	wantErr(t, err, authd.ErrNotFound, "TakeLink of the deleted user's link")
+	_, err = s.IdentityBySubject(ctx, r.Identity.UpstreamID, r.Identity.Subject)
+	wantErr(t, err, authd.ErrNotFound, "IdentityBySubject of the deleted user's identity")
+	wantIdentities(t, s, u.ID)
 }
 
 // checkIntact fails t unless every record of r reads back as written.
@@ -589,6 +597,10 @@ func (ds directorySuite) checkIntact(t *testing.T, s DirectoryBackend, r *UserRe
 	l, err := s.TakeLink(ctx, r.Link.Hash, allPurposes, Now())
 	mustOK(t, err, "TakeLink of the other user's link")
 	checkLink(t, "the other user's link", r.Link, l)
+	i, err := s.IdentityBySubject(ctx, r.Identity.UpstreamID, r.Identity.Subject)
+	mustOK(t, err, "IdentityBySubject of the other user's identity")
+	checkIdentity(t, "the other user's identity", r.Identity, i)
+	wantIdentities(t, s, r.User.ID, r.Identity)
 }
 
 // claimAll claims every outbox message of kind due within a minute.
@@ -636,6 +648,8 @@ func (ds directorySuite) deleteNotFound(t *testing.T) {
 	link := newLink(orphanID, authd.LinkRecover)
 	mail := newMail(link)
 	mustOK(t, s.IssueLink(t.Context(), link, []*authd.OutboxMessage{mail}), "IssueLink")
+	ident := newIdentity(orphanID, NewID("up"))
+	mustOK(t, s.LinkIdentity(t.Context(), ident), "LinkIdentity")
 	for _, id := range []string{orphanID, NewID("user"), "", r.User.Email, r.User.ID[:len(r.User.ID)-1]} {
 		wantErr(t, s.DeleteUser(t.Context(), id), authd.ErrNotFound, "DeleteUser("+id+")")
 	}
@@ -646,6 +660,7 @@ func (ds directorySuite) deleteNotFound(t *testing.T) {
 	l, err := s.TakeLink(t.Context(), link.Hash, allPurposes, Now())
 	mustOK(t, err, "TakeLink of the link without a user")
 	checkLink(t, "the link without a user", link, l)
+	wantIdentities(t, s, orphanID, ident)
 	wantSameSet(t, "mails after DeleteUser of unknown ids", []string{r.Mail.ID, mail.ID}, claimAll(t, s, authd.OutboxMail))
 }
 

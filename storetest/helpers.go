@@ -170,6 +170,37 @@ func checkLink(t *testing.T, what string, want, got *authd.Link) {
 	d.report(t, what)
 }
 
+func checkUpstream(t *testing.T, what string, want, got *authd.Upstream) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: got nil upstream", what)
+	}
+	var d diff
+	d.str("ID", want.ID, got.ID)
+	d.str("Issuer", want.Issuer, got.Issuer)
+	d.str("ClientID", want.ClientID, got.ClientID)
+	d.bytes("SecretSealed", want.SecretSealed, got.SecretSealed)
+	d.str("Name", want.Name, got.Name)
+	d.strs("Scopes", want.Scopes, got.Scopes)
+	d.bool("TrustEmail", want.TrustEmail, got.TrustEmail)
+	d.time("CreatedAt", want.CreatedAt, got.CreatedAt)
+	d.report(t, what)
+}
+
+func checkIdentity(t *testing.T, what string, want, got *authd.Identity) {
+	t.Helper()
+	if got == nil {
+		t.Fatalf("%s: got nil identity", what)
+	}
+	var d diff
+	d.str("UpstreamID", want.UpstreamID, got.UpstreamID)
+	d.str("Subject", want.Subject, got.Subject)
+	d.str("UserID", want.UserID, got.UserID)
+	d.str("Email", want.Email, got.Email)
+	d.time("LinkedAt", want.LinkedAt, got.LinkedAt)
+	d.report(t, what)
+}
+
 func checkSession(t *testing.T, what string, want, got *authd.Session) {
 	t.Helper()
 	if got == nil {

@@ -40,6 +40,8 @@ type memory struct {
 	passkeys map[string]authd.Passkey
 	chals    map[string]challenge
 	mails    map[string]authd.Link // mailed links, by string(hash)
+	ups      map[string]authd.Upstream
+	idents   map[[2]string]authd.Identity // by upstream id, subject
 }
 
 type challenge struct {
@@ -85,6 +87,8 @@ func newMemory() *memory {
 		passkeys: map[string]authd.Passkey{},
 		chals:    map[string]challenge{},
 		mails:    map[string]authd.Link{},
+		ups:      map[string]authd.Upstream{},
+		idents:   map[[2]string]authd.Identity{},
 	}
 }
 
@@ -1392,6 +1396,11 @@ func (m *memory) DeleteUser(ctx context.Context, id string) error {
 			delete(m.outbox, k)
 		}
 	}
+	for k, x := range m.idents {
+		if x.UserID == id {
+			delete(m.idents, k)
+		}
+	}
 	return nil
 }
 
@@ -1441,4 +1450,155 @@ func (m *memory) ListEvents(ctx context.Context, q authd.AuditQuery) ([]authd.Au
 		out, last = append(out, e), pos
 	}
 	return out, "", nil
+}
+
+var (
+	_ authd.UpstreamStore = (*memory)(nil)
+	_ authd.IdentityStore = (*memory)(nil)
+)
+
+// cloneUpstream copies u and its secret and scopes, so that no caller
+// shares the store's.
+func cloneUpstream(u authd.Upstream) *authd.Upstream {
+	u.SecretSealed = bytes.Clone(u.SecretSealed)
+	u.Scopes = slices.Clone(u.Scopes)
+	return &u
+}
+
+func (m *memory) CreateUpstream(ctx context.Context, u *authd.Upstream) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.ups[u.ID]; ok {
+		return authd.ErrConflict
+	}
+	m.ups[u.ID] = *cloneUpstream(*u)
+	return nil
+}
+
+func (m *memory) UpstreamByID(ctx context.Context, id string) (*authd.Upstream, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	u, ok := m.ups[id]
+	if !ok {
+		return nil, authd.ErrNotFound
+	}
+	return cloneUpstream(u), nil
+}
+
+func (m *memory) ListUpstreams(ctx context.Context) ([]*authd.Upstream, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []*authd.Upstream{}
+	for _, id := range slices.Sorted(maps.Keys(m.ups)) {
+		out = append(out, cloneUpstream(m.ups[id]))
+	}
+	return out, nil
+}
+
+func (m *memory) DeleteUpstream(ctx context.Context, id string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.ups[id]; !ok {
+		return authd.ErrNotFound
+	}
+	delete(m.ups, id)
+	for k := range m.idents {
+		if k[0] == id {
+			delete(m.idents, k)
+		}
+	}
+	return nil
+}
+
+// linkLocked is LinkIdentity with m.mu held.
+func (m *memory) linkLocked(i *authd.Identity) error {
+	if _, ok := m.idents[[2]string{i.UpstreamID, i.Subject}]; ok {
+		return authd.ErrConflict
+	}
+	for _, x := range m.idents {
+		if x.UserID == i.UserID && x.UpstreamID == i.UpstreamID {
+			return authd.ErrConflict
+		}
+	}
+	m.idents[[2]string{i.UpstreamID, i.Subject}] = *i
+	return nil
+}
+
+func (m *memory) LinkIdentity(ctx context.Context, i *authd.Identity) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	return m.linkLocked(i)
+}
+
+func (m *memory) CreateUserWithIdentity(ctx context.Context, u *authd.User, i *authd.Identity) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	if _, ok := m.users[u.ID]; ok {
+		return authd.ErrConflict
+	}
+	for _, v := range m.users {
+		if v.Email == u.Email {
+			return authd.ErrConflict
+		}
+	}
+	if err := m.linkLocked(i); err != nil {
+		return err
+	}
+	c := *u
+	c.Roles = slices.Clone(u.Roles)
+	m.users[u.ID] = c
+	return nil
+}
+
+func (m *memory) IdentityBySubject(ctx context.Context, upstreamID, subject string) (*authd.Identity, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	i, ok := m.idents[[2]string{upstreamID, subject}]
+	if !ok {
+		return nil, authd.ErrNotFound
+	}
+	return &i, nil
+}
+
+func (m *memory) ListIdentities(ctx context.Context, userID string) ([]*authd.Identity, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer m.mu.Unlock()
+	out := []*authd.Identity{}
+	for _, i := range m.idents {
+		if i.UserID == userID {
+			out = append(out, &i)
+		}
+	}
+	slices.SortFunc(out, func(a, b *authd.Identity) int { return strings.Compare(a.UpstreamID, b.UpstreamID) })
+	return out, nil
+}
+
+func (m *memory) UnlinkIdentity(ctx context.Context, userID, upstreamID string) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	for k, i := range m.idents {
+		if i.UserID == userID && i.UpstreamID == upstreamID {
+			delete(m.idents, k)
+			return nil
+		}
+	}
+	return authd.ErrNotFound
 }

@@ -76,6 +76,12 @@ func TestMemory(t *testing.T) {
 	t.Run("AuditReader", func(t *testing.T) {
 		storetest.RunAuditReader(t, func(*testing.T) storetest.AuditBackend { return newMemory() })
 	})
+	t.Run("UpstreamStore", func(t *testing.T) {
+		storetest.RunUpstreamStore(t, func(*testing.T) storetest.UpstreamBackend { return newMemory() })
+	})
+	t.Run("IdentityStore", func(t *testing.T) {
+		storetest.RunIdentityStore(t, func(*testing.T) storetest.IdentityBackend { return newMemory() })
+	})
 }
 
 // mutant is a store broken in one way, and the subtest that must catch it.
@@ -231,8 +237,58 @@ func auditReader(wrap func(*memory) storetest.AuditBackend) func(*testing.T) {
 	}
 }
 
+func upstreams(wrap func(*memory) storetest.UpstreamBackend) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunUpstreamStore(t, func(*testing.T) storetest.UpstreamBackend { return wrap(newMemory()) })
+	}
+}
+
+func identities(wrap func(*memory) storetest.IdentityBackend) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunIdentityStore(t, func(*testing.T) storetest.IdentityBackend { return wrap(newMemory()) })
+	}
+}
+
 func mutants() []mutant {
 	return []mutant{
+		{"upstream sorts scopes", upstreams(func(m *memory) storetest.UpstreamBackend { return sortScopes{m} }),
+			"CreateUpstream keeps every field exactly as given, lists in their order"},
+		{"upstream drops the secret", upstreams(func(m *memory) storetest.UpstreamBackend { return dropSecret{m} }),
+			"CreateUpstream then UpstreamByID returns every field"},
+		{"upstream create overwrites", upstreams(func(m *memory) storetest.UpstreamBackend { return overwriteUpstream{m} }),
+			"CreateUpstream ErrConflict when u.ID exists"},
+		{"upstream list in collation order", upstreams(func(m *memory) storetest.UpstreamBackend { return collatedUpstreams{m} }),
+			"ListUpstreams returns every provider ordered by id in byte order"},
+		{"upstream list nil", upstreams(func(m *memory) storetest.UpstreamBackend { return listUpstreamsNil{m} }),
+			"ListUpstreams returns a non-nil empty slice when none"},
+		{"delete upstream keeps identities", upstreams(func(m *memory) storetest.UpstreamBackend { return keepIdentities{m} }),
+			"DeleteUpstream deletes the provider and every identity linked at it"},
+		{"delete upstream in two steps", upstreams(func(m *memory) storetest.UpstreamBackend { return upstreamThenIdentities{m} }),
+			"DeleteUpstream deletes the identities in the same transaction"},
+		{"delete upstream of an unknown id deletes identities", upstreams(func(m *memory) storetest.UpstreamBackend { return deleteOrphanIdentities{m} }),
+			"DeleteUpstream ErrNotFound when there is none, and deletes nothing"},
+		{"identity link overwrites the subject", identities(func(m *memory) storetest.IdentityBackend { return overwriteSubject{m} }),
+			"LinkIdentity ErrConflict when (UpstreamID, Subject) is linked already, and nothing written"},
+		{"identity link two per user and upstream", identities(func(m *memory) storetest.IdentityBackend { return twoPerUpstream{m} }),
+			"LinkIdentity ErrConflict when UserID has an identity at UpstreamID, and nothing written"},
+		{"identity link not atomic (subject)", identities(func(m *memory) storetest.IdentityBackend { return racyLinkIdentity{m} }),
+			"LinkIdentity of one (UpstreamID, Subject) by n concurrent calls: exactly one succeeds"},
+		{"identity link not atomic (user)", identities(func(m *memory) storetest.IdentityBackend { return racyLinkIdentity{m} }),
+			"LinkIdentity of one user at one upstream by n concurrent calls: exactly one succeeds"},
+		{"identity create user not atomic", identities(func(m *memory) storetest.IdentityBackend { return userThenIdentity{m} }),
+			"CreateUserWithIdentity ErrConflict when LinkIdentity would be, and nothing written"},
+		{"identity subject case-insensitive", identities(func(m *memory) storetest.IdentityBackend { return foldSubject{m} }),
+			"IdentityBySubject ErrNotFound when there is none"},
+		{"identity list unordered", identities(func(m *memory) storetest.IdentityBackend { return reverseIdentities{m} }),
+			"ListIdentities returns the user's identities ordered by upstream id"},
+		{"identity list nil", identities(func(m *memory) storetest.IdentityBackend { return listIdentitiesNil{m} }),
+			"ListIdentities returns a non-nil empty slice when none"},
+		{"identity unlink of every user", identities(func(m *memory) storetest.IdentityBackend { return unlinkEveryone{m} }),
+			"UnlinkIdentity deletes the user's identity at upstreamID and no other"},
+		{"identity unlink silent", identities(func(m *memory) storetest.IdentityBackend { return silentUnlink{m} }),
+			"UnlinkIdentity ErrNotFound when there is none"},
+		{"delete user keeps identities", directory(func(m *memory) storetest.DirectoryBackend { return keepUserIdentities{m} }),
+			"DeleteUser deletes the user and every record of theirs"},
 		{"user drops EmailVerified", users(func(m *memory) authd.UserStore { return dropVerified{m} }),
 			"CreateUser then UserByID returns every field"},
 		{"link issue keeps older links", linkStore(func(m *memory) storetest.LinkBackend { return keepOldLinks{m} }),
@@ -1636,4 +1692,236 @@ func (s lateEventCursor) ListEvents(ctx context.Context, q authd.AuditQuery) ([]
 		next = "e1"
 	}
 	return es, next, err
+}
+
+// sortScopes stores the scopes sorted.
+type sortScopes struct{ *memory }
+
+func (s sortScopes) CreateUpstream(ctx context.Context, u *authd.Upstream) error {
+	c := *u
+	c.Scopes = slices.Sorted(slices.Values(u.Scopes))
+	return s.memory.CreateUpstream(ctx, &c)
+}
+
+// dropSecret stores no secret.
+type dropSecret struct{ *memory }
+
+func (s dropSecret) CreateUpstream(ctx context.Context, u *authd.Upstream) error {
+	c := *u
+	c.SecretSealed = nil
+	return s.memory.CreateUpstream(ctx, &c)
+}
+
+// overwriteUpstream replaces a provider of the same id.
+type overwriteUpstream struct{ *memory }
+
+func (s overwriteUpstream) CreateUpstream(ctx context.Context, u *authd.Upstream) error {
+	s.mu.Lock()
+	delete(s.ups, u.ID)
+	s.mu.Unlock()
+	return s.memory.CreateUpstream(ctx, u)
+}
+
+// collatedUpstreams orders the providers as a linguistic collation would:
+// "-" ignored.
+type collatedUpstreams struct{ *memory }
+
+func (s collatedUpstreams) ListUpstreams(ctx context.Context) ([]*authd.Upstream, error) {
+	l, err := s.memory.ListUpstreams(ctx)
+	key := func(u *authd.Upstream) string { return strings.ReplaceAll(u.ID, "-", "") }
+	slices.SortStableFunc(l, func(a, b *authd.Upstream) int { return strings.Compare(key(a), key(b)) })
+	return l, err
+}
+
+// listUpstreamsNil returns nil when there are none.
+type listUpstreamsNil struct{ *memory }
+
+func (s listUpstreamsNil) ListUpstreams(ctx context.Context) ([]*authd.Upstream, error) {
+	l, err := s.memory.ListUpstreams(ctx)
+	if len(l) == 0 {
+		return nil, err
+	}
+	return l, err
+}
+
+// keepIdentities deletes the provider only.
+type keepIdentities struct{ *memory }
+
+func (s keepIdentities) DeleteUpstream(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ups[id]; !ok {
+		return authd.ErrNotFound
+	}
+	delete(s.ups, id)
+	return nil
+}
+
+// upstreamThenIdentities deletes the provider, lets go, then deletes its
+// identities.
+type upstreamThenIdentities struct{ *memory }
+
+func (s upstreamThenIdentities) DeleteUpstream(ctx context.Context, id string) error {
+	s.mu.Lock()
+	_, ok := s.ups[id]
+	delete(s.ups, id)
+	s.mu.Unlock()
+	if !ok {
+		return authd.ErrNotFound
+	}
+	time.Sleep(5 * time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.idents {
+		if k[0] == id {
+			delete(s.idents, k)
+		}
+	}
+	return nil
+}
+
+// deleteOrphanIdentities deletes the identities at id before it finds
+// the provider missing.
+type deleteOrphanIdentities struct{ *memory }
+
+func (s deleteOrphanIdentities) DeleteUpstream(ctx context.Context, id string) error {
+	s.mu.Lock()
+	for k := range s.idents {
+		if k[0] == id {
+			delete(s.idents, k)
+		}
+	}
+	s.mu.Unlock()
+	return s.memory.DeleteUpstream(ctx, id)
+}
+
+// overwriteSubject replaces the identity of the same pair.
+type overwriteSubject struct{ *memory }
+
+func (s overwriteSubject) LinkIdentity(ctx context.Context, i *authd.Identity) error {
+	s.mu.Lock()
+	delete(s.idents, [2]string{i.UpstreamID, i.Subject})
+	s.mu.Unlock()
+	return s.memory.LinkIdentity(ctx, i)
+}
+
+// twoPerUpstream checks the pair only.
+type twoPerUpstream struct{ *memory }
+
+func (s twoPerUpstream) LinkIdentity(ctx context.Context, i *authd.Identity) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.idents[[2]string{i.UpstreamID, i.Subject}]; ok {
+		return authd.ErrConflict
+	}
+	s.idents[[2]string{i.UpstreamID, i.Subject}] = *i
+	return nil
+}
+
+// racyLinkIdentity checks both conflicts, lets go, then writes.
+type racyLinkIdentity struct{ *memory }
+
+func (s racyLinkIdentity) LinkIdentity(ctx context.Context, i *authd.Identity) error {
+	s.mu.Lock()
+	conflict := false
+	for k, x := range s.idents {
+		conflict = conflict || k == [2]string{i.UpstreamID, i.Subject} || (x.UserID == i.UserID && x.UpstreamID == i.UpstreamID)
+	}
+	s.mu.Unlock()
+	if conflict {
+		return authd.ErrConflict
+	}
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.idents[[2]string{i.UpstreamID, i.Subject}] = *i
+	return nil
+}
+
+// userThenIdentity creates the user, then links the identity, in two
+// steps.
+type userThenIdentity struct{ *memory }
+
+func (s userThenIdentity) CreateUserWithIdentity(ctx context.Context, u *authd.User, i *authd.Identity) error {
+	if err := s.memory.CreateUser(ctx, u); err != nil {
+		return err
+	}
+	return s.memory.LinkIdentity(ctx, i)
+}
+
+// foldSubject finds subjects case-insensitively.
+type foldSubject struct{ *memory }
+
+func (s foldSubject) IdentityBySubject(ctx context.Context, upstreamID, subject string) (*authd.Identity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, i := range s.idents {
+		if k[0] == upstreamID && strings.EqualFold(k[1], subject) {
+			return &i, nil
+		}
+	}
+	return nil, authd.ErrNotFound
+}
+
+// reverseIdentities lists the identities in reverse order.
+type reverseIdentities struct{ *memory }
+
+func (s reverseIdentities) ListIdentities(ctx context.Context, userID string) ([]*authd.Identity, error) {
+	l, err := s.memory.ListIdentities(ctx, userID)
+	slices.Reverse(l)
+	return l, err
+}
+
+// listIdentitiesNil returns nil when there are none.
+type listIdentitiesNil struct{ *memory }
+
+func (s listIdentitiesNil) ListIdentities(ctx context.Context, userID string) ([]*authd.Identity, error) {
+	l, err := s.memory.ListIdentities(ctx, userID)
+	if len(l) == 0 {
+		return nil, err
+	}
+	return l, err
+}
+
+// unlinkEveryone deletes every identity at the upstream when the user
+// has one there.
+type unlinkEveryone struct{ *memory }
+
+func (s unlinkEveryone) UnlinkIdentity(ctx context.Context, userID, upstreamID string) error {
+	if err := s.memory.UnlinkIdentity(ctx, userID, upstreamID); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.idents {
+		if k[0] == upstreamID {
+			delete(s.idents, k)
+		}
+	}
+	return nil
+}
+
+// silentUnlink answers nil when there is nothing to unlink.
+type silentUnlink struct{ *memory }
+
+func (s silentUnlink) UnlinkIdentity(ctx context.Context, userID, upstreamID string) error {
+	if err := s.memory.UnlinkIdentity(ctx, userID, upstreamID); err != nil && !errors.Is(err, authd.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// keepUserIdentities deletes the user and the rest, but not their
+// identities.
+type keepUserIdentities struct{ *memory }
+
+func (s keepUserIdentities) DeleteUser(ctx context.Context, id string) error {
+	s.mu.Lock()
+	kept := maps.Clone(s.idents)
+	s.mu.Unlock()
+	err := s.memory.DeleteUser(ctx, id)
+	s.mu.Lock()
+	s.idents = kept
+	s.mu.Unlock()
+	return err
 }

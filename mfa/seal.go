@@ -205,3 +205,34 @@ func (s *Sealer) OpenOutbox(id string, sealed []byte) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// upstreamAD is the associated data of a sealed upstream client secret.
+//
+// NOTE: it names the purpose and the provider id, so that a sealed secret
+// copied to another provider's row (or used as a TOTP secret or an outbox
+// body) fails to open.
+func upstreamAD(upstreamID string) []byte {
+	return []byte("authd upstream secret\x00" + upstreamID)
+}
+
+// SealUpstreamSecret encrypts authd's client secret at the upstream
+// provider upstreamID as Seal does: a version byte, a random nonce, then
+// the ciphertext and tag.
+func (s *Sealer) SealUpstreamSecret(upstreamID string, secret []byte) []byte {
+	out := []byte{sealVersion}
+	return s.aead.Seal(out, nil, secret, append(upstreamAD(upstreamID), sealVersion))
+}
+
+// OpenUpstreamSecret decrypts a secret that SealUpstreamSecret returned
+// for the provider upstreamID. It returns ErrSealed on any failure: another
+// key, another provider, a changed byte.
+func (s *Sealer) OpenUpstreamSecret(upstreamID string, sealed []byte) ([]byte, error) {
+	if len(sealed) < 1 || sealed[0] != sealVersion {
+		return nil, ErrSealed
+	}
+	secret, err := s.aead.Open(nil, nil, sealed[1:], append(upstreamAD(upstreamID), sealVersion))
+	if err != nil {
+		return nil, ErrSealed
+	}
+	return secret, nil
+}

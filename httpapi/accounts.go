@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,24 +76,34 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, email, pw string)
 		s.countLogin(err)
 		return nil, nil, nil, err
 	}
+	sess, methods, err = s.firstFactorDone(w, r, u, []string{authd.AMRPassword}, "")
+	return u, sess, methods, err
+}
+
+// firstFactorDone signs u in after a first factor (amr: a password, an
+// upstream provider): with a second factor (or one to set up first under
+// --require-mfa-role), a pending sign-in whose methods are the factors
+// that can finish it; else a session. detail says how, for the audit log.
+func (s *Server) firstFactorDone(w http.ResponseWriter, r *http.Request, u *authd.User, amr []string, detail string) (*authd.Session, []string, error) {
+	meta := s.meta(r)
 	if s.deps.MFA != nil {
 		st, err := s.deps.MFA.Status(r.Context(), u.ID)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, err
 		}
-		if methods = st.Methods(); len(methods) > 0 || s.mustEnrol(u, methods) {
-			// NOTE: the right password alone opens a pending sign-in
-			// that grants nothing but its second step (SECURITY M4).
-			value, pending, err := s.deps.Sessions.CreatePending(r.Context(), u, session.Meta{IP: meta.IP, UserAgent: meta.UserAgent})
+		if methods := st.Methods(); len(methods) > 0 || s.mustEnrol(u, methods) {
+			// NOTE: the first factor alone opens a pending sign-in that
+			// grants nothing but its second step (SECURITY M4).
+			value, pending, err := s.deps.Sessions.CreatePending(r.Context(), u, session.Meta{IP: meta.IP, UserAgent: meta.UserAgent, AMR: amr})
 			if err != nil {
-				return nil, nil, nil, err
+				return nil, nil, err
 			}
 			s.setSessionCookie(w, value, pending.AbsoluteExpiresAt)
-			return u, pending, methods, nil
+			return pending, methods, nil
 		}
 	}
-	sess, err = s.startSession(w, r, u, []string{authd.AMRPassword}, "")
-	return u, sess, nil, err
+	sess, err := s.startSession(w, r, u, amr, detail)
+	return sess, nil, err
 }
 
 // startSession starts a session for u signed in with the methods amr,
@@ -105,6 +116,11 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *authd.U
 	// S4, M4).
 	if v, ok := s.sessionCookie(r); ok {
 		if old, err := s.deps.Sessions.LookupAny(r.Context(), v); err == nil {
+			if old.Pending && old.UserID == u.ID && len(old.AMR) > 0 && len(amr) > 0 && amr[0] == authd.AMRPassword {
+				// The second step of a pending sign-in: its first factor
+				// is the pending sign-in's (a password, or fed).
+				amr = append(slices.Clone(old.AMR), amr[1:]...)
+			}
 			if err := s.deps.Sessions.Revoke(r.Context(), old.UserID, old.ID); err != nil && !errors.Is(err, authd.ErrNotFound) {
 				return nil, err
 			}

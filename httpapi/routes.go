@@ -31,6 +31,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 		mux.HandleFunc("DELETE /admin/v1/users/{id}/sessions", s.withAdmin(s.handleAdminEndSessions))
 		mux.HandleFunc("DELETE /admin/v1/users/{id}/mfa", s.withAdmin(s.handleAdminResetMFA))
 		mux.HandleFunc("GET /admin/v1/audit", s.withAdmin(s.handleAdminAudit))
+		if s.deps.Upstreams != nil {
+			mux.HandleFunc("GET /admin/v1/upstreams", s.withAdmin(s.handleAdminUpstreams))
+			mux.HandleFunc("POST /admin/v1/upstreams", s.withAdmin(s.handleAdminCreateUpstream))
+			mux.HandleFunc("DELETE /admin/v1/upstreams/{id}", s.withAdmin(s.handleAdminDeleteUpstream))
+		}
 		if s.deps.Registry != nil {
 			mux.HandleFunc("GET /admin/v1/clients", s.withAdmin(s.handleAdminClients))
 			mux.HandleFunc("POST /admin/v1/clients", s.withAdmin(s.handleAdminCreateClient))
@@ -71,6 +76,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// change is a POST answered by a 303 (Post/Redirect/Get).
 	pg := s.newPages()
 	s.pages = pg
+	if s.deps.Upstreams != nil {
+		// Sign-in through other providers (upstream.go): browser
+		// navigations, answered with pages.
+		mux.HandleFunc("GET /v1/upstream/{id}/start", pg.handleUpstreamStart)
+		mux.HandleFunc("GET /v1/upstream/{id}/callback", pg.handleUpstreamCallback)
+		mux.HandleFunc("GET /v1/identities", s.handleIdentities)
+		mux.HandleFunc("DELETE /v1/identities/{upstream}", s.handleUnlink)
+	}
 	mux.HandleFunc("GET /{$}", pg.handleSignIn)
 	mux.HandleFunc("GET /login", pg.handleSignIn)
 	mux.HandleFunc("POST /login", pg.handleLoginForm)

@@ -24,6 +24,7 @@ import (
 	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/token"
+	"github.com/authd/authd/upstream"
 )
 
 // MaxBodyBytes bounds every request body; a larger one is 413.
@@ -91,6 +92,9 @@ type Deps struct {
 	// client registry. nil leaves the administration API out.
 	Directory authd.UserDirectory
 	Registry  *oidc.Clients
+	// Upstreams is sign-in through other providers; nil leaves those
+	// routes and buttons out.
+	Upstreams *upstream.Service
 	Ready     []Check
 }
 

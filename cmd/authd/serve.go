@@ -27,6 +27,7 @@ import (
 	"github.com/authd/authd/password"
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/token"
+	"github.com/authd/authd/upstream"
 
 	"github.com/authd/authd/internal/periodic"
 	"github.com/authd/authd/internal/redact"
@@ -44,8 +45,9 @@ type app struct {
 	clients  *oidc.Clients
 	provider *oidc.Provider
 	mfa      *mfa.Service // nil in the one-shot commands but `user mfa reset`
-	sealer   *mfa.Sealer  // set by startMFA
-	mailer   *mail.Sender // nil when this server cannot send mail
+	sealer    *mfa.Sealer  // set by startMFA
+	mailer    *mail.Sender // nil when this server cannot send mail
+	upstreams *upstream.Service
 }
 
 func newLogger(c *Config, w io.Writer) *slog.Logger {
@@ -154,6 +156,16 @@ func (a *app) startMail(c *Config, log *slog.Logger) {
 		mc.Sealer, mc.Wake = a.sealer, a.mailer.Wake
 	}
 	a.accounts.UseMail(a.stores.mailLinks, a.stores.outbox, mc)
+}
+
+// startUpstreams turns on sign-in through other providers (the list is
+// read from --db, and re-read every 5 s, so that every node sees a change
+// made by the CLI, the admin API or another node). Call after startMFA:
+// client secrets are sealed with the same key.
+func (a *app) startUpstreams(c *Config, log *slog.Logger) {
+	a.upstreams = upstream.New(upstream.Config{Site: strings.TrimSuffix(c.Issuer, "/"), Logger: log},
+		a.stores.upstreams, a.stores.challenges, a.sealer)
+	a.accounts.UseIdentities(a.stores.identities, c.Signup)
 }
 
 // housekeepLinks deletes expired mail links every minute.
@@ -276,6 +288,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	a.startMail(c, log)
+	a.startUpstreams(c, log)
+	go a.upstreams.Run(runCtx)
 	if a.mailer != nil {
 		go a.mailer.Run(runCtx)
 	}
@@ -289,7 +303,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpConfig(c, log, reg), httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users,
 		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, OIDC: a.provider, MFA: a.mfa, Audit: st.auditReader,
-		Directory: st.directory, Registry: a.clients, Ready: st.checks})
+		Directory: st.directory, Registry: a.clients, Upstreams: a.upstreams, Ready: st.checks})
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,8 @@ type stores struct {
 	mailLinks   authd.LinkStore
 	directory   authd.UserDirectory
 	auditReader authd.AuditReader
+	upstreams   authd.UpstreamStore
+	identities  authd.IdentityStore
 	checks      []httpapi.Check
 	closers     []func() error
 }
@@ -70,6 +72,8 @@ type mainStore interface {
 	authd.LinkStore
 	authd.UserDirectory
 	authd.AuditReader
+	authd.UpstreamStore
+	authd.IdentityStore
 	authd.Pinger
 	Close() error
 }
@@ -113,7 +117,7 @@ func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) 
 		users: db, sessions: db, refresh: db, keys: db,
 		revocations: db, limiter: db, clients: db, audit: db,
 		idKeys: db, codes: db, consents: db, links: db, outbox: db, factors: db, challenges: db,
-		mailLinks: db, directory: db, auditReader: db,
+		mailLinks: db, directory: db, auditReader: db, upstreams: db, identities: db,
 		checks:  []httpapi.Check{{Name: "db", Pinger: db}},
 		closers: []func() error{db.Close},
 	}

@@ -35,16 +35,16 @@ import (
 
 // app is authd wired together over opened stores.
 type app struct {
-	cfg      *Config
-	log      *slog.Logger
-	stores   *stores
-	hasher   *password.Hasher
-	tokens   *token.Service
-	sessions *session.Manager
-	accounts *account.Service
-	clients  *oidc.Clients
-	provider *oidc.Provider
-	mfa      *mfa.Service // nil in the one-shot commands but `user mfa reset`
+	cfg       *Config
+	log       *slog.Logger
+	stores    *stores
+	hasher    *password.Hasher
+	tokens    *token.Service
+	sessions  *session.Manager
+	accounts  *account.Service
+	clients   *oidc.Clients
+	provider  *oidc.Provider
+	mfa       *mfa.Service // nil in the one-shot commands but `user mfa reset`
 	sealer    *mfa.Sealer  // set by startMFA
 	mailer    *mail.Sender // nil when this server cannot send mail
 	upstreams *upstream.Service

@@ -27,6 +27,7 @@ import (
 	"github.com/authd/authd/session"
 	"github.com/authd/authd/sqlite"
 	"github.com/authd/authd/token"
+	"github.com/authd/authd/upstream"
 )
 
 // testParams keep argon2id cheap in tests; the parameters themselves are
@@ -63,6 +64,8 @@ type harness struct {
 	sessions *session.Manager
 	mfa      *mfa.Service
 	accounts *account.Service
+	// upstreams is sign-in through other providers (withUpstreams).
+	upstreams *upstream.Service
 	// issuer is the issuer URL: "http://authd.test", or the server's own
 	// URL with the realIssuer option (what relying-party libraries need:
 	// they fetch discovery from the issuer).
@@ -102,6 +105,10 @@ type options struct {
 	// mailQueueOnly turns the mail-link rules on with no sender: mail
 	// stays in the outbox.
 	mailQueueOnly bool
+	// upstreams turns on sign-in through other providers (h.upstreams).
+	upstreams bool
+	// upstreamClient, when set, is the HTTP client of the upstream flow.
+	upstreamClient *http.Client
 }
 
 type option func(*options)
@@ -185,9 +192,13 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		accounts.UseMail(db, db, account.MailConfig{Site: h.issuer, LinkTTL: 30 * time.Minute, Verification: account.VerificationOff,
 			Sealer: sealer, MaxRecoveryPerAddress: 3, MaxRecoveryPerIP: 1 << 30})
 	}
+	if o.upstreams {
+		h.upstreams = upstream.New(upstream.Config{Site: h.issuer, HTTPClient: o.upstreamClient, Now: h.clock.Now, Logger: log}, db, db, sealer)
+		accounts.UseIdentities(db, hc.Signup)
+	}
 	hc.Issuer = h.issuer
 	srv, err := httpapi.New(hc, httpapi.Deps{Accounts: accounts, Sessions: sessions, Users: db,
-		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider, MFA: h.mfa, Audit: db, Directory: db, Registry: h.clients,
+		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider, MFA: h.mfa, Audit: db, Directory: db, Registry: h.clients, Upstreams: h.upstreams,
 		Ready: []httpapi.Check{{Name: "db", Pinger: db}}})
 	if err != nil {
 		t.Fatal(err)
@@ -203,6 +214,12 @@ func newHarness(t testing.TB, opts ...option) *harness {
 // libraries need.
 func realIssuer() option {
 	return func(o *options) { o.realIssuer = true }
+}
+
+// withUpstreams turns on sign-in through other providers: h.upstreams
+// registers them (then h.upstreams.Reload).
+func withUpstreams() option {
+	return func(o *options) { o.upstreams = true }
 }
 
 // withMail sends mail through mp (a Mailpit), with --email-verification v.

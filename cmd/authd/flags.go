@@ -26,6 +26,9 @@ type flags struct {
 	fs    *flag.FlagSet
 	group string // the group new flags join; "" is the command's own
 	order []flagInfo
+	// cmdLineOnly names the flags no variable sets (upstream add's
+	// --issuer is the provider's, while AUTHD_ISSUER is serve's own).
+	cmdLineOnly []string
 }
 
 type flagInfo struct {
@@ -225,7 +228,7 @@ func (f *flags) parse(args []string, getenv func(string) string, stdout io.Write
 	for _, fi := range f.order {
 		env := envName(fi.name)
 		v := getenv(env)
-		if v == "" {
+		if v == "" || slices.Contains(f.cmdLineOnly, fi.name) {
 			continue
 		}
 		fl := f.fs.Lookup(fi.name)
@@ -306,7 +309,11 @@ func (f *flags) help(w io.Writer) {
 			if def := f.fs.Lookup(fi.name).DefValue; def != "" {
 				text += "default " + def + "; "
 			}
-			text += "env " + envName(fi.name) + ")"
+			if slices.Contains(f.cmdLineOnly, fi.name) {
+				text += "command line only, never " + envName(fi.name) + ")"
+			} else {
+				text += "env " + envName(fi.name) + ")"
+			}
 			for _, line := range wrap(text, 72) {
 				fmt.Fprintf(w, "      %s\n", line)
 			}

@@ -1,6 +1,6 @@
 // Command authd is the authd authentication service: `authd serve` runs it;
-// the other subcommands manage its users, keys and clients and read its
-// audit log on the same stores. See `authd --help`.
+// the other subcommands manage its users, keys, clients and upstream
+// providers and read its audit log on the same stores. See `authd --help`.
 package main
 
 import (
@@ -49,6 +49,12 @@ Usage:
                                 a service, or a resource server (introspection)
   authd client list [--json] | client show --id ID [--json] | client delete --id ID
                                 the registered clients
+  authd upstream add --id ID --issuer URL --client-id C [--secret-stdin] [--name N] [--scope S]... [--trust-email]
+                                register another OpenID Connect provider users may
+                                sign in with; prints the redirect URI to register there
+  authd upstream list [--json] | upstream show --id ID [--json] | upstream delete --id ID
+                                the upstream providers (delete also deletes the
+                                identities linked at it)
   authd audit [--email E] [--event EV] [--since TIME] [--limit N] [--json]
                                 read the audit log, newest first
   authd bench    [--quick] [--soak DURATION] [flags]
@@ -93,6 +99,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = runKeys(ctx, args[1:], getenv, stdout)
 	case "client":
 		err = runClient(ctx, args[1:], getenv, stdin, stdout)
+	case "upstream":
+		err = runUpstream(ctx, args[1:], getenv, stdin, stdout)
 	case "audit":
 		err = runAudit(ctx, args[1:], getenv, stdout)
 	case "bench":
@@ -103,7 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return exit(err, stderr)
 }
 
-// subcommand picks the subcommand of a group (user, keys, client) from
+// subcommand picks the subcommand of a group (user, keys, client, upstream) from
 // args: it prints the group's help for --help and refuses an unknown one.
 func subcommand(group string, subs []*command, args []string, stdout io.Writer) (*command, error) {
 	names := make([]string, len(subs))

@@ -226,6 +226,10 @@ func TestBadInvocations(t *testing.T) {
 		{"missing subcommand", nil, []string{"user"}, "user: missing subcommand: want add, passwd, lock, unlock, list, show, delete, role add, role remove, sessions revoke or mfa reset"},
 		{"missing second word", nil, []string{"user", "role"}, "user role: missing subcommand: want add or remove"},
 		{"unknown subcommand", nil, []string{"keys", "delete"}, `keys: unknown subcommand "delete": want list or rotate`},
+		{"upstream without subcommand", nil, []string{"upstream"}, "upstream: missing subcommand: want add, list, show or delete"},
+		{"upstream unknown subcommand", nil, []string{"upstream", "rotate"}, `upstream: unknown subcommand "rotate": want add, list, show or delete`},
+		{"upstream add without --issuer", nil, []string{"upstream", "add", "--db", db, "--id", "corp", "--client-id", "c"}, "upstream add: --issuer is required"},
+		{"upstream add with a bad issuer", nil, []string{"upstream", "add", "--db", db, "--id", "corp", "--client-id", "c", "--issuer", "http://id.example.com"}, "--issuer: the issuer must be https"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -260,6 +264,8 @@ func TestHelp(t *testing.T) {
 		{"help", "user", "role", "add"}, {"audit", "--help"}, {"help", "audit"},
 		{"keys", "--help"}, {"keys", "rotate", "--help"}, {"client", "--help"}, {"client", "add", "--help"},
 		{"client", "list", "--help"}, {"client", "show", "--help"}, {"client", "delete", "--help"},
+		{"upstream", "--help"}, {"upstream", "add", "--help"}, {"upstream", "list", "--help"},
+		{"upstream", "show", "--help"}, {"upstream", "delete", "--help"}, {"help", "upstream", "delete"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, out, errOut := runCmd(t, "", env(nil), args...)

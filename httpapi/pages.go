@@ -122,7 +122,7 @@ func (p *pageHandlers) signInPage(r *http.Request) pages.SignInPage {
 	ret, _ := pages.SafeReturn(r.URL.Query().Get("return"))
 	return pages.SignInPage{Page: pages.Page{Title: "Sign in", FormTargets: p.returnTargets(r, ret)},
 		Return: ret, Signup: p.s.cfg.Signup, Focus: "login-email",
-		Passkeys: p.passkeysOn(), Next: returnTo(ret)}
+		Passkeys: p.passkeysOn(), Next: returnTo(ret), Providers: p.providers()}
 }
 
 // returnTargets are the outside URIs a sign-in returning to ret may end
@@ -155,6 +155,12 @@ func (p *pageHandlers) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	v := p.signInPage(r)
 	v.Reauth = reauth
+	if reauth {
+		// NOTE: a signed-in browser that goes to a provider links the
+		// identity rather than signing in again (upstream.go): no
+		// buttons when the page asks for a fresh sign-in.
+		v.Providers = nil
+	}
 	if h := q.Get("login_hint"); len(h) <= 254 && strings.Contains(h, "@") {
 		v.Login.Email = h
 		v.Focus = "login-password"
@@ -329,6 +335,9 @@ func (p *pageHandlers) accountPage(r *http.Request, cur *authd.Session) (pages.A
 		return pages.AccountPage{}, err
 	}
 	if v.Security, err = p.securityView(r, cur); err != nil {
+		return pages.AccountPage{}, err
+	}
+	if v.Identities, err = p.identitiesView(r, cur.UserID); err != nil {
 		return pages.AccountPage{}, err
 	}
 	return v, nil

@@ -151,6 +151,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 			mux.HandleFunc("GET "+path, pg.redirect(to))
 		}
 	}
+	if s.deps.Upstreams != nil {
+		// Sign-in through other providers (pages_upstream.go): the
+		// buttons are links to /v1/upstream/{id}/start above; /account
+		// lists the linked sign-ins, each unlinked by a POST.
+		mux.HandleFunc("POST /account/identities/{upstream}/unlink", pg.withSession(pg.handleUnlinkForm))
+	}
 	if pg.adminPages() {
 		// Administration (pages_admin.go): every handler, GET and POST,
 		// checks the administrator itself (D1); every action is a POST,
@@ -174,16 +180,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// after the POST, a typed address) goes to the page that has the form;
 	// it never changes state (C2) and never shows raw JSON.
 	for path, to := range map[string]string{
-		"/signup":                         pathLogin,
-		"/logout":                         pathAccount,
-		"/account/sessions/{id}/revoke":   pathAccount,
-		"/account/sessions/revoke-others": pathAccount,
-		"/account/signout-everywhere":     pathAccount,
-		"/account/password":               pathAccount,
-		"/account/token":                  pathAccount,
-		"/account/email":                  pathAccount,
-		"/account/email/resend":           pathAccount,
-		"/account/delete":                 pathAccount,
+		"/signup":                               pathLogin,
+		"/logout":                               pathAccount,
+		"/account/sessions/{id}/revoke":         pathAccount,
+		"/account/sessions/revoke-others":       pathAccount,
+		"/account/signout-everywhere":           pathAccount,
+		"/account/password":                     pathAccount,
+		"/account/token":                        pathAccount,
+		"/account/email":                        pathAccount,
+		"/account/email/resend":                 pathAccount,
+		"/account/delete":                       pathAccount,
+		"/account/identities/{upstream}/unlink": pathAccount,
 	} {
 		mux.HandleFunc("GET "+path, pg.redirect(to))
 	}

@@ -1,7 +1,9 @@
 // Package pages renders authd's server-side HTML pages: the sign-in and
 // sign-up page, the second step of a sign-in, the account page, the pages
 // of mailed links (a forgotten password, a new password, an address to
-// confirm), the administration page and the message pages (errors, 404). It owns the templates (html/template), the
+// confirm), the administration page, the buttons and the account section
+// of sign-in through other providers, and the message pages (errors,
+// 404). It owns the templates (html/template), the
 // stylesheet, the one small script and the icon, all embedded in the
 // binary, and the security headers every page carries. It imports the
 // standard library only and knows nothing of sessions or accounts.
@@ -111,6 +113,29 @@
 // own deletion is /account's); ending their own sessions or changing their
 // own roles ends this session too and goes to /login. The list is a table
 // that becomes one card per user on a narrow screen, without script.
+//
+// Sign-in through other providers (httpapi/pages_upstream.go, when the
+// server has them; the flow itself is httpapi/upstream.go):
+//
+//	GET  /v1/upstream/{id}/start?return=      to the provider; a signed-in browser links the identity
+//	GET  /v1/upstream/{id}/callback           back from it: a session (or the second step), or, for a
+//	                                          link, 303 to /account?notice=linked
+//	POST /account/identities/{upstream}/unlink  unlink, 303 to /account?notice=unlinked
+//
+// /login shows a "Sign in with NAME" button per registered provider
+// (the list as last reloaded, ordered by id), each a plain link (GET, no
+// script) to its start URL carrying the page's validated return path, so
+// that an app's authorization request that came through /login goes on
+// after the provider's sign-in. The page that answers a failed upstream
+// sign-in is /login with the message at the top of the sign-in form
+// (role="alert") and the same buttons. /account has "Linked sign-ins":
+// each identity (the provider's name, the address it gave, when it was
+// linked) with an Unlink form, and a "Link NAME" link per provider not
+// linked yet (its start URL, returning to /account). Unlinking follows
+// the JSON API's rule: never the user's last way to sign in (no
+// password, no passkey, no other identity); a refusal is the account
+// page with the reason (409). A GET of the unlink URL redirects to
+// /account.
 //
 // Every state change is a POST answered by 303 See Other (Post/Redirect/Get);
 // a form with a mistake is answered by the same page with the message next

@@ -89,6 +89,10 @@ var notices = map[string]Notice{
 	"account-deleted":       {"success", "Your account is deleted, with everything authd held about it. You are signed out."},
 	"verification-sent":     {"success", "A new link to verify your address is on its way. Check your mail."},
 	"already-verified":      {"info", "Your address is verified already."},
+	// Sign-in through other providers (the Linked sign-ins section of
+	// /account).
+	"linked":   {"success", "Your account at the provider is linked: you can sign in with it from now on."},
+	"unlinked": {"success", "The sign-in is unlinked: that provider no longer signs you in to this account."},
 	// The administration page (/admin).
 	"admin-locked":         {"success", "The account is locked: every session and app sign-in of the user has ended, and signing in is refused until it is unlocked."},
 	"admin-unlocked":       {"success", "The account is unlocked. The user can sign in again."},
@@ -146,6 +150,65 @@ type SignInPage struct {
 	// autofill; Next is where a passkey sign-in goes (Return or /account).
 	Passkeys bool
 	Next     string
+	// Providers are the upstream providers, one "Sign in with NAME"
+	// button each (ordered by id); none when sign-in through other
+	// providers is off.
+	Providers []Provider
+}
+
+// UpstreamStart is the address of the button that signs in with the
+// provider id: it carries the page's return path, so that a sign-in that
+// came through this page (an app's authorization request) goes on there.
+func (v SignInPage) UpstreamStart(id string) string { return UpstreamStart(id, v.Return) }
+
+// Provider is an upstream OpenID Connect provider as a button shows it.
+type Provider struct {
+	ID   string
+	Name string
+}
+
+// LinkURL is the address of the provider's "Link NAME" button on
+// /account: a signed-in browser's sign-in links the identity, then comes
+// back to /account.
+func (p Provider) LinkURL() string { return UpstreamStart(p.ID, "/account") }
+
+// UpstreamStart is the address that starts a sign-in (or, for a signed-in
+// browser, a link) with the provider id and comes back to ret, a path
+// checked by SafeReturn ("" for none: /account).
+func UpstreamStart(id, ret string) string {
+	u := "/v1/upstream/" + url.PathEscape(id) + "/start"
+	if ret != "" {
+		u += "?" + url.Values{"return": {ret}}.Encode()
+	}
+	return u
+}
+
+// IdentitiesView is the "Linked sign-ins" section of /account: the
+// user's identities at upstream providers, each with an unlink form, and
+// a "Link NAME" button for every provider not linked yet.
+type IdentitiesView struct {
+	Linked []IdentityView
+	// Unlinked are the providers the user has no identity at.
+	Unlinked []Provider
+	// Error is a message about the section (a refused unlink).
+	Error string
+}
+
+// IdentityView is one linked identity on the account page.
+type IdentityView struct {
+	// UpstreamID is the provider's id; Name its name (the id when the
+	// provider is no longer registered).
+	UpstreamID string
+	Name       string
+	// Email is the address the provider said when the identity was
+	// linked ("" when it said none).
+	Email  string
+	Linked Time
+}
+
+// UnlinkAction is the address the identity's unlink form posts to.
+func (i IdentityView) UnlinkAction() string {
+	return "/account/identities/" + url.PathEscape(i.UpstreamID) + "/unlink"
 }
 
 // AccountPage is /account.
@@ -181,6 +244,9 @@ type AccountPage struct {
 	// Admin links to the administration page: the session's roles hold
 	// admin (the page itself checks again on every request).
 	Admin bool
+	// Identities is the "Linked sign-ins" section; nil when sign-in
+	// through other providers is off on this server.
+	Identities *IdentitiesView
 }
 
 // SecurityView is the "Security" section of /account: the authenticator

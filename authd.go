@@ -111,6 +111,10 @@ type Claims struct {
 	// refreshed token, a client's own).
 	AMR []string
 	ACR string
+	// JKT is cnf.jkt (RFC 9449 §6.1): the RFC 7638 thumbprint of the key
+	// the token is bound to; "" for a bearer token. A bound token is
+	// accepted only with a DPoP proof signed by that key.
+	JKT string
 }
 
 // ForClient reports whether the token belongs to a client itself (the
@@ -146,6 +150,9 @@ type RefreshFamily struct {
 	LastUsedAt time.Time
 	ExpiresAt  time.Time // absolute end of the family
 	RevokedAt  time.Time // zero while live
+	// JKT binds the family to a DPoP key (RFC 9449 §5): its tokens refresh
+	// only with a proof of the key whose thumbprint this is; "" unbound.
+	JKT string
 }
 
 // Revoked reports whether the family has been revoked.

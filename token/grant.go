@@ -44,6 +44,10 @@ type Grant struct {
 	ACR      string
 	// Email adds email and email_verified (the email scope).
 	Email bool
+	// JKT binds the access token to a DPoP key (cnf.jkt), and the refresh
+	// family too when Public (RFC 9449 §5); "" is a bearer token.
+	JKT    string
+	Public bool
 }
 
 // IssueGrant issues the tokens of an authorization code grant: an RFC 9068
@@ -76,7 +80,7 @@ func (s *Service) IssueGrant(ctx context.Context, g Grant) (Pair, error) {
 	}
 	scope := strings.Join(g.Scopes, " ")
 	sub := subject{id: g.User.ID, email: g.User.Email, roles: g.User.Roles, sid: g.SessionID,
-		clientID: g.ClientID, scope: scope, jti: g.TokenID, amr: g.AMR}
+		clientID: g.ClientID, scope: scope, jti: g.TokenID, amr: g.AMR, jkt: g.JKT}
 	var refresh string
 	if g.Offline {
 		now := s.cfg.Now()
@@ -84,6 +88,11 @@ func (s *Service) IssueGrant(ctx context.Context, g Grant) (Pair, error) {
 			ID: g.FamilyID, UserID: g.User.ID, Audience: aud, ClientID: g.ClientID, Scopes: g.Scopes,
 			Secret: randomBytes(32), Generation: 1, CreatedAt: now, LastUsedAt: now,
 			ExpiresAt: now.Add(s.cfg.RefreshTTL),
+		}
+		if g.Public {
+			// NOTE: a public client has no secret to authenticate its
+			// refreshes: its DPoP key does (RFC 9449 §5).
+			f.JKT = g.JKT
 		}
 		if f.ID == "" {
 			f.ID = randomString(16)

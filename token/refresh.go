@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -65,7 +66,8 @@ func successor(secret []byte, tok string) string {
 // audience narrows aud (RFC 8707 resource); empty means
 // Config.Audiences; a value not in Config.Audiences gives an error wrapping
 // ErrInvalidTarget. The caller has authenticated the user.
-func (s *Service) IssuePair(ctx context.Context, user *authd.User, audience []string) (Pair, error) {
+func (s *Service) IssuePair(ctx context.Context, user *authd.User, audience []string, opts ...IssueOption) (Pair, error) {
+	o := issueOpts(opts)
 	if user.Locked {
 		return Pair{}, authd.ErrInvalidCredentials // defence in depth: the caller checks too
 	}
@@ -83,12 +85,15 @@ func (s *Service) IssuePair(ctx context.Context, user *authd.User, audience []st
 		CreatedAt:  now,
 		LastUsedAt: now,
 		ExpiresAt:  now.Add(s.cfg.RefreshTTL),
+		// NOTE: the password grant names no client, so nothing but the
+		// token authenticates a refresh: a DPoP key binds the family.
+		JKT: o.jkt,
 	}
 	tok := randomString(32)
 	if err := s.st.Refresh.CreateFamily(ctx, f, hashRefresh(tok)); err != nil {
 		return Pair{}, fmt.Errorf("token: create refresh family: %w", err)
 	}
-	p, err := s.issueAccess(subject{id: user.ID, email: user.Email, roles: user.Roles, sid: f.ID, amr: []string{authd.AMRPassword}}, aud)
+	p, err := s.issueAccess(subject{id: user.ID, email: user.Email, roles: user.Roles, sid: f.ID, amr: []string{authd.AMRPassword}, jkt: o.jkt}, aud)
 	if err != nil {
 		return Pair{}, err
 	}
@@ -152,16 +157,28 @@ func (s *Service) familyDead(f *authd.RefreshFamily, now time.Time) string {
 // NOTE: OpenID Connect Core §12.2 and RFC 6749 §6 bind a refresh token to
 // the client it was issued to; without the check, a confidential client's
 // stolen refresh token would work without its secret.
-func (s *Service) Refresh(ctx context.Context, tok, clientID string) (Pair, error) {
+//
+// A family bound to a DPoP key (BoundTo at its start) refreshes only with
+// a proof of that key (opts has BoundTo with the same thumbprint);
+// otherwise the answer is ErrInvalidGrant and nothing changes (RFC 9449
+// §5). The new access token is bound to the proof's key when there is one.
+func (s *Service) Refresh(ctx context.Context, tok, clientID string, opts ...IssueOption) (Pair, error) {
 	if !looksLikeRefreshToken(tok) {
 		return Pair{}, errGrant
 	}
+	o := issueOpts(opts)
 	var outcome refreshOutcome
 	var spentGen int
 	fam, err := s.st.Refresh.UpdateFamilyByToken(ctx, hashRefresh(tok), func(f *authd.RefreshFamily, gen int) ([]byte, error) {
 		now := s.cfg.Now()
 		outcome, spentGen = outcomeRefused, gen
 		if f.ClientID != "" && f.ClientID != clientID {
+			return nil, errGrant
+		}
+		if f.JKT != "" && subtle.ConstantTimeCompare([]byte(f.JKT), []byte(o.jkt)) != 1 {
+			// NOTE: a bound family's token without a proof of its key is
+			// worth nothing to a thief; refused before any state changes,
+			// so it is not reuse either.
 			return nil, errGrant
 		}
 		if s.familyDead(f, now) != "" {
@@ -212,7 +229,7 @@ func (s *Service) Refresh(ctx context.Context, tok, clientID string) (Pair, erro
 		return Pair{}, errGrant
 	}
 	p, err := s.issueAccess(subject{id: user.ID, email: user.Email, roles: user.Roles, sid: fam.ID,
-		clientID: fam.ClientID, scope: strings.Join(fam.Scopes, " ")}, fam.Audience)
+		clientID: fam.ClientID, scope: strings.Join(fam.Scopes, " "), jkt: o.jkt}, fam.Audience)
 	if err != nil {
 		return Pair{}, err
 	}

@@ -163,9 +163,30 @@ func (s *Service) AccessTTL() time.Duration { return s.cfg.AccessTTL }
 // revokes the token), aud the default audiences, email and roles the
 // session's. The caller has checked that the session is live. The Pair has
 // no refresh token.
-func (s *Service) IssueForSession(ctx context.Context, sess *authd.Session) (Pair, error) {
-	return s.issueAccess(subject{id: sess.UserID, email: sess.Email, roles: sess.Roles, sid: sess.ID, amr: sess.AMR}, s.cfg.Audiences)
+func (s *Service) IssueForSession(ctx context.Context, sess *authd.Session, opts ...IssueOption) (Pair, error) {
+	o := issueOpts(opts)
+	return s.issueAccess(subject{id: sess.UserID, email: sess.Email, roles: sess.Roles, sid: sess.ID, amr: sess.AMR, jkt: o.jkt}, s.cfg.Audiences)
 }
+
+// IssueOption changes what an issuing method issues.
+type IssueOption func(*issueOptions)
+
+type issueOptions struct{ jkt string }
+
+func issueOpts(opts []IssueOption) issueOptions {
+	var o issueOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// BoundTo binds what is issued to the DPoP key whose RFC 7638 thumbprint
+// is jkt (RFC 9449): the access token carries cnf.jkt and its token_type is
+// DPoP, and a new refresh family of a public client (one that has no
+// secret to authenticate a refresh with) is bound to the same key, so that
+// its refresh tokens work only with proofs of that key. "" is no binding.
+func BoundTo(jkt string) IssueOption { return func(o *issueOptions) { o.jkt = jkt } }
 
 // IssueForClient returns an access token for a client acting on its own
 // behalf (RFC 6749 §4.4, the client_credentials grant): sub and client_id
@@ -180,7 +201,7 @@ func (s *Service) IssueForSession(ctx context.Context, sess *authd.Session) (Pai
 // token is issued (RFC 6749 §4.4.3): the client can authenticate again
 // whenever it needs a token, so a long-lived credential would add risk and
 // nothing else. Such a token is revoked by its jti (RFC 7009).
-func (s *Service) IssueForClient(clientID string, scopes, audience []string) (Pair, error) {
+func (s *Service) IssueForClient(clientID string, scopes, audience []string, opts ...IssueOption) (Pair, error) {
 	if clientID == "" {
 		return Pair{}, errors.New("token: IssueForClient: empty client id")
 	}
@@ -188,7 +209,7 @@ func (s *Service) IssueForClient(clientID string, scopes, audience []string) (Pa
 	if err != nil {
 		return Pair{}, err
 	}
-	return s.issueAccess(subject{id: clientID, clientID: clientID, scope: strings.Join(scopes, " ")}, aud)
+	return s.issueAccess(subject{id: clientID, clientID: clientID, scope: strings.Join(scopes, " "), jkt: issueOpts(opts).jkt}, aud)
 }
 
 // ACR is the acr claim of a sign-in with the methods amr: "aal2" or
@@ -212,6 +233,7 @@ type subject struct {
 	clientID, scope string
 	jti             string // "" makes a new one
 	amr             []string
+	jkt             string // the DPoP key's thumbprint; "" for a bearer token
 }
 
 // issueAccess signs an access token for sub with the current key.
@@ -244,6 +266,10 @@ func (s *Service) issueAccess(sub subject, aud []string) (Pair, error) {
 		AMR:       sub.amr,
 		ACR:       ACR(sub.amr),
 	}
+	tokenType := "Bearer"
+	if sub.jkt != "" {
+		c.Cnf, tokenType = &jws.Confirmation{JKT: sub.jkt}, "DPoP"
+	}
 	t := jwt.NewWithClaims(k.method, c)
 	t.Header["kid"] = k.kid
 	t.Header["typ"] = "at+jwt"
@@ -253,7 +279,7 @@ func (s *Service) issueAccess(sub subject, aud []string) (Pair, error) {
 	}
 	return Pair{
 		AccessToken: raw,
-		TokenType:   "Bearer",
+		TokenType:   tokenType,
 		ExpiresIn:   int(s.cfg.AccessTTL / time.Second),
 		Claims:      toClaims(c),
 	}, nil
@@ -265,8 +291,15 @@ func toClaims(c *jws.AccessClaims) *authd.Claims {
 	return &authd.Claims{
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience, ExpiresAt: exp, IssuedAt: iat, NotBefore: nbf,
 		ID: c.ID, SessionID: c.SessionID, Email: c.Email, Roles: c.Roles, ClientID: c.ClientID, Scope: c.Scope,
-		AMR: c.AMR, ACR: c.ACR,
+		AMR: c.AMR, ACR: c.ACR, JKT: jktOf(c),
 	}
+}
+
+func jktOf(c *jws.AccessClaims) string {
+	if c.Cnf == nil {
+		return ""
+	}
+	return c.Cnf.JKT
 }
 
 // Verify checks an access token and returns its claims. Every refused token

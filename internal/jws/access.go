@@ -15,7 +15,7 @@ var accessToken = Profile{
 	Claims: []Claim{ // in the order authd writes them
 		{"iss", String}, {"sub", String}, {"aud", AnyType}, {"exp", Number}, {"nbf", Number},
 		{"iat", Number}, {"jti", String}, {"sid", String}, {"email", String}, {"roles", AnyType},
-		{"client_id", String}, {"scope", String}, {"amr", AnyType}, {"acr", String},
+		{"client_id", String}, {"scope", String}, {"amr", AnyType}, {"acr", String}, {"cnf", AnyType},
 	},
 }
 
@@ -45,6 +45,14 @@ type AccessClaims struct {
 	// when it is known.
 	AMR []string `json:"amr,omitempty"`
 	ACR string   `json:"acr,omitempty"`
+	// Cnf binds the token to the key whose RFC 7638 thumbprint is
+	// Cnf.JKT (DPoP, RFC 9449 §6.1); nil for a bearer token.
+	Cnf *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf claim of a DPoP-bound token.
+type Confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 // Times returns exp, iat and nbf, each the zero time when absent.
@@ -101,6 +109,10 @@ func DecodeAccessClaims(payload []byte, v *jwt.Validator) (*AccessClaims, error)
 		return nil, refusal("no jti")
 	case c.IssuedAt == nil:
 		return nil, refusal("no iat")
+	case c.Cnf != nil && len(c.Cnf.JKT) != 43:
+		// NOTE: a cnf that binds to nothing would make a bound token
+		// look unbound to a check that only asks whether jkt is set.
+		return nil, refusal("cnf without a SHA-256 jkt")
 	}
 	return &c, nil
 }

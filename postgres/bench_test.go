@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"slices"
@@ -216,4 +217,27 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// BenchmarkRemember measures the DPoP replay check of one request: one
+// Remember of a fresh key (a new row), one round trip.
+//
+//	AUTHD_TEST_POSTGRES=… go test -run '^$' -bench Remember ./postgres
+func BenchmarkRemember(b *testing.B) {
+	db, _ := benchDB(b)
+	now := time.Now()
+	exp := now.Add(5 * time.Minute)
+	keys := make([]string, b.N)
+	for i := range keys {
+		keys[i] = rand.Text()[:22] // a jti: 128 random bits, base64url-sized
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ok, err := db.Remember(ctx, keys[i], exp, now)
+		if err != nil || !ok {
+			b.Fatalf("Remember: %v, %v", ok, err)
+		}
+	}
 }

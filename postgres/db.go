@@ -37,8 +37,8 @@ const maxTxAttempts = 8
 // interface of the root package: UserStore, SessionStore, RefreshStore,
 // KeyStore, RevocationList, Limiter, ClientStore, CodeStore, ConsentStore,
 // SessionClientStore, Outbox, FactorStore, ChallengeStore, LinkStore,
-// UserDirectory, UpstreamStore, IdentityStore, AuditLog, AuditReader and
-// Pinger. It is safe for
+// UserDirectory, UpstreamStore, IdentityStore, ReplaySet, AuditLog,
+// AuditReader and Pinger. It is safe for
 // concurrent use, and any number of DBs (in one process or on many nodes)
 // may share one database.
 type DB struct {
@@ -76,6 +76,7 @@ var (
 	_ authd.AuditReader        = (*DB)(nil)
 	_ authd.UpstreamStore      = (*DB)(nil)
 	_ authd.IdentityStore      = (*DB)(nil)
+	_ authd.ReplaySet          = (*DB)(nil)
 )
 
 // Open connects to the database at url (postgres://… or key=value form, as

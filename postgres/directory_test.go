@@ -40,6 +40,7 @@ var (
 		"clients":             "registered clients",
 		"upstreams":           "registered upstream providers; their identities are in identities",
 		"webauthn_challenges": "keyed without a user; they expire",
+		"dpop_replays":        "DPoP proof ids, keyed without a user; they expire",
 		"schema_migrations":   "the schema's version",
 	}
 )

@@ -8,10 +8,10 @@
 // SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
 // ClientStore, CodeStore, ConsentStore, SessionClientStore, Outbox,
 // FactorStore, ChallengeStore, LinkStore, UserDirectory, UpstreamStore,
-// IdentityStore, AuditLog, AuditReader and Pinger. It holds no business
-// rules: expiry, rotation and reuse detection live in the session and token
-// packages, second-factor checks in package mfa; the store keeps the
-// contracts written in store.go, which storetest checks.
+// IdentityStore, ReplaySet, AuditLog, AuditReader and Pinger. It holds no
+// business rules: expiry, rotation and reuse detection live in the session
+// and token packages, second-factor checks in package mfa; the store keeps
+// the contracts written in store.go and dpop.go, which storetest checks.
 //
 // # Schema
 //
@@ -21,11 +21,12 @@
 // row), login_failures, clients, auth_codes (by the SHA-256 of the code),
 // consents, session_clients, outbox, totp, recovery_codes, passkeys,
 // webauthn_challenges, email_links (by the SHA-256 of the mailed token),
-// upstreams, identities (by upstream and subject) and audit_events (exactly the columns API.md names: id, at, event,
-// user_id, session_id, ip, user_agent, detail). Times are timestamptz
-// (microseconds, returned in UTC); a nullable time is NULL for the zero
-// time. Roles and audiences are text[];
-// hashes, secrets and keys bytea. The tables go into the first schema of
+// upstreams, identities (by upstream and subject), dpop_replays (by the
+// caller's key as bytea, which holds any string) and audit_events (exactly
+// the columns API.md names: id, at, event, user_id, session_id, ip,
+// user_agent, detail). Times are timestamptz (microseconds, returned in
+// UTC); a nullable time is NULL for the zero time. Roles and audiences are
+// text[]; hashes, secrets and keys bytea. The tables go into the first schema of
 // the connection's search_path, which the URL may set
 // (…?search_path=authd).
 //
@@ -58,6 +59,10 @@
 //     waits on the row, re-checks its WHERE clause on the committed row,
 //     and matches nothing, so each step, code, counter value, challenge
 //     and mailed link is used once.
+//   - Remember is one INSERT … ON CONFLICT DO UPDATE … WHERE the row
+//     expired … RETURNING, one round trip: concurrent calls with one key
+//     wait on the row and re-check the WHERE on the committed row, so
+//     exactly one records (or takes over) it.
 //   - IssueLink, CreateUserWithLink, CreateUserWithIdentity, DeleteUser
 //     and DeleteUpstream are one transaction each: a link is written with
 //     its mails or not at all, a user with their identity, and a user's
@@ -133,7 +138,9 @@
 // login-failure windows, so every 256th CreateSession (AddFailure) of a DB
 // starts a background delete of at most 1,000 rows that expired more than
 // an hour ago on the wall clock; store.go allows a store to delete a
-// session once its ExpiresAt has passed. Close waits for it.
+// session once its ExpiresAt has passed. Close waits for it. Expired DPoP
+// replay records are deleted by PruneReplays, which its caller runs, in
+// batches of 1,000 rows.
 //
 // # Security
 //

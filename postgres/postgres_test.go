@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -451,6 +452,37 @@ func TestTwoDBsShareOneSchema(t *testing.T) {
 		t.Fatalf("the other DB's RevokedSince: %v, %v", rs, err)
 	}
 
+	// A DPoP proof id remembered by one DB is a replay to the other, and
+	// of concurrent calls from both exactly one reports true.
+	jti := storetest.NewID("jti")
+	if ok, err := a.Remember(ctx, jti, now.Add(time.Minute), now); err != nil || !ok {
+		t.Fatalf("Remember: %v, %v; want true", ok, err)
+	}
+	if ok, err := b.Remember(ctx, jti, now.Add(time.Minute), now); err != nil || ok {
+		t.Fatalf("the other DB's Remember of the same key: %v, %v; want false", ok, err)
+	}
+	jti = storetest.NewID("jti")
+	var (
+		wins atomic.Int32
+		wg   sync.WaitGroup
+	)
+	for i := range 16 {
+		db := []*postgres.DB{a, b}[i%2]
+		wg.Go(func() {
+			ok, err := db.Remember(ctx, jti, now.Add(time.Minute), now)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := wins.Load(); n != 1 {
+		t.Fatalf("%d of 16 Remember calls from two DBs reported true, want 1", n)
+	}
+
 	// Keys: both DBs agree on the current key.
 	k1 := &authd.Key{ID: "k1", Alg: authd.AlgHS256, Private: []byte("secret"), CreatedAt: now}
 	k2 := &authd.Key{ID: "k2", Alg: authd.AlgHS256, Private: []byte("other"), CreatedAt: now}
@@ -605,4 +637,9 @@ func TestRevocationCursorAcrossDBs(t *testing.T) {
 			t.Errorf("entry %s seen %d times", id, n)
 		}
 	}
+}
+
+func TestReplaySet(t *testing.T) {
+	pgtest.DSN(t)
+	storetest.RunReplaySet(t, func(t *testing.T) authd.ReplaySet { return openFresh(t) }, storetest.PrunesReplays)
 }

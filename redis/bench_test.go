@@ -2,6 +2,7 @@ package redis_test
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strconv"
 	"strings"
@@ -261,4 +262,71 @@ func memoryUsage(tb testing.TB, s *redis.Store, prefix string) int64 {
 			return total
 		}
 	}
+}
+
+// BenchmarkRemember measures the DPoP replay check of one request: one
+// Remember of a fresh key (one script, one round trip).
+func BenchmarkRemember(b *testing.B) {
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			s := m.open(b)
+			now := time.Now()
+			exp := now.Add(time.Minute)
+			keys := benchJTIs(b.N)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				ok, err := s.Remember(ctx, keys[i], exp, now)
+				if err != nil || !ok {
+					b.Fatalf("Remember: %v, %v", ok, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRememberVsRawSETNX alternates Remember and its floor, a plain
+// SET NX PX of the same key shape and value on the same client (which
+// would not honour the caller's now, see replays.go), and reports their
+// mean latencies and ratio under the same machine load.
+func BenchmarkRememberVsRawSETNX(b *testing.B) {
+	for _, m := range modes {
+		b.Run(m.name, func(b *testing.B) {
+			s := m.open(b)
+			c := s.Client()
+			now := time.Now()
+			exp := now.Add(time.Minute)
+			value := strconv.FormatInt(exp.UnixMicro(), 10)
+			keys, raw := benchJTIs(b.N), benchJTIs(b.N)
+			ctx := context.Background()
+			var remember, set time.Duration
+			b.ResetTimer()
+			for i := range b.N {
+				t0 := time.Now()
+				if ok, err := s.Remember(ctx, keys[i], exp, now); err != nil || !ok {
+					b.Fatalf("Remember: %v, %v", ok, err)
+				}
+				t1 := time.Now()
+				if err := c.Do(ctx, c.B().Set().Key(s.ReplayKey(raw[i])).Value(value).Nx().Px(2*time.Minute).Build()).Error(); err != nil {
+					b.Fatal(err)
+				}
+				set += time.Since(t1)
+				remember += t1.Sub(t0)
+			}
+			b.ReportMetric(float64(remember.Nanoseconds())/float64(b.N), "remember-ns")
+			b.ReportMetric(float64(set.Nanoseconds())/float64(b.N), "setnx-ns")
+			b.ReportMetric(float64(remember)/float64(set), "ratio")
+		})
+	}
+}
+
+// benchJTIs returns n fresh keys shaped like jtis (22 characters, 128
+// random bits), made before the timer starts.
+func benchJTIs(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = rand.Text()[:22]
+	}
+	return keys
 }

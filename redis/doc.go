@@ -1,11 +1,12 @@
-// Package redis keeps authd's sessions, revocation list and login-failure
-// counters in Redis or Redis Cluster, when authd runs with --redis. Users,
-// keys, refresh families, clients and the audit log stay in the SQL store.
+// Package redis keeps authd's sessions, revocation list, login-failure
+// counters and DPoP replay set in Redis or Redis Cluster, when authd runs
+// with --redis. Users, keys, refresh families, clients and the audit log
+// stay in the SQL store.
 //
 // A *Store, from Open, implements authd.SessionStore, authd.RevocationList,
-// authd.Limiter and authd.Pinger on one rueidis client. The package passes
-// the storetest conformance suite against a standalone server and against a
-// three-master cluster.
+// authd.Limiter, authd.ReplaySet and authd.Pinger on one rueidis client.
+// The package passes the storetest conformance suite against a standalone
+// server and against a three-master cluster.
 //
 // # Key layout
 //
@@ -26,6 +27,10 @@
 //	<p>{r}:id          hash: kind NUL id → its stream entry id
 //	<p>{r}:exp         sorted set: kind NUL id scored by ExpiresAt (µs)
 //	<p>l:<key>         a login-failure window: hash r (end, µs), c (count)
+//	<p>d{}<key>        a DPoP replay record: its expiresAt (µs). The empty
+//	                   tag makes a cluster hash the whole name, whatever
+//	                   {…} the client's jti holds. PEXPIREAT expiresAt
+//	                   plus a minute.
 //
 // SessionByHash is one GET of the record: the fastest validation Redis
 // offers, as cheap as a raw GET of a value of the same size (see the
@@ -111,6 +116,24 @@
 // One script per AddFailure: the window's end is stored as a value and
 // compared with the caller's now, so all nodes agree when a window ends; the
 // key's PEXPIREAT (end plus a minute) only collects old windows.
+//
+// # DPoP replay set
+//
+// One script per Remember, on one key (so it is atomic on a cluster too):
+// a record is alive while the caller's now is not after its stored
+// expiresAt, compared in the script, exactly as the contract and the
+// conformance suite say; if not alive the script writes the new one. The
+// key's PEXPIREAT (expiresAt plus a minute, by Redis's clock) collects dead
+// records, and PruneReplays has nothing to do. A bare SET NX with a TTL
+// (PX expiresAt−now) would be a little cheaper (BenchmarkRememberVsRawSETNX:
+// the script costs 0–17% more) but would answer with Redis's clock instead
+// of the caller's now: a record expired by the caller's now would still be
+// refused, and a node whose clock runs behind Redis's would find a record
+// gone, and accept its replay, while the proof is still acceptable to it.
+// The minute's slack covers such a node. A record takes 88 bytes (MEMORY
+// USAGE, a 22-character jti): at 1,000 DPoP requests a second and a
+// five-minute proof window, the 360,000 records of the window and the
+// slack take about 32 MB.
 //
 // # Memory
 //

@@ -35,3 +35,9 @@ func ExpireNow(tb testing.TB, s *Store, x *authd.Session) {
 		}
 	}
 }
+
+// ReplayKey is the key of a DPoP replay record.
+func (s *Store) ReplayKey(key string) string { return s.replayKey(key) }
+
+// ReplaySlack is how long a replay record's key outlives its expiresAt.
+const ReplaySlack = replaySlack

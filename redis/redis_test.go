@@ -96,6 +96,9 @@ func runSuite(t *testing.T, newStore func(testing.TB, ...redis.Option) *redis.St
 	t.Run("Limiter", func(t *testing.T) {
 		storetest.RunLimiter(t, func(t *testing.T) authd.Limiter { return newStore(t) })
 	})
+	t.Run("ReplaySet", func(t *testing.T) {
+		storetest.RunReplaySet(t, func(t *testing.T) authd.ReplaySet { return newStore(t) }, storetest.ReplaysExpireByThemselves)
+	})
 }
 
 func TestStandalone(t *testing.T) { runSuite(t, openStandalone) }
@@ -223,6 +226,10 @@ func ops(s *redis.Store, x *authd.Session) map[string]func(ctx context.Context) 
 		"AddFailure":       func(ctx context.Context) error { _, _, err := s.AddFailure(ctx, "k", time.Minute, now); return err },
 		"Failures":         func(ctx context.Context) error { _, _, err := s.Failures(ctx, "k", now); return err },
 		"ResetFailures":    func(ctx context.Context) error { return s.ResetFailures(ctx, "k") },
+		"Remember": func(ctx context.Context) error {
+			_, err := s.Remember(ctx, authd.NewID(), now.Add(time.Minute), now)
+			return err
+		},
 	}
 }
 
@@ -614,4 +621,51 @@ func TestClusterNodeDown(t *testing.T) {
 		return s.Ping(t.Context())
 	})
 	t.Logf("%d lookups unavailable, %d served with a master down; recovered %s after its restart", down, up, took)
+}
+
+// TestReplayRecords checks what the conformance suite cannot see: a
+// record's key expires by Redis's clock replaySlack after expiresAt, a
+// record born expired leaves no key, and a client's {tag} in a jti does not
+// choose the slot.
+func TestReplayRecords(t *testing.T) {
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			s := m.open(t)
+			c := s.Client()
+			ctx := t.Context()
+			now := time.Now()
+			exp := now.Add(5 * time.Minute)
+			jti := authd.NewID()
+			if ok, err := s.Remember(ctx, jti, exp, now); err != nil || !ok {
+				t.Fatalf("Remember: %v, %v", ok, err)
+			}
+			pttl, err := c.Do(ctx, c.B().Pttl().Key(s.ReplayKey(jti)).Build()).AsInt64()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := time.Until(exp.Add(redis.ReplaySlack))
+			if got := time.Duration(pttl) * time.Millisecond; got > want+time.Second || got < want-5*time.Second {
+				t.Errorf("PTTL of a record expiring in 5m: %s, want about %s", got, want)
+			}
+
+			old := authd.NewID()
+			if ok, err := s.Remember(ctx, old, now.Add(-time.Hour), now); err != nil || !ok {
+				t.Fatalf("Remember of a record born expired: %v, %v", ok, err)
+			}
+			if n, err := c.Do(ctx, c.B().Exists().Key(s.ReplayKey(old)).Build()).AsInt64(); err != nil || n != 0 {
+				t.Errorf("a record born expired left its key: EXISTS %d, %v", n, err)
+			}
+
+			// Two jtis with one {tag}: the slot follows the whole key.
+			a, b := s.ReplayKey("{x}jti-1"), s.ReplayKey("{x}jti-2")
+			sa, err1 := c.Do(ctx, c.B().ClusterKeyslot().Key(a).Build()).AsInt64()
+			sb, err2 := c.Do(ctx, c.B().ClusterKeyslot().Key(b).Build()).AsInt64()
+			if err1 == nil && err2 == nil && sa == sb {
+				t.Errorf("two jtis with the tag {x} share slot %d", sa)
+			}
+			if !strings.Contains(a, "{}") {
+				t.Errorf("replay key %q has no empty hash tag", a)
+			}
+		})
+	}
 }

@@ -23,10 +23,10 @@ const DefaultPrefix = "authd:"
 // reply: a server that does not answer within it is unavailable.
 const DefaultTimeout = 3 * time.Second
 
-// Store keeps sessions, the revocation list and the login-failure counters
-// in Redis or Redis Cluster. It implements authd.SessionStore,
-// authd.RevocationList, authd.Limiter and authd.Pinger, and is safe for
-// concurrent use.
+// Store keeps sessions, the revocation list, the login-failure counters and
+// the DPoP replay set in Redis or Redis Cluster. It implements
+// authd.SessionStore, authd.RevocationList, authd.Limiter, authd.ReplaySet
+// and authd.Pinger, and is safe for concurrent use.
 type Store struct {
 	client   rueidis.Client
 	prefix   string
@@ -52,6 +52,7 @@ var (
 	_ authd.RevocationList = (*Store)(nil)
 	_ authd.Limiter        = (*Store)(nil)
 	_ authd.Pinger         = (*Store)(nil)
+	_ authd.ReplaySet      = (*Store)(nil)
 )
 
 // An Option configures Open.

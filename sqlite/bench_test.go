@@ -144,3 +144,42 @@ func BenchmarkSessionByHashVsRaw(b *testing.B) {
 	b.ReportMetric(float64(rawTime.Nanoseconds())/float64(n), "raw-ns/lookup")
 	b.ReportMetric(float64(storeTime)/float64(rawTime), "store/raw")
 }
+
+// BenchmarkRemember measures the DPoP replay check of one request: one
+// Remember of a fresh key (a new row), on a file that already holds
+// benchSessions live records.
+//
+//	go test -run '^$' -bench Remember ./sqlite
+func BenchmarkRemember(b *testing.B) {
+	db, err := Open(b.Context(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	now := time.Now()
+	exp := now.Add(5 * time.Minute)
+	for i := range benchSessions {
+		if _, err := db.Remember(b.Context(), fmt.Sprintf("warm-%d", i), exp, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	keys := benchKeys(b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		ok, err := db.Remember(b.Context(), keys[i], exp, now)
+		if err != nil || !ok {
+			b.Fatalf("Remember: %v, %v", ok, err)
+		}
+	}
+}
+
+// benchKeys returns n fresh keys shaped like jtis (22 base64url
+// characters, 128 random bits), made before the timer starts.
+func benchKeys(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = rand.Text()[:22]
+	}
+	return keys
+}

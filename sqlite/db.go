@@ -27,8 +27,8 @@ const BusyTimeout = 5 * time.Second
 // interface of the root package: UserStore, SessionStore, RefreshStore,
 // KeyStore, RevocationList, Limiter, ClientStore, CodeStore, ConsentStore,
 // SessionClientStore, Outbox, FactorStore, ChallengeStore, LinkStore,
-// UserDirectory, UpstreamStore, IdentityStore, AuditLog, AuditReader and
-// Pinger. It is safe for
+// UserDirectory, UpstreamStore, IdentityStore, ReplaySet, AuditLog,
+// AuditReader and Pinger. It is safe for
 // concurrent use, and several DBs (in one process or several) may share
 // one file.
 type DB struct {
@@ -74,6 +74,7 @@ var (
 	_ authd.AuditReader        = (*DB)(nil)
 	_ authd.UpstreamStore      = (*DB)(nil)
 	_ authd.IdentityStore      = (*DB)(nil)
+	_ authd.ReplaySet          = (*DB)(nil)
 )
 
 // Option configures Open.
@@ -202,6 +203,7 @@ func (db *DB) prepare(ctx context.Context) error {
 	}{
 		{db.read, sessionByHashSQL}, {db.write, touchSessionSQL},
 		{db.read, failuresSQL}, {db.write, addFailureSQL},
+		{db.write, rememberSQL},
 		// Run inside a transaction, which must never prepare: see txQueryRow.
 		{db.write, redeemCodeSQL},
 	} {

@@ -34,6 +34,7 @@ var (
 		"clients":             "registered clients",
 		"upstreams":           "registered upstream providers; their identities are in identities",
 		"webauthn_challenges": "keyed without a user; they expire",
+		"dpop_replays":        "DPoP proof ids, keyed without a user; they expire",
 		"session_events":      "hashes of changed sessions for the watchers; pruned after a minute",
 		"schema_migrations":   "the schema's version",
 		"sqlite_sequence":     "AUTOINCREMENT high-water marks",

@@ -8,10 +8,10 @@
 // SessionStore, RefreshStore, KeyStore, RevocationList, Limiter,
 // ClientStore, CodeStore, ConsentStore, SessionClientStore, Outbox,
 // FactorStore, ChallengeStore, LinkStore, UserDirectory, UpstreamStore,
-// IdentityStore, AuditLog, AuditReader and Pinger. It holds no business
-// rules: expiry, rotation and reuse detection live in the session and token
-// packages, second-factor checks in package mfa; the store keeps the
-// contracts written in store.go, which storetest checks.
+// IdentityStore, ReplaySet, AuditLog, AuditReader and Pinger. It holds no
+// business rules: expiry, rotation and reuse detection live in the session
+// and token packages, second-factor checks in package mfa; the store keeps
+// the contracts written in store.go and dpop.go, which storetest checks.
 //
 // # Several processes, one file
 //
@@ -35,7 +35,8 @@
 //     rotation, refresh rotation, code redemption (one first redemption),
 //     outbox claims (one claimer per lease) and the single use of a TOTP
 //     step, a recovery code, a passkey counter value, a WebAuthn
-//     challenge and a mailed link (conditional UPDATE or DELETE) are exact
+//     challenge and a mailed link (conditional UPDATE or DELETE) and the
+//     first sight of a DPoP proof id (UPSERT … WHERE … RETURNING) are exact
 //     across processes;
 //   - migrations run in one IMMEDIATE transaction: a second process
 //     starting at the same time waits, then finds nothing to do.
@@ -70,6 +71,10 @@
 //
 // # Housekeeping
 //
+// Expired DPoP replay records are deleted by PruneReplays, which its
+// caller runs now and then, in batches of 1,000 rows so that the write
+// connection, which every DPoP-checked request needs, is never held long.
+//
 // The interfaces have no method to purge expired sessions or login-failure
 // windows, so the DB does it itself, now and then (every 256th
 // CreateSession or AddFailure of a process), deleting rows whose expiry
@@ -77,6 +82,9 @@
 // delete a session once its ExpiresAt has passed.
 //
 // # Performance
+//
+// Remember, the replay check of every DPoP-checked request, is one
+// prepared UPSERT on the write connection (BenchmarkRemember).
 //
 // SessionByHash, the lookup behind every cookie-carrying request, is one
 // prepared statement on the read pool served by the UNIQUE index on hash,

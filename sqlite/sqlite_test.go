@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -589,6 +590,30 @@ func TestTwoProcesses(t *testing.T) {
 		}
 	})
 
+	t.Run("a DPoP proof id is remembered once across both", func(t *testing.T) {
+		const each = 16
+		jti := storetest.NewID("jti")
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for _, db := range []*sqlite.DB{a, b} {
+			for range each {
+				wg.Go(func() {
+					ok, err := db.Remember(ctx, jti, now.Add(time.Minute), now)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						wins.Add(1)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("%d of %d Remember calls from two DBs reported true, want 1", n, 2*each)
+		}
+	})
+
 	t.Run("one current key across both", func(t *testing.T) {
 		var wg sync.WaitGroup
 		ids := make(chan string, 8)
@@ -737,4 +762,8 @@ func TestPing(t *testing.T) {
 	if err := db.Ping(ctx); err == nil {
 		t.Fatal("Ping with a cancelled context succeeded")
 	}
+}
+
+func TestReplaySet(t *testing.T) {
+	storetest.RunReplaySet(t, func(t *testing.T) authd.ReplaySet { return open(t) }, storetest.PrunesReplays)
 }

@@ -42,6 +42,7 @@ type memory struct {
 	mails    map[string]authd.Link // mailed links, by string(hash)
 	ups      map[string]authd.Upstream
 	idents   map[[2]string]authd.Identity // by upstream id, subject
+	replays  map[string]time.Time         // key → expiresAt
 }
 
 type challenge struct {
@@ -89,6 +90,7 @@ func newMemory() *memory {
 		mails:    map[string]authd.Link{},
 		ups:      map[string]authd.Upstream{},
 		idents:   map[[2]string]authd.Identity{},
+		replays:  map[string]time.Time{},
 	}
 }
 
@@ -1601,4 +1603,31 @@ func (m *memory) UnlinkIdentity(ctx context.Context, userID, upstreamID string) 
 		}
 	}
 	return authd.ErrNotFound
+}
+
+var _ authd.ReplaySet = (*memory)(nil)
+
+func (m *memory) Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error) {
+	if err := m.lock(ctx); err != nil {
+		return false, err
+	}
+	defer m.mu.Unlock()
+	if exp, ok := m.replays[key]; ok && !exp.Before(now) {
+		return false, nil
+	}
+	m.replays[key] = expiresAt
+	return true, nil
+}
+
+func (m *memory) PruneReplays(ctx context.Context, now time.Time) error {
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	for k, exp := range m.replays {
+		if exp.Before(now) {
+			delete(m.replays, k)
+		}
+	}
+	return nil
 }

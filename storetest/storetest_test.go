@@ -82,6 +82,12 @@ func TestMemory(t *testing.T) {
 	t.Run("IdentityStore", func(t *testing.T) {
 		storetest.RunIdentityStore(t, func(*testing.T) storetest.IdentityBackend { return newMemory() })
 	})
+	t.Run("ReplaySet", func(t *testing.T) {
+		storetest.RunReplaySet(t, func(*testing.T) authd.ReplaySet { return newMemory() }, storetest.PrunesReplays)
+	})
+	t.Run("ReplaySet expiring by itself", func(t *testing.T) {
+		storetest.RunReplaySet(t, func(*testing.T) authd.ReplaySet { return noPrune{newMemory()} }, storetest.ReplaysExpireByThemselves)
+	})
 }
 
 // mutant is a store broken in one way, and the subtest that must catch it.
@@ -216,6 +222,12 @@ func factors(wrap func(*memory) authd.FactorStore) func(*testing.T) {
 func challenges(wrap func(*memory) authd.ChallengeStore) func(*testing.T) {
 	return func(t *testing.T) {
 		storetest.RunChallengeStore(t, func(*testing.T) authd.ChallengeStore { return wrap(newMemory()) })
+	}
+}
+
+func replays(wrap func(*memory) authd.ReplaySet) func(*testing.T) {
+	return func(t *testing.T) {
+		storetest.RunReplaySet(t, func(*testing.T) authd.ReplaySet { return wrap(newMemory()) }, storetest.PrunesReplays)
 	}
 }
 
@@ -399,6 +411,28 @@ func mutants() []mutant {
 			"TakeChallenge ErrNotFound when it expired before now"},
 		{"challenge delete at t", challenges(func(m *memory) authd.ChallengeStore { return deleteAtT{m} }),
 			"DeleteChallengesBefore deletes the challenges that expired before t and returns how many"},
+		{"replay remember not atomic", replays(func(m *memory) authd.ReplaySet { return racyRemember{m} }),
+			"Remember reports true to exactly one of n concurrent calls with one key"},
+		{"replay revive not atomic", replays(func(m *memory) authd.ReplaySet { return racyRevive{m} }),
+			"Remember reports true to exactly one of n concurrent calls with one expired key"},
+		{"replay never expires", replays(func(m *memory) authd.ReplaySet { return neverExpires{m} }),
+			"Remember reports true when the record expired before now, and records key until expiresAt"},
+		{"replay expires at expiresAt", replays(func(m *memory) authd.ReplaySet { return expiresAtExpiry{m} }),
+			"Remember reports false when key is recorded and alive: a replay"},
+		{"replay extends the record", replays(func(m *memory) authd.ReplaySet { return replayExtends{m} }),
+			"Remember changes nothing on a replay"},
+		{"replay revives without recording", replays(func(m *memory) authd.ReplaySet { return reviveForgets{m} }),
+			"Remember reports true when the record expired before now, and records key until expiresAt"},
+		{"replay stores nothing expired", replays(func(m *memory) authd.ReplaySet { return expiredTrueBlind{m} }),
+			"Remember of a record already expired at now reports true"},
+		{"replay key as C string", replays(func(m *memory) authd.ReplaySet { return cStringKey{m} }),
+			"Remember keeps keys apart"},
+		{"replay prune does nothing", replays(func(m *memory) authd.ReplaySet { return noPrune{m} }),
+			"PruneReplays deletes the records that expired before now"},
+		{"replay prune at now", replays(func(m *memory) authd.ReplaySet { return pruneAtNow{m} }),
+			"PruneReplays keeps the records alive at now"},
+		{"replay ignores ctx", replays(func(m *memory) authd.ReplaySet { return ignoreCtxReplay{m} }),
+			"honours ctx cancellation"},
 		{"refresh unserialised", refresh(func(m *memory) authd.RefreshStore { return unlockedUpdate{m} }),
 			"UpdateFamilyByToken serialises concurrent calls on one family"},
 		{"refresh saves on error", refresh(func(m *memory) authd.RefreshStore { return saveOnError{m} }),
@@ -1924,4 +1958,136 @@ func (s keepUserIdentities) DeleteUser(ctx context.Context, id string) error {
 	s.idents = kept
 	s.mu.Unlock()
 	return err
+}
+
+// racyRemember looks the key up, lets go, then records it.
+type racyRemember struct{ *memory }
+
+func (s racyRemember) Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error) {
+	s.mu.Lock()
+	exp, ok := s.replays[key]
+	s.mu.Unlock()
+	if ok && !exp.Before(now) {
+		return false, nil
+	}
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replays[key] = expiresAt
+	return true, nil
+}
+
+// racyRevive records a new key atomically but revives an expired one in
+// two steps.
+type racyRevive struct{ *memory }
+
+func (s racyRevive) Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error) {
+	s.mu.Lock()
+	exp, ok := s.replays[key]
+	if !ok {
+		s.replays[key] = expiresAt
+		s.mu.Unlock()
+		return true, nil
+	}
+	s.mu.Unlock()
+	if !exp.Before(now) {
+		return false, nil
+	}
+	time.Sleep(time.Millisecond)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replays[key] = expiresAt
+	return true, nil
+}
+
+// neverExpires reports every recorded key as a replay.
+type neverExpires struct{ *memory }
+
+func (s neverExpires) Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error) {
+	return s.memory.Remember(ctx, key, expiresAt, time.Time{})
+}
+
+// expiresAtExpiry counts a record expired at exactly its expiresAt.
+type expiresAtExpiry struct{ *memory }
+
+func (s expiresAtExpiry) Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error) {
+	return s.memory.Remember(ctx, key, expiresAt, now.Add(time.Microsecond))
+}
+
+// replayExtends moves an alive record's expiry to the replay's expiresAt.
+type replayExtends struct{ *memory }
+
+func (s replayExtends) Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error) {
+	ok, err := s.memory.Remember(ctx, key, expiresAt, now)
+	if err == nil && !ok {
+		s.mu.Lock()
+		s.replays[key] = expiresAt
+		s.mu.Unlock()
+	}
+	return ok, err
+}
+
+// reviveForgets reports an expired record true but does not record the
+// key again.
+type reviveForgets struct{ *memory }
+
+func (s reviveForgets) Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	exp, ok := s.replays[key]
+	if ok && !exp.Before(now) {
+		return false, nil
+	}
+	if !ok {
+		s.replays[key] = expiresAt
+	} else {
+		delete(s.replays, key)
+	}
+	return true, nil
+}
+
+// expiredTrueBlind reports true for an expiresAt before now without
+// looking at the key's record.
+type expiredTrueBlind struct{ *memory }
+
+func (s expiredTrueBlind) Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error) {
+	if expiresAt.Before(now) {
+		return true, nil
+	}
+	return s.memory.Remember(ctx, key, expiresAt, now)
+}
+
+// cStringKey ends keys at their first NUL byte.
+type cStringKey struct{ *memory }
+
+func (s cStringKey) Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error) {
+	if i := strings.IndexByte(key, 0); i >= 0 {
+		key = key[:i]
+	}
+	return s.memory.Remember(ctx, key, expiresAt, now)
+}
+
+// noPrune never deletes anything, as a set with TTLs may.
+type noPrune struct{ *memory }
+
+func (s noPrune) PruneReplays(ctx context.Context, now time.Time) error {
+	return ctx.Err()
+}
+
+// pruneAtNow deletes the records expiring at now too.
+type pruneAtNow struct{ *memory }
+
+func (s pruneAtNow) PruneReplays(ctx context.Context, now time.Time) error {
+	return s.memory.PruneReplays(ctx, now.Add(time.Microsecond))
+}
+
+// ignoreCtxReplay runs every call with a live context.
+type ignoreCtxReplay struct{ *memory }
+
+func (s ignoreCtxReplay) Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error) {
+	return s.memory.Remember(context.Background(), key, expiresAt, now)
+}
+
+func (s ignoreCtxReplay) PruneReplays(ctx context.Context, now time.Time) error {
+	return s.memory.PruneReplays(context.Background(), now)
 }

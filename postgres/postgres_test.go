@@ -307,8 +307,8 @@ func TestMigrationKeepsPasswordFamilies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("UpdateFamilyByToken of the upgraded family's token: %v", err)
 	}
-	if got.ID != "fam" || got.UserID != "alice" || got.ClientID != "" || len(got.Scopes) != 0 || len(got.Audience) != 1 || !got.ExpiresAt.Equal(now.Add(time.Hour)) {
-		t.Fatalf("the upgraded family: %+v, want fam of alice, no client, no scope", got)
+	if got.ID != "fam" || got.UserID != "alice" || got.ClientID != "" || len(got.Scopes) != 0 || len(got.Audience) != 1 || !got.ExpiresAt.Equal(now.Add(time.Hour)) || got.JKT != "" {
+		t.Fatalf("the upgraded family: %+v, want fam of alice, no client, no scope, unbound", got)
 	}
 	revoked, err := db.RevokeClientFamilies(ctx, "alice", "", now)
 	if err != nil || len(revoked) != 1 || revoked[0].ID != "fam" {

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const familyColumns = `id, user_id, audience, client_id, scopes, secret, generation, rotated_at, created_at, last_used_at, expires_at, revoked_at`
+const familyColumns = `id, user_id, audience, client_id, scopes, secret, generation, rotated_at, created_at, last_used_at, expires_at, revoked_at, jkt`
 
 // CreateFamily implements authd.RefreshStore. The family and its first
 // token are inserted by one statement (a data-modifying WITH), so both or
@@ -23,12 +23,12 @@ const familyColumns = `id, user_id, audience, client_id, scopes, secret, generat
 func (db *DB) CreateFamily(ctx context.Context, f *authd.RefreshFamily, tokenHash []byte) error {
 	_, err := db.exec(ctx, "create refresh family",
 		`WITH f AS (
-			INSERT INTO refresh_families (`+familyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			INSERT INTO refresh_families (`+familyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			RETURNING id, generation
 		)
-		INSERT INTO refresh_tokens (hash, family_id, generation) SELECT $13, id, generation FROM f`,
+		INSERT INTO refresh_tokens (hash, family_id, generation) SELECT $14, id, generation FROM f`,
 		f.ID, f.UserID, list(f.Audience), f.ClientID, list(f.Scopes), nonNil(f.Secret), f.Generation, nullTime(f.RotatedAt),
-		f.CreatedAt, f.LastUsedAt, f.ExpiresAt, nullTime(f.RevokedAt), nonNil(tokenHash))
+		f.CreatedAt, f.LastUsedAt, f.ExpiresAt, nullTime(f.RevokedAt), f.JKT, nonNil(tokenHash))
 	return err
 }
 
@@ -38,7 +38,7 @@ func scanFamily(row pgx.Row, extra ...any) (*authd.RefreshFamily, error) {
 		rotated, revoked pgtype.Timestamptz
 	)
 	dest := append([]any{&f.ID, &f.UserID, &f.Audience, &f.ClientID, &f.Scopes, &f.Secret, &f.Generation, &rotated,
-		&f.CreatedAt, &f.LastUsedAt, &f.ExpiresAt, &revoked}, extra...)
+		&f.CreatedAt, &f.LastUsedAt, &f.ExpiresAt, &revoked, &f.JKT}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (db *DB) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func
 	err := db.tx(ctx, op, func(tx pgx.Tx) error {
 		var generation int
 		orig, err := scanFamily(tx.QueryRow(ctx, `SELECT f.id, f.user_id, f.audience, f.client_id, f.scopes, f.secret, f.generation, f.rotated_at,
-				f.created_at, f.last_used_at, f.expires_at, f.revoked_at, t.generation
+				f.created_at, f.last_used_at, f.expires_at, f.revoked_at, f.jkt, t.generation
 			FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id
 			WHERE t.hash = $1
 			FOR UPDATE OF f`, tokenHash), &generation)

@@ -10,7 +10,7 @@ import (
 	"github.com/authd/authd"
 )
 
-const familyColumns = `id, user_id, audience, client_id, scopes, secret, generation, rotated_at, created_at, last_used_at, expires_at, revoked_at`
+const familyColumns = `id, user_id, audience, client_id, scopes, secret, generation, rotated_at, created_at, last_used_at, expires_at, revoked_at, jkt`
 
 // CreateFamily implements authd.RefreshStore.
 //
@@ -23,9 +23,9 @@ func (db *DB) CreateFamily(ctx context.Context, f *authd.RefreshFamily, tokenHas
 		if secret == nil {
 			secret = []byte{}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_families (`+familyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			f.ID, f.UserID, encodeList(f.Audience), f.ClientID, encodeList(f.Scopes), secret, f.Generation, nullMicros(f.RotatedAt),
-			micros(f.CreatedAt), micros(f.LastUsedAt), micros(f.ExpiresAt), nullMicros(f.RevokedAt)); err != nil {
+			micros(f.CreatedAt), micros(f.LastUsedAt), micros(f.ExpiresAt), nullMicros(f.RevokedAt), f.JKT); err != nil {
 			return db.wrap(ctx, op, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, family_id, generation) VALUES (?, ?, ?)`,
@@ -50,7 +50,7 @@ func scanFamily(row scanner) (*authd.RefreshFamily, error) {
 		rotated, revoked       sql.NullInt64
 		created, used, expires int64
 	)
-	if err := row.Scan(&f.ID, &f.UserID, &audience, &f.ClientID, &scopes, &f.Secret, &f.Generation, &rotated, &created, &used, &expires, &revoked); err != nil {
+	if err := row.Scan(&f.ID, &f.UserID, &audience, &f.ClientID, &scopes, &f.Secret, &f.Generation, &rotated, &created, &used, &expires, &revoked, &f.JKT); err != nil {
 		return nil, err
 	}
 	var err error

@@ -272,6 +272,7 @@ func checkFamily(t *testing.T, what string, want, got *authd.RefreshFamily) {
 	d.time("LastUsedAt", want.LastUsedAt, got.LastUsedAt)
 	d.time("ExpiresAt", want.ExpiresAt, got.ExpiresAt)
 	d.time("RevokedAt", want.RevokedAt, got.RevokedAt)
+	d.str("JKT", want.JKT, got.JKT)
 	d.report(t, what)
 }
 

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,6 +21,7 @@ func RunRefreshStore(t *testing.T, newStore func(t *testing.T) authd.RefreshStor
 	rs := refreshSuite{newStore}
 	t.Run("CreateFamily then FamilyByID returns every field", rs.createThenFamilyByID)
 	t.Run("a family of the password grant reads back without client or scopes", rs.passwordGrantFamily)
+	t.Run("an unbound family (no JKT) reads back unbound from every method that returns a family", rs.unboundFamily)
 	t.Run("CreateFamily records the first token at f.Generation", rs.createRecordsFirstToken)
 	t.Run("CreateFamily ErrConflict when the id exists", rs.createConflictOnID)
 	t.Run("CreateFamily ErrConflict when the token hash exists", rs.createConflictOnTokenHash)
@@ -28,6 +31,7 @@ func RunRefreshStore(t *testing.T, newStore func(t *testing.T) authd.RefreshStor
 	t.Run("UpdateFamilyByToken saves Generation, RotatedAt, LastUsedAt and RevokedAt and returns the family as saved", rs.updateSavesRotationFields)
 	t.Run("UpdateFamilyByToken returns the family exactly as FamilyByID then reads it", rs.updateReturnsWhatFamilyByIDReads)
 	t.Run("UpdateFamilyByToken saves no other field", rs.updateSavesNoOtherField)
+	t.Run("UpdateFamilyByToken keeps JKT whatever fn does", rs.updateKeepsJKT)
 	t.Run("UpdateFamilyByToken records the successor as the token of generation f.Generation", rs.updateRecordsSuccessor)
 	t.Run("UpdateFamilyByToken still finds a spent token with its own generation", rs.updateFindsSpentToken)
 	t.Run("UpdateFamilyByToken with a nil successor records no token", rs.updateNilSuccessorRecordsNoToken)
@@ -55,7 +59,7 @@ type refreshSuite struct {
 }
 
 // newFamily returns a live family of userID at generation 1, granted to a
-// client of its own.
+// client of its own and bound to a DPoP key of its own.
 func newFamily(userID string) *authd.RefreshFamily {
 	now := Now()
 	secret := NewHash()
@@ -71,7 +75,16 @@ func newFamily(userID string) *authd.RefreshFamily {
 		CreatedAt:  now,
 		LastUsedAt: now,
 		ExpiresAt:  now.Add(336 * time.Hour),
+		JKT:        newJKT(),
 	}
+}
+
+// newJKT returns a fresh RFC 7638 thumbprint, as a DPoP-bound family
+// carries it: 43 characters of base64url.
+func newJKT() string {
+	var b [32]byte // a SHA-256
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // rotate is what the token package does on a refresh: the next generation,
@@ -161,6 +174,30 @@ func (rs refreshSuite) passwordGrantFamily(t *testing.T) {
 	}
 	want.RevokedAt = at
 	checkFamily(t, "RevokeUserFamilies result", &want, revoked[0])
+}
+
+// unboundFamily: JKT "", as families issued without a DPoP proof are (and
+// as 0010 migrated the families before it), read back unbound by every
+// method that returns a family.
+func (rs refreshSuite) unboundFamily(t *testing.T) {
+	s := rs.newStore(t)
+	f := newFamily(NewID("user"))
+	f.JKT = ""
+	h := rs.create(t, s, f)
+	checkFamily(t, "FamilyByID", f, rs.byID(t, s, f.ID))
+	at := f.CreatedAt.Add(time.Minute)
+	got, err := s.UpdateFamilyByToken(t.Context(), h, rotate(at, NewHash()))
+	mustOK(t, err, "UpdateFamilyByToken")
+	want := *f
+	want.Generation, want.RotatedAt, want.LastUsedAt = 2, at, at
+	checkFamily(t, "UpdateFamilyByToken result", &want, got)
+	revoked, err := s.RevokeClientFamilies(t.Context(), f.UserID, f.ClientID, at)
+	mustOK(t, err, "RevokeClientFamilies")
+	if len(revoked) != 1 {
+		t.Fatalf("RevokeClientFamilies returned %d families, want 1", len(revoked))
+	}
+	want.RevokedAt = at
+	checkFamily(t, "RevokeClientFamilies result", &want, revoked[0])
 }
 
 func (rs refreshSuite) createRecordsFirstToken(t *testing.T) {
@@ -284,7 +321,7 @@ func (rs refreshSuite) updateReturnsWhatFamilyByIDReads(t *testing.T) {
 func (rs refreshSuite) updateSavesNoOtherField(t *testing.T) {
 	// Reading: the parenthesis names the fields that are saved; the
 	// others (ID, UserID, Audience, ClientID, Scopes, Secret, CreatedAt,
-	// ExpiresAt) are fixed at creation.
+	// ExpiresAt, JKT) are fixed at creation.
 	s := rs.newStore(t)
 	f := newFamily(NewID("user"))
 	h := rs.create(t, s, f)
@@ -298,6 +335,7 @@ func (rs refreshSuite) updateSavesNoOtherField(t *testing.T) {
 		g.Secret = NewHash()
 		g.CreatedAt = at
 		g.ExpiresAt = at.Add(1000 * time.Hour)
+		g.JKT = newJKT()
 		return nil, nil
 	})
 	mustOK(t, err, "UpdateFamilyByToken")
@@ -305,6 +343,35 @@ func (rs refreshSuite) updateSavesNoOtherField(t *testing.T) {
 	want.LastUsedAt = at
 	checkFamily(t, "UpdateFamilyByToken result", &want, got)
 	checkFamily(t, "FamilyByID", &want, rs.byID(t, s, f.ID))
+}
+
+// updateKeepsJKT: a refresh never binds, rebinds or unbinds a family, even
+// when fn changes JKT along with the fields that are saved.
+func (rs refreshSuite) updateKeepsJKT(t *testing.T) {
+	s := rs.newStore(t)
+	unbound := newFamily(NewID("user"))
+	unbound.JKT = ""
+	for _, c := range []struct {
+		name string
+		f    *authd.RefreshFamily
+		jkt  string
+	}{
+		{"a bound family rebound by fn", newFamily(NewID("user")), newJKT()},
+		{"a bound family unbound by fn", newFamily(NewID("user")), ""},
+		{"an unbound family bound by fn", unbound, newJKT()},
+	} {
+		h := rs.create(t, s, c.f)
+		at := c.f.CreatedAt.Add(time.Minute)
+		got, err := s.UpdateFamilyByToken(t.Context(), h, func(g *authd.RefreshFamily, gen int) ([]byte, error) {
+			g.JKT = c.jkt
+			return rotate(at, NewHash())(g, gen)
+		})
+		mustOK(t, err, c.name)
+		want := *c.f
+		want.Generation, want.RotatedAt, want.LastUsedAt = 2, at, at
+		checkFamily(t, c.name+": UpdateFamilyByToken result", &want, got)
+		checkFamily(t, c.name+": FamilyByID", &want, rs.byID(t, s, c.f.ID))
+	}
 }
 
 func (rs refreshSuite) updateRecordsSuccessor(t *testing.T) {
@@ -559,6 +626,7 @@ func (rs refreshSuite) revokeUserRevokesOnlyLive(t *testing.T) {
 	s := rs.newStore(t)
 	user := NewID("user")
 	a, b, already := newFamily(user), newFamily(user), newFamily(user)
+	b.JKT = "" // one bound, one unbound
 	theirs := newFamily(NewID("user"))
 	for _, f := range []*authd.RefreshFamily{a, b, already, theirs} {
 		rs.create(t, s, f)
@@ -638,6 +706,7 @@ func (rs refreshSuite) revokeClientRevokesOnlyClients(t *testing.T) {
 	a, b, expired, already := newFamily(user), newFamily(user), newFamily(user), newFamily(user)
 	client := a.ClientID
 	b.ClientID, expired.ClientID, already.ClientID = client, client, client
+	b.JKT = "" // a and expired bound, b unbound
 	expired.CreatedAt = expired.CreatedAt.Add(-400 * time.Hour)
 	expired.LastUsedAt = expired.CreatedAt
 	expired.ExpiresAt = expired.CreatedAt.Add(336 * time.Hour)

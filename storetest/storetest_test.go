@@ -451,6 +451,12 @@ func mutants() []mutant {
 			"CreateFamily then FamilyByID returns every field"},
 		{"refresh revoke every client", refresh(func(m *memory) authd.RefreshStore { return revokeEveryClient{m} }),
 			"RevokeClientFamilies revokes only the user's live families of the client and returns them"},
+		{"refresh drops JKT", refresh(func(m *memory) authd.RefreshStore { return dropJKT{m} }),
+			"CreateFamily then FamilyByID returns every field"},
+		{"refresh saves fn's JKT", refresh(func(m *memory) authd.RefreshStore { return saveJKT{m} }),
+			"UpdateFamilyByToken keeps JKT whatever fn does"},
+		{"refresh revoke returns no JKT", refresh(func(m *memory) authd.RefreshStore { return revokeNoJKT{m} }),
+			"RevokeUserFamilies revokes only the user's live families and returns them"},
 		{"keys racy ensure", keys(func(m *memory) authd.KeyStore { return racyEnsure{m} }),
 			"EnsureKey from many goroutines ends with one current key"},
 		{"keys rotate without retiring", keys(func(m *memory) authd.KeyStore { return noRetire{m} }),
@@ -752,6 +758,48 @@ func (s dropScopes) CreateFamily(ctx context.Context, f *authd.RefreshFamily, to
 	x := *f
 	x.Scopes = nil
 	return s.memory.CreateFamily(ctx, &x, tokenHash)
+}
+
+// dropJKT forgets the DPoP binding of the families it creates.
+type dropJKT struct{ *memory }
+
+func (s dropJKT) CreateFamily(ctx context.Context, f *authd.RefreshFamily, tokenHash []byte) error {
+	x := *f
+	x.JKT = ""
+	return s.memory.CreateFamily(ctx, &x, tokenHash)
+}
+
+// saveJKT saves the JKT fn sets along with the rotation fields.
+type saveJKT struct{ *memory }
+
+func (s saveJKT) UpdateFamilyByToken(ctx context.Context, tokenHash []byte, fn func(*authd.RefreshFamily, int) ([]byte, error)) (*authd.RefreshFamily, error) {
+	var jkt string
+	f, err := s.memory.UpdateFamilyByToken(ctx, tokenHash, func(f *authd.RefreshFamily, g int) ([]byte, error) {
+		succ, err := fn(f, g)
+		jkt = f.JKT
+		return succ, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.families[f.ID]
+	x.JKT, f.JKT = jkt, jkt
+	s.families[f.ID] = x
+	return f, nil
+}
+
+// revokeNoJKT returns the families it revokes without their binding, as a
+// RETURNING list missing the column would.
+type revokeNoJKT struct{ *memory }
+
+func (s revokeNoJKT) RevokeUserFamilies(ctx context.Context, userID string, at time.Time) ([]*authd.RefreshFamily, error) {
+	fs, err := s.memory.RevokeUserFamilies(ctx, userID, at)
+	for _, f := range fs {
+		f.JKT = ""
+	}
+	return fs, err
 }
 
 // revokeEveryClient revokes the user's families of every client.

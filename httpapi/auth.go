@@ -12,25 +12,34 @@ import (
 // MaxBearerLen bounds an Authorization header before anything parses it.
 const MaxBearerLen = 8 << 10
 
-// errBadAuthorization is an Authorization header that is not a bearer token.
-var errBadAuthorization = errors.New("authorization header is not a bearer token")
+// errBadAuthorization is an Authorization header that is not a bearer or
+// DPoP token.
+var errBadAuthorization = errors.New("authorization header is not a bearer or DPoP token")
 
-// bearer returns the token of an "Authorization: Bearer" header. NOTE:
-// tokens are read from this header only, never from the URL or a cookie
-// (J13).
+// bearer returns the token of an "Authorization: Bearer" or
+// "Authorization: DPoP" header. NOTE: tokens are read from this header
+// only, never from the URL or a cookie (J13).
 func bearer(r *http.Request) (tok string, present bool, err error) {
+	_, tok, present, err = credential(r)
+	return tok, present, err
+}
+
+// credential returns the scheme ("bearer" or "dpop", RFC 9449 §7.1) and
+// the token of the Authorization header.
+func credential(r *http.Request) (scheme, tok string, present bool, err error) {
 	h := r.Header.Values("Authorization")
 	if len(h) == 0 {
-		return "", false, nil
+		return "", "", false, nil
 	}
 	if len(h) > 1 || len(h[0]) > MaxBearerLen {
-		return "", true, errBadAuthorization
+		return "", "", true, errBadAuthorization
 	}
 	scheme, tok, ok := strings.Cut(h[0], " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
-		return "", true, errBadAuthorization
+	scheme = strings.ToLower(scheme)
+	if !ok || (scheme != "bearer" && scheme != "dpop") || tok == "" || strings.ContainsAny(tok, " \t") {
+		return "", "", true, errBadAuthorization
 	}
-	return tok, true, nil
+	return scheme, tok, true, nil
 }
 
 // fromSession authenticates r by its session cookie alone.
@@ -50,7 +59,7 @@ func (s *Server) fromSession(ctx context.Context, r *http.Request) (*authd.Princ
 // principal authenticates r by a bearer token when it carries an
 // Authorization header, else by its session cookie.
 func (s *Server) principal(r *http.Request) (*authd.Principal, error) {
-	tok, present, err := bearer(r)
+	scheme, tok, present, err := credential(r)
 	if !present {
 		p, _, err := s.fromSession(r.Context(), r)
 		return p, err
@@ -60,6 +69,9 @@ func (s *Server) principal(r *http.Request) (*authd.Principal, error) {
 	}
 	c, err := s.deps.Verifier.Verify(r.Context(), tok)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkBinding(r, scheme, tok, c); err != nil {
 		return nil, err
 	}
 	return &authd.Principal{UserID: c.Subject, Email: c.Email, Roles: c.Roles, Auth: authd.AuthToken, SessionID: c.SessionID,
@@ -84,6 +96,10 @@ func (s *Server) userPrincipal(r *http.Request) (*authd.Principal, error) {
 // challenge of RFC 6750 and no internal detail (J13), or the error's own
 // status for anything else (503 when a store is down).
 func (s *Server) failAuth(w http.ResponseWriter, r *http.Request, err error) {
+	if detail, ok := s.dpopChallenge(w, err); ok {
+		writeProblem(w, r, http.StatusUnauthorized, detail)
+		return
+	}
 	if errors.Is(err, authd.ErrUnauthenticated) {
 		if _, present, _ := bearer(r); present {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)

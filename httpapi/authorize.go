@@ -299,7 +299,7 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="`+desc+`"`)
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", desc)
 	}
-	tok, present, err := bearer(r)
+	scheme, tok, present, err := credential(r)
 	if !present {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="authd"`)
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_token", "a bearer access token is required")
@@ -324,6 +324,14 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := s.deps.Verifier.Verify(r.Context(), tok)
 	if refused(err, "the access token is not valid") {
+		return
+	}
+	if err := s.checkBinding(r, scheme, tok, c); err != nil {
+		if detail, ok := s.dpopChallenge(w, err); ok {
+			writeOAuthError(w, http.StatusUnauthorized, "invalid_token", detail)
+			return
+		}
+		s.failOAuth(w, r, err)
 		return
 	}
 	info, err := s.deps.OIDC.UserInfo(r.Context(), c)

@@ -81,7 +81,7 @@ var userScopes = []string{"openid", "offline_access"}
 // clientCredentials answers grant_type=client_credentials (RFC 6749 §4.4):
 // an access token for the authenticated client itself, scope a subset of
 // its registered scopes, no refresh token and no ID token.
-func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, form url.Values) {
+func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, form url.Values, bind []token.IssueOption) {
 	cl, ok := s.authenticateClient(w, r, form)
 	if !ok {
 		return
@@ -113,7 +113,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request, form 
 			}
 		}
 	}
-	p, err := s.deps.Tokens.IssueForClient(cl.ID, scopes, form["resource"])
+	p, err := s.deps.Tokens.IssueForClient(cl.ID, scopes, form["resource"], bind...)
 	if err != nil {
 		s.failOAuth(w, r, err)
 		return
@@ -199,7 +199,7 @@ func (s *Server) refreshClient(w http.ResponseWriter, r *http.Request, form url.
 
 // authorizationCode answers grant_type=authorization_code (RFC 6749
 // §4.1.3, RFC 7636 §4.5).
-func (s *Server) authorizationCode(w http.ResponseWriter, r *http.Request, form url.Values) {
+func (s *Server) authorizationCode(w http.ResponseWriter, r *http.Request, form url.Values, bind []token.IssueOption) {
 	cl, ok := s.identifyClient(w, r, form, true)
 	if !ok {
 		return
@@ -221,7 +221,7 @@ func (s *Server) authorizationCode(w http.ResponseWriter, r *http.Request, form 
 		return
 	}
 	m := s.meta(r)
-	p, err := s.deps.OIDC.Exchange(token.WithClient(r.Context(), m.IP, m.UserAgent), cl, code, redirectURI, verifier)
+	p, err := s.deps.OIDC.Exchange(token.WithClient(r.Context(), m.IP, m.UserAgent), cl, code, redirectURI, verifier, bind...)
 	if err != nil {
 		s.failOAuth(w, r, err)
 		return

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/authd/authd/account"
+	"github.com/authd/authd/dpop"
 	"github.com/authd/authd/httpapi"
 	"github.com/authd/authd/internal/mailtest"
 	"github.com/authd/authd/mail"
@@ -66,6 +67,8 @@ type harness struct {
 	accounts *account.Service
 	// upstreams is sign-in through other providers (withUpstreams).
 	upstreams *upstream.Service
+	// dpop checks DPoP proofs, remembering them in the harness's SQLite.
+	dpop *dpop.Checker
 	// issuer is the issuer URL: "http://authd.test", or the server's own
 	// URL with the realIssuer option (what relying-party libraries need:
 	// they fetch discovery from the issuer).
@@ -109,6 +112,8 @@ type options struct {
 	upstreams bool
 	// upstreamClient, when set, is the HTTP client of the upstream flow.
 	upstreamClient *http.Client
+	// dpopNonce turns on DPoP server nonces.
+	dpopNonce bool
 }
 
 type option func(*options)
@@ -196,9 +201,16 @@ func newHarness(t testing.TB, opts ...option) *harness {
 		h.upstreams = upstream.New(upstream.Config{Site: h.issuer, HTTPClient: o.upstreamClient, Now: h.clock.Now, Logger: log}, db, db, sealer)
 		accounts.UseIdentities(db, hc.Signup)
 	}
+	dc := dpop.Config{Now: h.clock.Now}
+	if o.dpopNonce {
+		if dc.Nonce, err = dpop.NewNonceSource(sealer.Derive("dpop nonce"), dpop.DefaultNoncePeriod); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.dpop = dpop.New(dc, db)
 	hc.Issuer = h.issuer
 	srv, err := httpapi.New(hc, httpapi.Deps{Accounts: accounts, Sessions: sessions, Users: db,
-		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider, MFA: h.mfa, Audit: db, Directory: db, Registry: h.clients, Upstreams: h.upstreams,
+		Verifier: tokens, Tokens: tokens, Clients: h.clients, OIDC: h.provider, MFA: h.mfa, Audit: db, Directory: db, Registry: h.clients, Upstreams: h.upstreams, DPoP: h.dpop,
 		Ready: []httpapi.Check{{Name: "db", Pinger: db}}})
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/dpop"
 	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/token"
 )
@@ -111,6 +112,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	bind, ok := s.tokenProof(w, r)
+	if !ok {
+		return
+	}
 	switch gt := form.Get("grant_type"); {
 	case gt == "password" && s.cfg.PasswordGrant:
 		user, pw := form.Get("username"), form.Get("password")
@@ -127,7 +132,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.failOAuth(w, r, err)
 			return
 		}
-		p, err := s.deps.Tokens.IssuePair(r.Context(), u, form["resource"])
+		p, err := s.deps.Tokens.IssuePair(r.Context(), u, form["resource"], bind...)
 		if err != nil {
 			s.failOAuth(w, r, err)
 			return
@@ -151,16 +156,16 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		m := s.meta(r)
-		p, err := s.deps.Tokens.Refresh(token.WithClient(r.Context(), m.IP, m.UserAgent), rt, clientID)
+		p, err := s.deps.Tokens.Refresh(token.WithClient(r.Context(), m.IP, m.UserAgent), rt, clientID, bind...)
 		if err != nil {
 			s.failOAuth(w, r, err)
 			return
 		}
 		writeTokenResponse(w, p)
 	case gt == authd.GrantAuthorizationCode && s.deps.OIDC != nil:
-		s.authorizationCode(w, r, form)
+		s.authorizationCode(w, r, form, bind)
 	case gt == authd.GrantClientCredentials && s.deps.Clients != nil:
-		s.clientCredentials(w, r, form)
+		s.clientCredentials(w, r, form, bind)
 	case gt == "":
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "grant_type is required")
 	default:
@@ -301,8 +306,7 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	iss := strings.TrimRight(s.cfg.Issuer, "/")
 	// NOTE: every field describes what this server does now (a client
 	// trusts discovery): only the grants enabled, only the algorithms
-	// tokens are really signed with. DPoP is not advertised until authd
-	// checks proofs (#18).
+	// tokens are really signed with; DPoP only where proofs are checked.
 	md := map[string]any{
 		"issuer":                                        iss,
 		"jwks_uri":                                      iss + "/.well-known/jwks.json",
@@ -316,6 +320,9 @@ func (s *Server) handleMetadata(w http.ResponseWriter, r *http.Request) {
 		"introspection_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"revocation_endpoint_auth_methods_supported":    []string{"none", "client_secret_basic", "client_secret_post"},
 		"access_token_signing_alg_values_supported":     s.deps.Tokens.SigningAlgs(),
+	}
+	if s.deps.DPoP != nil {
+		md["dpop_signing_alg_values_supported"] = dpop.Algorithms()
 	}
 	if s.deps.OIDC != nil {
 		md["authorization_endpoint"] = iss + "/oauth2/authorize"

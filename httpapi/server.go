@@ -20,6 +20,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/account"
+	"github.com/authd/authd/dpop"
 	"github.com/authd/authd/mfa"
 	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/session"
@@ -50,6 +51,9 @@ type Config struct {
 	// ReauthWindow is how recent a sign-in must be for a change of second
 	// factors (--reauth-window); 0 means any session will do.
 	ReauthWindow time.Duration
+	// DPoPRequired refuses tokens that are not DPoP-bound
+	// (--dpop-required): the token endpoint issues bound tokens only.
+	DPoPRequired bool
 	// TLS is true when the server terminates TLS itself (HSTS is sent).
 	TLS    bool
 	Logger *slog.Logger
@@ -95,7 +99,10 @@ type Deps struct {
 	// Upstreams is sign-in through other providers; nil leaves those
 	// routes and buttons out.
 	Upstreams *upstream.Service
-	Ready     []Check
+	// DPoP checks DPoP proofs (RFC 9449); nil refuses DPoP-bound tokens
+	// and issues none.
+	DPoP  *dpop.Checker
+	Ready []Check
 }
 
 // ClientAuthenticator checks a client's id and secret (*oidc.Clients is

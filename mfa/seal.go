@@ -131,6 +131,20 @@ func createKey(path string) (created bool, err error) {
 	return true, nil
 }
 
+// Derive returns a 32-byte key for purpose, derived with HKDF-SHA256 from
+// the file's key material, so that another part of authd (the DPoP nonce
+// source) gets a key every node shares without the database holding it.
+//
+// NOTE: the label separates purposes: a derived key opens nothing sealed
+// here and equals no other derived key.
+func (s *Sealer) Derive(purpose string) []byte {
+	k, err := hkdf.Key(sha256.New, s.macKey, nil, "authd derived key v1\x00"+purpose, 32)
+	if err != nil {
+		panic("mfa: derive: " + err.Error()) // cannot happen: 32 bytes of SHA-256 HKDF
+	}
+	return k
+}
+
 // totpAD is the associated data of a sealed TOTP secret.
 //
 // NOTE: it names the purpose and the user, so that a sealed value copied to

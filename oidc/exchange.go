@@ -32,7 +32,7 @@ var errGrant = fmt.Errorf("oidc: %w", authd.ErrInvalidGrant)
 // means the code leaked (RFC 6749 §4.1.2) — revokes exactly what the
 // first one issued; and the first one looks again after minting, in case
 // the second came while it was minting (SECURITY A2).
-func (p *Provider) Exchange(ctx context.Context, cl *authd.Client, code, redirectURI, verifier string) (token.Pair, error) {
+func (p *Provider) Exchange(ctx context.Context, cl *authd.Client, code, redirectURI, verifier string, opts ...token.IssueOption) (token.Pair, error) {
 	clientID := cl.ID
 	if len(code) != codeLen || !unreserved(code) {
 		return token.Pair{}, errGrant
@@ -81,9 +81,9 @@ func (p *Provider) Exchange(ctx context.Context, cl *authd.Client, code, redirec
 		Offline: slices.Contains(c.Scopes, ScopeOfflineAccess) && slices.Contains(cl.Grants, authd.GrantRefreshToken),
 		TokenID: jti, FamilyID: familyID,
 		OpenID: slices.Contains(c.Scopes, ScopeOpenID), Nonce: c.Nonce, AuthTime: c.AuthTime, AMR: c.AMR, ACR: c.ACR,
-		Email: slices.Contains(c.Scopes, ScopeEmail),
+		Email: slices.Contains(c.Scopes, ScopeEmail), Public: !cl.Confidential(),
 	}
-	pair, err := p.tokens.IssueGrant(ctx, g)
+	pair, err := p.tokens.IssueGrant(ctx, g, opts...)
 	if err != nil {
 		return token.Pair{}, err
 	}

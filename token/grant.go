@@ -44,9 +44,8 @@ type Grant struct {
 	ACR      string
 	// Email adds email and email_verified (the email scope).
 	Email bool
-	// JKT binds the access token to a DPoP key (cnf.jkt), and the refresh
-	// family too when Public (RFC 9449 §5); "" is a bearer token.
-	JKT    string
+	// Public is true for a public client: with BoundTo, its refresh
+	// family is bound to the DPoP key too (RFC 9449 §5).
 	Public bool
 }
 
@@ -60,7 +59,8 @@ type Grant struct {
 // browser session end with it). An offline family's tokens carry the
 // family's id instead: they outlive the session until the family is
 // revoked or expires.
-func (s *Service) IssueGrant(ctx context.Context, g Grant) (Pair, error) {
+func (s *Service) IssueGrant(ctx context.Context, g Grant, opts ...IssueOption) (Pair, error) {
+	jkt := issueOpts(opts).jkt
 	if g.User == nil || g.ClientID == "" || g.SessionID == "" {
 		return Pair{}, errors.New("token: IssueGrant: user, client and session are required")
 	}
@@ -80,7 +80,7 @@ func (s *Service) IssueGrant(ctx context.Context, g Grant) (Pair, error) {
 	}
 	scope := strings.Join(g.Scopes, " ")
 	sub := subject{id: g.User.ID, email: g.User.Email, roles: g.User.Roles, sid: g.SessionID,
-		clientID: g.ClientID, scope: scope, jti: g.TokenID, amr: g.AMR, jkt: g.JKT}
+		clientID: g.ClientID, scope: scope, jti: g.TokenID, amr: g.AMR, jkt: jkt}
 	var refresh string
 	if g.Offline {
 		now := s.cfg.Now()
@@ -92,7 +92,7 @@ func (s *Service) IssueGrant(ctx context.Context, g Grant) (Pair, error) {
 		if g.Public {
 			// NOTE: a public client has no secret to authenticate its
 			// refreshes: its DPoP key does (RFC 9449 §5).
-			f.JKT = g.JKT
+			f.JKT = jkt
 		}
 		if f.ID == "" {
 			f.ID = randomString(16)

@@ -26,6 +26,13 @@ type IntrospectionResponse struct {
 	Roles     []string `json:"roles,omitempty"`
 	ClientID  string   `json:"client_id,omitempty"` // RFC 7662 §2.2
 	Scope     string   `json:"scope,omitempty"`     // RFC 7662 §2.2, space-separated
+	// Cnf is the key a DPoP-bound token is bound to (RFC 9449 §6.2).
+	Cnf *Confirmation `json:"cnf,omitempty"`
+}
+
+// Confirmation is the cnf member of an introspection response.
+type Confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 var errStopIntrospection = errors.New("token: introspection only")
@@ -47,7 +54,7 @@ func (s *Service) Introspect(ctx context.Context, tok string) (IntrospectionResp
 	}
 	return IntrospectionResponse{
 		Active:    true,
-		TokenType: "Bearer",
+		TokenType: tokenType(c.JKT),
 		TokenUse:  "access_token",
 		Subject:   c.Subject,
 		Username:  c.Email,
@@ -61,7 +68,23 @@ func (s *Service) Introspect(ctx context.Context, tok string) (IntrospectionResp
 		Roles:     c.Roles,
 		ClientID:  c.ClientID,
 		Scope:     c.Scope,
+		Cnf:       confirmation(c.JKT),
 	}, nil
+}
+
+// tokenType is the token_type of an access token bound to jkt ("" none).
+func tokenType(jkt string) string {
+	if jkt != "" {
+		return "DPoP"
+	}
+	return "Bearer"
+}
+
+func confirmation(jkt string) *Confirmation {
+	if jkt == "" {
+		return nil
+	}
+	return &Confirmation{JKT: jkt}
 }
 
 // IssuedTo returns the client a token was issued to: the client_id of a
@@ -143,5 +166,6 @@ func (s *Service) introspectRefresh(ctx context.Context, tok string) (Introspect
 		ExpiresAt: exp.Unix(),
 		IssuedAt:  issued.Unix(),
 		SessionID: fam.ID,
+		Cnf:       confirmation(fam.JKT),
 	}, nil
 }

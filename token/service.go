@@ -266,9 +266,8 @@ func (s *Service) issueAccess(sub subject, aud []string) (Pair, error) {
 		AMR:       sub.amr,
 		ACR:       ACR(sub.amr),
 	}
-	tokenType := "Bearer"
 	if sub.jkt != "" {
-		c.Cnf, tokenType = &jws.Confirmation{JKT: sub.jkt}, "DPoP"
+		c.Cnf = &jws.Confirmation{JKT: sub.jkt}
 	}
 	t := jwt.NewWithClaims(k.method, c)
 	t.Header["kid"] = k.kid
@@ -279,7 +278,7 @@ func (s *Service) issueAccess(sub subject, aud []string) (Pair, error) {
 	}
 	return Pair{
 		AccessToken: raw,
-		TokenType:   tokenType,
+		TokenType:   tokenType(sub.jkt),
 		ExpiresIn:   int(s.cfg.AccessTTL / time.Second),
 		Claims:      toClaims(c),
 	}, nil

@@ -246,7 +246,7 @@ func TestHelpListsOwnFlags(t *testing.T) {
 	serve := []string{"addr", "issuer", "audience", "jwt-alg", "access-ttl", "refresh-ttl", "refresh-grace",
 		"revocation-max-staleness", "session-idle", "session-max", "login-max-failures", "login-window",
 		"login-max-failures-ip", "trusted-proxy", "signup", "cors-origin", "tls-cert", "tls-key", "session-cache",
-		"token-cache", "dev", "password-grant", "require-mfa-role", "reauth-window", "webauthn-rp-id", "webauthn-origin", "encryption-key-file", "smtp", "mail-from", "email-verification", "recovery-ttl", "log-level"}
+		"token-cache", "dev", "password-grant", "require-mfa-role", "reauth-window", "webauthn-rp-id", "webauthn-origin", "encryption-key-file", "smtp", "mail-from", "email-verification", "recovery-ttl", "dpop-required", "dpop-nonce", "log-level"}
 	tests := []struct {
 		args    []string
 		summary string

@@ -48,6 +48,8 @@ type Config struct {
 	MailFrom               string
 	EmailVerification      string
 	RecoveryTTL            time.Duration
+	DPoPRequired           bool
+	DPoPNonce              bool
 	SessionCache           bool
 	TokenCache             bool
 	LogLevel               string
@@ -118,6 +120,8 @@ func serveFlags(f *flags, c *Config) {
 	f.String(&c.MailFrom, "mail-from", "", "ADDRESS", "the From of every mail (default: authd <no-reply@HOST>, HOST the issuer's host, localhost when that is an IP)")
 	f.Enum(&c.EmailVerification, "email-verification", "optional", "MODE", emailVerificationModes, "off (no mail), optional (mail a link at sign-up, sign-in allowed) or required (sign-in refused until the link is used)")
 	f.Duration(&c.RecoveryTTL, "recovery-ttl", 30*time.Minute, "lifetime of a password-reset or verification link, 1s to 168h")
+	f.Bool(&c.DPoPRequired, "dpop-required", false, "refuse tokens that are not DPoP-bound (RFC 9449): the token endpoint wants a DPoP proof, resources a bound token with its proof")
+	f.Bool(&c.DPoPNonce, "dpop-nonce", false, "require server nonces in DPoP proofs (RFC 9449 §8): a proof without a fresh nonce is answered use_dpop_nonce with a DPoP-Nonce header")
 	f.Enum(&c.LogLevel, "log-level", "info", "LEVEL", logLevels, "log level: "+orList(logLevels))
 	storeFlags(f, c)
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/cache"
+	"github.com/authd/authd/dpop"
 	"github.com/authd/authd/httpapi"
 	"github.com/authd/authd/mail"
 	"github.com/authd/authd/mfa"
@@ -48,6 +49,7 @@ type app struct {
 	sealer    *mfa.Sealer  // set by startMFA
 	mailer    *mail.Sender // nil when this server cannot send mail
 	upstreams *upstream.Service
+	dpop      *dpop.Checker
 }
 
 func newLogger(c *Config, w io.Writer) *slog.Logger {
@@ -166,6 +168,34 @@ func (a *app) startUpstreams(c *Config, log *slog.Logger) {
 	a.upstreams = upstream.New(upstream.Config{Site: strings.TrimSuffix(c.Issuer, "/"), Logger: log},
 		a.stores.upstreams, a.stores.challenges, a.sealer)
 	a.accounts.UseIdentities(a.stores.identities, c.Signup)
+}
+
+// startDPoP makes the checker of DPoP proofs (RFC 9449): replays are
+// remembered in the shared store (Redis when --redis, else --db), so a
+// proof is accepted once across every node; server nonces (--dpop-nonce)
+// are keyed by a key derived from --encryption-key-file, which every node
+// shares. Call after startMFA.
+func (a *app) startDPoP(c *Config) error {
+	cfg := dpop.Config{}
+	if c.DPoPNonce {
+		ns, err := dpop.NewNonceSource(a.sealer.Derive("dpop nonce"), dpop.DefaultNoncePeriod)
+		if err != nil {
+			return fmt.Errorf("--dpop-nonce: %v", err)
+		}
+		cfg.Nonce = ns
+	}
+	a.dpop = dpop.New(cfg, a.stores.replays)
+	return nil
+}
+
+// housekeepReplays deletes expired DPoP replay records every minute (the
+// SQL stores keep them until then; Redis expires them itself).
+func (a *app) housekeepReplays(ctx context.Context, log *slog.Logger) {
+	periodic.Every(ctx, time.Minute, func(ctx context.Context) {
+		if err := a.stores.replays.PruneReplays(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("dpop: replay housekeeping failed", "err", err)
+		}
+	})
 }
 
 // housekeepLinks deletes expired mail links every minute.
@@ -289,6 +319,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	a.startMail(c, log)
 	a.startUpstreams(c, log)
+	if err := a.startDPoP(c); err != nil {
+		return err
+	}
+	go a.housekeepReplays(runCtx, log)
 	go a.upstreams.Run(runCtx)
 	if a.mailer != nil {
 		go a.mailer.Run(runCtx)
@@ -303,7 +337,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpConfig(c, log, reg), httpapi.Deps{Accounts: a.accounts, Sessions: a.sessions, Users: st.users,
 		Verifier: a.tokens, Tokens: a.tokens, Clients: a.clients, OIDC: a.provider, MFA: a.mfa, Audit: st.auditReader,
-		Directory: st.directory, Registry: a.clients, Upstreams: a.upstreams, Ready: st.checks})
+		Directory: st.directory, Registry: a.clients, Upstreams: a.upstreams, DPoP: a.dpop, Ready: st.checks})
 	if err != nil {
 		return err
 	}
@@ -349,6 +383,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 func httpConfig(c *Config, log *slog.Logger, reg *prometheus.Registry) httpapi.Config {
 	return httpapi.Config{
 		Dev: c.Dev, Issuer: c.Issuer, Signup: c.Signup, PasswordGrant: c.PasswordGrant, ReauthWindow: c.ReauthWindow,
+		DPoPRequired:    c.DPoPRequired,
 		RequireMFARoles: c.RequireMFARoles.vals,
 		CORSOrigins:     c.CORSOrigins.vals, TrustedProxies: c.trustedPrefixes,
 		TLS: c.TLSCert != "", Logger: log, Registry: reg,

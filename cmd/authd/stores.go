@@ -40,6 +40,7 @@ type stores struct {
 	auditReader authd.AuditReader
 	upstreams   authd.UpstreamStore
 	identities  authd.IdentityStore
+	replays     authd.ReplaySet
 	checks      []httpapi.Check
 	closers     []func() error
 }
@@ -74,6 +75,7 @@ type mainStore interface {
 	authd.AuditReader
 	authd.UpstreamStore
 	authd.IdentityStore
+	authd.ReplaySet
 	authd.Pinger
 	Close() error
 }
@@ -117,7 +119,7 @@ func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) 
 		users: db, sessions: db, refresh: db, keys: db,
 		revocations: db, limiter: db, clients: db, audit: db,
 		idKeys: db, codes: db, consents: db, links: db, outbox: db, factors: db, challenges: db,
-		mailLinks: db, directory: db, auditReader: db, upstreams: db, identities: db,
+		mailLinks: db, directory: db, auditReader: db, upstreams: db, identities: db, replays: db,
 		checks:  []httpapi.Check{{Name: "db", Pinger: db}},
 		closers: []func() error{db.Close},
 	}
@@ -134,7 +136,7 @@ func openStores(ctx context.Context, c *Config, mode openMode) (*stores, error) 
 			st.Close()
 			return nil, fmt.Errorf("cannot open --redis %s: %v", redact.URL(c.Redis), err)
 		}
-		st.sessions, st.revocations, st.limiter = rs, rs, rs
+		st.sessions, st.revocations, st.limiter, st.replays = rs, rs, rs, rs
 		st.checks = append(st.checks, httpapi.Check{Name: "redis", Pinger: rs})
 		st.closers = append(st.closers, rs.Close)
 	}

@@ -8,9 +8,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +33,12 @@ type dpopKey struct {
 }
 
 func newDPoPKey(t *testing.T) *dpopKey {
+	k := newKeyB(t)
+	k.t = t
+	return k
+}
+
+func newKeyB(t testing.TB) *dpopKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -40,7 +48,7 @@ func newDPoPKey(t *testing.T) *dpopKey {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &dpopKey{t, k, jkt}
+	return &dpopKey{key: k, jkt: jkt}
 }
 
 // proof signs a DPoP proof for method and the harness's public URL of
@@ -48,6 +56,12 @@ func newDPoPKey(t *testing.T) *dpopKey {
 // edit changes the claims before signing.
 func (k *dpopKey) proof(h *harness, method, path, tok string, edit ...func(map[string]any)) string {
 	k.t.Helper()
+	return k.proofB(k.t, h, method, path, tok, edit...)
+}
+
+// proofB is proof for any test or benchmark.
+func (k *dpopKey) proofB(t testing.TB, h *harness, method, path, tok string, edit ...func(map[string]any)) string {
+	t.Helper()
 	u := path
 	if !strings.Contains(path, "://") {
 		u = h.issuer + path
@@ -64,16 +78,16 @@ func (k *dpopKey) proof(h *harness, method, path, tok string, edit ...func(map[s
 	opts := (&jose.SignerOptions{}).WithType("dpop+jwt").WithHeader("jwk", jose.JSONWebKey{Key: &k.key.PublicKey})
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.key}, opts)
 	if err != nil {
-		k.t.Fatal(err)
+		t.Fatal(err)
 	}
 	payload, _ := json.Marshal(claims)
 	obj, err := signer.Sign(payload)
 	if err != nil {
-		k.t.Fatal(err)
+		t.Fatal(err)
 	}
 	out, err := obj.CompactSerialize()
 	if err != nil {
-		k.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return out
 }
@@ -275,4 +289,91 @@ func TestDPoPNonce(t *testing.T) {
 	if r.StatusCode != http.StatusOK || r.json(t)["token_type"] != "DPoP" {
 		t.Fatalf("with the nonce: %d %s", r.StatusCode, r.body)
 	}
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkMeDPoP is the cost of a DPoP-checked GET /v1/me against a
+// bearer /v1/me (the same token check and handler, no proof) and against
+// the floor of DPoP: one ES256 proof verification (dpop.Checker.Check with
+// its replay record in SQLite) plus the cached token check
+// (token.Service.Verify). Proofs are signed before the timer starts. Each
+// reports cpu-ns/op (user+system CPU of the whole process per request)
+// beside ns/op.
+//
+//	go test -run '^$' -bench MeDPoP -benchtime 2000x -count 5 ./httpapi
+func BenchmarkMeDPoP(b *testing.B) {
+	h := newHarness(b)
+	h.register("ann@example.com")
+	k := newKeyB(b)
+	handler := h.srv.Config.Handler
+	form := url.Values{"grant_type": {"password"}, "username": {"ann@example.com"}, "password": {goodPassword}}
+	get := func(extra ...string) map[string]any {
+		req := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for i := 0; i+1 < len(extra); i += 2 {
+			req.Header.Set(extra[i], extra[i+1])
+		}
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		var m map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &m)
+		return m
+	}
+	bearerTok := get()["access_token"].(string)
+	bound := get("DPoP", k.proofB(b, h, "POST", "/oauth2/token", ""))["access_token"].(string)
+	run := func(b *testing.B, req func(i int) *http.Request) {
+		start := cpuTime()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req(i))
+			if rec.Code != http.StatusOK {
+				b.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		}
+		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	}
+	b.Run("bearer", func(b *testing.B) {
+		run(b, func(int) *http.Request {
+			r := httptest.NewRequest("GET", "/v1/me", nil)
+			r.Header.Set("Authorization", "Bearer "+bearerTok)
+			return r
+		})
+	})
+	b.Run("dpop", func(b *testing.B) {
+		proofs := make([]string, b.N)
+		for i := range proofs {
+			proofs[i] = k.proofB(b, h, "GET", "/v1/me", bound)
+		}
+		run(b, func(i int) *http.Request {
+			r := httptest.NewRequest("GET", "/v1/me", nil)
+			r.Header.Set("Authorization", "DPoP "+bound)
+			r.Header.Set("DPoP", proofs[i])
+			return r
+		})
+	})
+	b.Run("floor", func(b *testing.B) {
+		proofs := make([]string, b.N)
+		for i := range proofs {
+			proofs[i] = k.proofB(b, h, "GET", "/v1/me", bound)
+		}
+		ctx := context.Background()
+		start := cpuTime()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := h.tokens.Verify(ctx, bound); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := h.dpop.Check(ctx, []string{proofs[i]}, dpop.Request{Method: "GET", URL: h.issuer + "/v1/me", AccessToken: bound}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	})
 }

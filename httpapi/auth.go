@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/dpop"
 )
 
 // MaxBearerLen bounds an Authorization header before anything parses it.
@@ -113,7 +114,12 @@ func (s *Server) failAuth(w http.ResponseWriter, r *http.Request, err error) {
 		// NOTE: the token is valid but names no user: 403 (RFC 6750 §3.1
 		// insufficient_scope), not 401, so that the client does not retry
 		// with a fresh token of the same kind.
-		w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+		if scheme, _, _, _ := credential(r); scheme == "dpop" {
+			// RFC 9449 §7.1: the challenge names the scheme used.
+			w.Header().Set("WWW-Authenticate", `DPoP error="insufficient_scope", algs="`+strings.Join(dpop.Algorithms(), " ")+`"`)
+		} else {
+			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope"`)
+		}
 		writeProblem(w, r, http.StatusForbidden, "this token belongs to a client, not a user: this request needs a user's session or token")
 		return
 	}

@@ -135,9 +135,9 @@ func (s *Server) checkBinding(r *http.Request, scheme, raw string, c *authd.Clai
 // proofTarget is the method and URL a resource request's proof must name:
 // this request, as authd's public URL names it; at /v1/authz the original
 // request a trusted proxy forwards (X-Forwarded-Method, -Proto, -Host,
-// -Uri as Traefik sends them, or X-Original-Method and X-Original-URL as
-// nginx's auth_request can), which is believed only from --trusted-proxy
-// addresses.
+// -Uri as Traefik sends them — or the original Host, as deploy/nginx
+// does — or X-Original-Method and X-Original-URL), which is believed only
+// from --trusted-proxy addresses.
 func (s *Server) proofTarget(r *http.Request) (method, u string, ok bool) {
 	if r.URL.Path != "/v1/authz" {
 		return r.Method, s.publicURL(r.URL.Path), true
@@ -150,6 +150,10 @@ func (s *Server) proofTarget(r *http.Request) (method, u string, ok bool) {
 		return m, ou, true
 	}
 	m, proto, host, uri := h.Get("X-Forwarded-Method"), h.Get("X-Forwarded-Proto"), h.Get("X-Forwarded-Host"), h.Get("X-Forwarded-Uri")
+	if host == "" {
+		// nginx's auth_request (deploy/nginx) passes the original Host.
+		host = r.Host
+	}
 	if m == "" || proto == "" || host == "" || uri == "" {
 		return "", "", false
 	}

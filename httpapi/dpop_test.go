@@ -239,7 +239,9 @@ func TestDPoPAuthz(t *testing.T) {
 	}{
 		{"Traefik headers", []string{"X-Forwarded-Method", "GET", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "app.example.com", "X-Forwarded-Uri", "/orders/42",
 			"DPoP", k.proof(h, "GET", orig, access)}, 200},
-		{"nginx headers", []string{"X-Original-Method", "GET", "X-Original-URL", orig, "DPoP", k.proof(h, "GET", orig, access)}, 200},
+		{"X-Original headers", []string{"X-Original-Method", "GET", "X-Original-URL", orig, "DPoP", k.proof(h, "GET", orig, access)}, 200},
+		{"deploy/nginx headers (the original Host)", []string{"Host", "app.example.com", "X-Forwarded-Method", "GET", "X-Forwarded-Proto", "https", "X-Forwarded-Uri", "/orders/42",
+			"DPoP", k.proof(h, "GET", orig, access)}, 200},
 		{"a proof for authd's own URL", []string{"X-Original-Method", "GET", "X-Original-URL", orig, "DPoP", k.proof(h, "GET", "/v1/authz", access)}, 401},
 		{"no forwarding headers", []string{"DPoP", k.proof(h, "GET", orig, access)}, 401},
 	} {

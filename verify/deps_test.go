@@ -8,9 +8,11 @@ import (
 
 // TestDependencies: verify pulls in no store driver and none of authd's
 // packages but the internal ones it shares with token (the JWS parser, the
-// verified-token cache and the revocation set); outside the standard library it depends
-// on golang-jwt (signatures, claims) and go-jose (JWK parsing) only, so a
-// service that imports it imports little.
+// verified-token cache and the revocation set) and dpop (DPoP proof checks,
+// which imports internal/jws and go-jose only); outside the standard
+// library it depends on golang-jwt (signatures, claims) and go-jose (JWK
+// parsing, DPoP proof signatures) only, so a service that imports it
+// imports little.
 func TestDependencies(t *testing.T) {
 	// go test puts the toolchain's bin directory first on PATH.
 	gobin, err := exec.LookPath("go")
@@ -37,10 +39,10 @@ func TestDependencies(t *testing.T) {
 			t.Errorf("verify depends on the root package %s", dep)
 		case dep == "github.com/authd/authd/verify",
 			dep == "github.com/authd/authd/internal/jws", dep == "github.com/authd/authd/internal/tokencache",
-			dep == "github.com/authd/authd/internal/revset",
+			dep == "github.com/authd/authd/internal/revset", dep == "github.com/authd/authd/dpop",
 			strings.HasPrefix(dep, "github.com/golang-jwt/jwt/v5"), strings.HasPrefix(dep, "github.com/go-jose/go-jose/v4"):
 		default:
-			t.Errorf("unexpected dependency %s (only internal/jws, internal/tokencache, internal/revset, golang-jwt and go-jose are expected)", dep)
+			t.Errorf("unexpected dependency %s (only dpop, internal/jws, internal/tokencache, internal/revset, golang-jwt and go-jose are expected)", dep)
 		}
 	}
 }

@@ -4,9 +4,10 @@
 // checks each token with the same strictness as authd itself.
 //
 // It imports the standard library, golang-jwt/jwt/v5 (signatures and
-// claims), go-jose/v4 (JWK parsing) and two of authd's internal packages
-// it shares with authd itself: the strict JWS parser and the
-// verified-token cache. No store driver and no other authd package, so a
+// claims), go-jose/v4 (JWK parsing, DPoP proof signatures), authd's dpop
+// package (DPoP proof checks) and the internal packages it shares with
+// authd itself: the strict JWS parser, the verified-token cache and the
+// revocation set. No store driver and no other authd package, so a
 // service that imports it pulls in little (a test enforces this).
 //
 // # Use
@@ -67,6 +68,48 @@
 // NOTE: RS256 (RSASSA-PKCS1-v1_5) is accepted only because authd offers it
 // for interoperability; OWASP ASVS 5.0 Appendix C disallows it. Prefer
 // EdDSA (authd's default) or ES256.
+//
+// # Sender-constrained tokens (DPoP)
+//
+// A client that sent a DPoP proof to authd's token endpoint (RFC 9449)
+// gets a token bound to its key: cnf.jkt, the key's RFC 7638 thumbprint,
+// which Verify returns as Claims.JKT. Verify checks a bound token as any
+// other; the binding is the middleware's to enforce, since only it sees
+// the request. Give the service's public URL to accept them:
+//
+//	v, err := verify.New(ctx, "https://auth.example.com", verify.WithAudience("orders"),
+//		verify.WithPublicURL("https://orders.example.com"))
+//
+// Then Middleware accepts a bound token only as "Authorization: DPoP
+// <token>" with a DPoP header holding a proof (package dpop runs RFC 9449
+// §4.3's checks: typ dpop+jwt, an asymmetric alg, a public jwk, the
+// signature, htm the request's method, htu WithPublicURL and the
+// request's path, iat within 60 s, ath the token's hash, and jti not seen
+// before), whose key must be the one the token is bound to. A bound token
+// sent as a bearer token is refused, as is a token that is not bound sent
+// with the DPoP scheme. WithDPoPRequired refuses bearer tokens altogether
+// (authd's --dpop-required). Refusals are 401 with `WWW-Authenticate:
+// DPoP error="invalid_token"` or `error="invalid_dpop_proof"` and the
+// algs accepted (RFC 9449 §7.1). Server nonces (DPoP-Nonce) are not asked
+// for.
+//
+// Without WithPublicURL every DPoP-bound token is refused, and a warning
+// says why: a proof names the URL the client addressed (htu), which
+// behind a proxy is not the one the service sees, and the verifier will
+// not guess it from Host or X-Forwarded-* headers a client can set.
+//
+// NOTE: a replayed proof is caught by the verifier's own replay set,
+// which is in this process's memory only: a proof captured and replayed
+// to another instance of the same service, within its 60 s window, is
+// NOT detected. Services run as several instances that need that share a
+// replay set with WithReplays: any authd.ReplaySet (authd's SQLite,
+// PostgreSQL or Redis store) is one. The own set is bounded
+// (WithReplayCapacity, DefaultReplayCapacity proofs, some 10 MB, about
+// 1,500 DPoP requests a second sustained): records are dropped as they
+// expire, soonest first, and when the set is full of live ones the
+// middleware refuses the proof with 503 rather than forget a record and
+// let its proof be replayed (fail closed), as it does when a shared set
+// fails.
 //
 // # Keys
 //

@@ -2,7 +2,9 @@ package verify_test
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -10,8 +12,12 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/authd/authd/dpop"
 	"github.com/authd/authd/verify"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -134,6 +140,72 @@ func ExampleNew() {
 	// ready
 }
 
+// With WithPublicURL the middleware accepts DPoP-bound tokens (RFC 9449)
+// too, each sent as "Authorization: DPoP <token>" with a new proof of
+// the token's key in the DPoP header; the same token as a bearer token,
+// or a proof used twice, is refused. (The client's side is shown with
+// go-jose; a DPoP client library does it for you.)
+func ExampleVerifier_Middleware_dpop() {
+	authd := startExampleAuthd()
+	defer authd.Close()
+	v, err := verify.New(context.Background(), authd.URL, verify.WithAudience("orders"),
+		verify.WithPublicURL("https://orders.example.com"), // as clients address this service
+		// verify.WithReplays(store), // to catch a proof replayed to another instance
+		// verify.WithDPoPRequired(), // to refuse bearer tokens altogether
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+	mux := http.NewServeMux()
+	mux.Handle("GET /orders", v.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := verify.ClaimsFrom(r.Context())
+		fmt.Fprintf(w, "orders of %s (bound: %t)", c.Subject, c.JKT != "")
+	})))
+
+	// The client's key, and the token authd bound to it.
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	jkt, _ := dpop.Thumbprint(&key.PublicKey)
+	token := authd.boundToken(jkt, "orders")
+	proof := func() string {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key},
+			(&jose.SignerOptions{EmbedJWK: true}).WithType("dpop+jwt"))
+		if err != nil {
+			log.Fatal(err)
+		}
+		claims, _ := json.Marshal(map[string]any{"jti": b64(randBytes(16)), "htm": "GET",
+			"htu": "https://orders.example.com/orders", "iat": time.Now().Unix(), "ath": dpop.ATH(token)})
+		obj, err := signer.Sign(claims)
+		if err != nil {
+			log.Fatal(err)
+		}
+		s, _ := obj.CompactSerialize()
+		return s
+	}
+	replayed := proof()
+
+	for _, c := range []struct{ scheme, proof string }{{"DPoP", proof()}, {"DPoP", replayed}, {"DPoP", replayed}, {"Bearer", ""}} {
+		req := httptest.NewRequest("GET", "/orders", nil)
+		req.Header.Set("Authorization", c.scheme+" "+token)
+		if c.proof != "" {
+			req.Header.Set("DPoP", c.proof)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code == http.StatusOK {
+			fmt.Println(rec.Code, rec.Body)
+		} else {
+			challenge, _, _ := strings.Cut(rec.Header().Get("WWW-Authenticate"), ", algs=")
+			fmt.Println(rec.Code, challenge)
+		}
+	}
+	// Output:
+	// 200 orders of user-42 (bound: true)
+	// 200 orders of user-42 (bound: true)
+	// 401 DPoP error="invalid_dpop_proof"
+	// 401 DPoP error="invalid_token"
+}
+
 // exampleAuthd is a stand-in for authd in the examples: discovery, a JWKS
 // with one Ed25519 key, an empty revocation feed, and tokens signed as
 // authd signs them.
@@ -168,13 +240,21 @@ func startExampleAuthd() *exampleAuthd {
 	return a
 }
 
-func (a *exampleAuthd) token(aud ...string) string {
+func (a *exampleAuthd) token(aud ...string) string { return a.boundToken("", aud...) }
+
+// boundToken is a token bound to the key of thumbprint jkt (cnf.jkt), as
+// authd issues to a client that sent a DPoP proof; unbound when jkt is "".
+func (a *exampleAuthd) boundToken(jkt string, aud ...string) string {
 	now := time.Now()
-	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{
+	claims := jwt.MapClaims{
 		"iss": a.URL, "sub": "user-42", "aud": aud, "exp": now.Add(15 * time.Minute).Unix(),
 		"iat": now.Unix(), "nbf": now.Unix(), "jti": b64(randBytes(16)), "sid": "s1",
 		"email": "ann@example.com", "roles": []string{"staff"},
-	})
+	}
+	if jkt != "" {
+		claims["cnf"] = map[string]string{"jkt": jkt}
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header = map[string]any{"alg": "EdDSA", "kid": a.kid, "typ": "at+jwt"}
 	s, err := t.SignedString(a.priv)
 	if err != nil {

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"context"
 	"time"
 )
 
@@ -35,3 +36,14 @@ func (v *Verifier) RevokedLen() int { return v.revs.Len() }
 
 // FeedWait is the long-poll wait the verifier asks the feed for.
 func (v *Verifier) FeedWait() time.Duration { return v.wait }
+
+// NewReplaySet is the verifier's own DPoP replay set, of capacity n.
+func NewReplaySet(n int) interface {
+	Remember(ctx context.Context, key string, expiresAt, now time.Time) (bool, error)
+	Len() int
+} {
+	return newReplaySet(n)
+}
+
+// OwnReplaysLen is the number of proofs in the verifier's own replay set.
+func (v *Verifier) OwnReplaysLen() int { return v.ownReplays.Len() }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/authd/authd/dpop"
 	"github.com/authd/authd/internal/jws"
 	"github.com/authd/authd/internal/tokencache"
 )
@@ -76,6 +77,10 @@ type Claims struct {
 	// the sign-in behind the token; nil and "" when the token names none.
 	AMR []string
 	ACR string
+	// JKT is cnf.jkt (RFC 9449 §6.1): the RFC 7638 thumbprint of the key
+	// the token is bound to (DPoP), "" for a bearer token. Middleware
+	// accepts a bound token only with a proof of that key.
+	JKT string
 }
 
 // Scopes returns the granted scopes of c.Scope, in order; nil when none.
@@ -119,6 +124,10 @@ type config struct {
 	cacheSize    int
 	hmac         map[string][]byte
 	now          func() time.Time
+	publicURL    string       // scheme://host[:port] of this service, "" when DPoP is not accepted
+	replays      dpop.Replays // nil: the verifier's own bounded set
+	replayCap    int
+	dpopRequired bool
 }
 
 // WithAudience sets the audiences this service answers to: a token must
@@ -238,6 +247,71 @@ func WithHMACSecret(kid string, secret []byte) Option {
 	}
 }
 
+// WithPublicURL sets this service's public URL, the scheme and host (and
+// port) clients address it by, such as "https://orders.example.com": a
+// DPoP proof names the URL of the request it was made for (htu), and
+// behind a proxy or a load balancer that is not the URL the service sees.
+// The middleware checks htu against this URL and the request's path.
+//
+// It is required to accept DPoP-bound tokens: without it, the middleware
+// has nothing to check a proof's htu against and refuses every bound
+// token (and the DPoP scheme), logging why. The URL must be an absolute
+// http or https URL with no path (but "/"), query, fragment or user info.
+func WithPublicURL(u string) Option {
+	return func(c *config) error {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" || p.User != nil ||
+			(p.Path != "" && p.Path != "/") || p.RawQuery != "" || p.ForceQuery || p.Fragment != "" {
+			return fmt.Errorf("WithPublicURL: %q is not an absolute http(s) URL of a scheme and a host only", u)
+		}
+		c.publicURL = p.Scheme + "://" + p.Host
+		return nil
+	}
+}
+
+// WithReplays sets the replay set DPoP proofs are remembered in (by
+// (key thumbprint, jti), until the proof's iat + 65 s), in place of the
+// verifier's own, which is in this process only: a proof replayed to
+// another instance of the same service is not detected unless every
+// instance shares r. Any authd.ReplaySet is one (authd's SQLite,
+// PostgreSQL and Redis stores implement it), as is anything with its
+// Remember contract: atomic across instances; true for a key not
+// recorded or expired, false and nothing changed for a live one.
+func WithReplays(r dpop.Replays) Option {
+	return func(c *config) error {
+		if r == nil {
+			return errors.New("WithReplays: nil replay set")
+		}
+		c.replays = r
+		return nil
+	}
+}
+
+// WithReplayCapacity bounds the verifier's own DPoP replay set (default
+// DefaultReplayCapacity proofs, at least 1). When it is full of proofs
+// still in their window it refuses new ones (the middleware answers 503)
+// rather than forget one that could then be replayed. Ignored under
+// WithReplays.
+func WithReplayCapacity(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("WithReplayCapacity: %d is not positive", n)
+		}
+		c.replayCap = n
+		return nil
+	}
+}
+
+// WithDPoPRequired makes the middleware accept DPoP-bound tokens only,
+// each with its proof (as authd's --dpop-required): a bearer token is
+// refused, whatever it is. It needs WithPublicURL.
+func WithDPoPRequired() Option {
+	return func(c *config) error {
+		c.dpopRequired = true
+		return nil
+	}
+}
+
 // Verifier verifies authd access tokens. It is safe for concurrent use.
 // Close stops its background work.
 type Verifier struct {
@@ -248,6 +322,11 @@ type Verifier struct {
 	wait      time.Duration // the feed's long-poll
 	validator *jwt.Validator
 	cache     *tokencache.Cache[*cacheEntry] // nil when disabled
+
+	// DPoP, when WithPublicURL is given (else nil)
+	dpop        *dpop.Checker
+	ownReplays  *replaySet // the verifier's own set; nil under WithReplays
+	noPublicURL sync.Once  // logs the refusal of DPoP without WithPublicURL once
 
 	keys      atomic.Pointer[keySet]
 	fetchMu   sync.Mutex // one JWKS fetch at a time
@@ -277,6 +356,7 @@ func New(ctx context.Context, issuerURL string, opts ...Option) (*Verifier, erro
 		maxStaleness: DefaultMaxStaleness,
 		cacheSize:    DefaultCacheSize,
 		now:          time.Now,
+		replayCap:    DefaultReplayCapacity,
 	}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -285,6 +365,9 @@ func New(ctx context.Context, issuerURL string, opts ...Option) (*Verifier, erro
 	}
 	if len(cfg.audiences) == 0 {
 		return nil, errors.New("verify: WithAudience is required: a token must be meant for this service")
+	}
+	if cfg.dpopRequired && cfg.publicURL == "" {
+		return nil, errors.New("verify: WithDPoPRequired needs WithPublicURL: DPoP proofs name the service's public URL")
 	}
 	if cfg.client == nil {
 		cfg.client = &http.Client{}
@@ -306,6 +389,14 @@ func New(ctx context.Context, issuerURL string, opts ...Option) (*Verifier, erro
 	v.validator = jws.NewAccessValidator(issuerURL, cfg.audiences, cfg.leeway, cfg.now)
 	if cfg.cacheSize > 0 {
 		v.cache = tokencache.New[*cacheEntry](cfg.cacheSize)
+	}
+	if cfg.publicURL != "" {
+		r := cfg.replays
+		if r == nil {
+			v.ownReplays = newReplaySet(cfg.replayCap)
+			r = v.ownReplays
+		}
+		v.dpop = dpop.New(dpop.Config{Now: cfg.now}, r)
 	}
 
 	if err := v.discover(ctx, iss); err != nil {
@@ -497,8 +588,15 @@ func claimsOf(ac *jws.AccessClaims) *Claims {
 	return &Claims{
 		Issuer: ac.Issuer, Subject: ac.Subject, Audience: ac.Audience, ExpiresAt: exp, IssuedAt: iat, NotBefore: nbf,
 		ID: ac.ID, SessionID: ac.SessionID, Email: ac.Email, Roles: ac.Roles, ClientID: ac.ClientID, Scope: ac.Scope,
-		AMR: ac.AMR, ACR: ac.ACR,
+		AMR: ac.AMR, ACR: ac.ACR, JKT: jktOf(ac.Cnf),
 	}
+}
+
+func jktOf(c *jws.Confirmation) string {
+	if c == nil {
+		return ""
+	}
+	return c.JKT
 }
 
 // fresh returns nil while the revocation list may be trusted at now: it

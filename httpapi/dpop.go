@@ -75,7 +75,7 @@ func (s *Server) tokenProof(w http.ResponseWriter, r *http.Request) ([]token.Iss
 		}
 		return nil, true
 	}
-	p, err := s.deps.DPoP.Check(r.Context(), hs, dpop.Request{Method: r.Method, URL: s.publicURL(r.URL.Path)})
+	p, err := s.deps.DPoP.Check(r.Context(), hs, dpop.Request{Method: r.Method, URL: s.publicURL(r.URL.EscapedPath())})
 	if err != nil {
 		var nonce *dpop.UseNonceError
 		switch {
@@ -140,7 +140,7 @@ func (s *Server) checkBinding(r *http.Request, scheme, raw string, c *authd.Clai
 // from --trusted-proxy addresses.
 func (s *Server) proofTarget(r *http.Request) (method, u string, ok bool) {
 	if r.URL.Path != "/v1/authz" {
-		return r.Method, s.publicURL(r.URL.Path), true
+		return r.Method, s.publicURL(r.URL.EscapedPath()), true
 	}
 	if !s.fromTrustedProxy(r) {
 		return "", "", false

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/authd/authd/account"
+	"github.com/authd/authd/dpop"
 	"github.com/authd/authd/httpapi"
 	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/session"
@@ -410,8 +411,10 @@ func TestDiscoveryIsTrue(t *testing.T) {
 			if !reflect.DeepEqual(m["id_token_signing_alg_values_supported"], []any{"EdDSA"}) {
 				t.Errorf("%s: id_token_signing_alg_values_supported %v", path, m["id_token_signing_alg_values_supported"])
 			}
-			if _, ok := m["dpop_signing_alg_values_supported"]; ok {
-				t.Errorf("%s advertises DPoP, which authd does not check yet", path)
+			// DPoP is advertised with exactly the algorithms proofs are
+			// checked with.
+			if got, want := jsonOf(m["dpop_signing_alg_values_supported"]), jsonOf(dpop.Algorithms()); got != want {
+				t.Errorf("%s: dpop_signing_alg_values_supported %s, want %s", path, got, want)
 			}
 			want := []any{"authorization_code", "refresh_token", "client_credentials"}
 			if pg {

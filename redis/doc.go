@@ -17,8 +17,17 @@
 //	                   every field but the hash, which is the key itself (the
 //	                   32 raw bytes of the SHA-256 of the cookie value).
 //	                   PEXPIREAT at ExpiresAt.
-//	<p>i:<id>          the session's hash, by public id (TouchSession and the
-//	                   deletes know the id only). PEXPIREAT at least the record's.
+//	<p>m:<bucket>      the id map: the session's hash by public id
+//	                   (TouchSession and the deletes know the id only), in
+//	                   131,072 hashes (<bucket>: the id's FNV-1a hash modulo
+//	                   131,072, 5 hex digits); field <id>, value the hash
+//	                   then a keep-until time (8 bytes, big-endian ms) at
+//	                   least the record's expiry. PEXPIREAT the latest
+//	                   keep-until of its entries plus a minute.
+//	<p>i:<id>          the id key: what the id map replaced (an authd
+//	                   before issue #19 wrote one string key per session,
+//	                   PEXPIREAT at least the record's); read when an id is
+//	                   not in the map, deleted with its session.
 //	<p>{u:<userID>}    the user's index: a sorted set of public ids, each
 //	                   scored (µs) with an upper bound of when its session's
 //	                   keys expire: max(AbsoluteExpiresAt, ExpiresAt). Expires
@@ -39,35 +48,41 @@
 //
 // # Sessions on a cluster: what "atomic" means
 //
-// A session's three keys live in three slots (the record's slot follows the
-// hash, the id key's the id, the index's the user), so no single command or
-// script can change all of them on a cluster. Instead, every operation
-// writes them in an order that keeps one invariant at every instant, even
-// when a call dies halfway:
+// A session's three parts live in three slots (the record's slot follows
+// the hash, the id map entry's the id, the index's the user), so no single
+// command or script can change all of them on a cluster. Instead, every
+// operation writes them in an order that keeps one invariant at every
+// instant, even when a call dies halfway:
 //
-//	a findable record ⇒ its id key exists, expiring no earlier, and
-//	                    (once CreateSession has returned) its index entry
-//	                    exists, scored no earlier than the record expires.
+//	a findable record ⇒ its id map entry exists, kept until no earlier than
+//	                    the record expires, and (once CreateSession has
+//	                    returned) its index entry exists, scored no earlier
+//	                    than the record expires.
+//
+// (Below, "the id map entry" also stands for the id key of a session an
+// older authd wrote: every step reads and deletes either.)
 //
 // The operations keep it so:
 //
-//   - CreateSession: id key (SET NX), record (SET NX), index entry. Before
-//     the last write the session is findable but not listed; the cookie is
-//     handed out only after CreateSession returns, so nobody can use that
-//     window. A conflict or failure undoes the id key.
-//   - TouchSession: extend the id key (PEXPIREAT GT), then rewrite the two
-//     times of the record in place (SETRANGE in a script) and move its
-//     expiry. An ExpiresAt beyond every bound the index score holds (only
-//     possible past AbsoluteExpiresAt) first raises the score.
+//   - CreateSession: id map entry (a script: HSETNX, ErrConflict when the
+//     id is there), record (SET NX), index entry. Before the last write the
+//     session is findable but not listed; the cookie is handed out only
+//     after CreateSession returns, so nobody can use that window. A
+//     conflict or failure undoes the id map entry.
+//   - TouchSession: raise the id map entry's keep-until (and its bucket's
+//     expiry), then rewrite the two times of the record in place (SETRANGE
+//     in a script) and move its expiry. An ExpiresAt beyond every bound the
+//     index score holds (only possible past AbsoluteExpiresAt) first raises
+//     the score.
 //   - DeleteSession and DeleteUserSessions delete in the reverse order:
 //     the record first (from then on SessionByHash says not found on every
-//     node), then the index entry, then the id key. Removing the index entry
-//     (ZREM returning 1) is the claim: among concurrent deleters exactly one
-//     removes each entry, and only that one reports the id, so every session
-//     is reported deleted exactly once. A deleter claims only entries whose
-//     id key it saw, and id keys go only after their entry is claimed, so an
-//     entry whose id key is gone is dead already and is dropped without a
-//     report.
+//     node), then the index entry, then the id map entry. Removing the
+//     index entry (ZREM returning 1) is the claim: among concurrent
+//     deleters exactly one removes each entry, and only that one reports
+//     the id, so every session is reported deleted exactly once. A deleter
+//     claims only entries whose id map entry it saw, and id map entries go
+//     only after their index entry is claimed, so an index entry whose id
+//     map entry is gone is dead already and is dropped without a report.
 //
 // DeleteUserSessions therefore is atomic for every observer the contract
 // names: every session listed when it starts is unfindable when it
@@ -89,12 +104,18 @@
 // CreateSession drops entries whose score, an upper bound of their keys'
 // expiry, passed more than a minute ago by Redis's clock — the minute
 // covers clock skew between cluster nodes), by ListSessions (entries whose
-// id key is gone), and by CreateSession once a user's index exceeds 16
-// entries (the same check). None can drop the entry of a findable session,
-// by the invariant above. (Clock skew between the nodes holding a session's
-// id key and its record could let the id key vanish a moment before the
-// record when both expire; the record is then past its ExpiresAt, which
-// every caller checks.)
+// id map entry is gone), and by CreateSession once a user's index exceeds
+// 16 entries (the same check). None can drop the entry of a findable
+// session, by the invariant above.
+//
+// Id map entries have no expiry of their own (a field of a hash cannot,
+// before Redis 7.4): the script of CreateSession that adds an entry first
+// drops the entries of its bucket kept until more than a minute ago by
+// Redis's clock, whose records Redis has expired (the minute covers clock
+// skew, as above), and a bucket expires with its latest entry. With 131,072
+// buckets a bucket is visited by about every 131,072th login, so an entry
+// outlives its session by as long as that many logins take (an hour at 36
+// a second), or until its bucket expires.
 //
 // Keys expire by Redis's clock at the session's ExpiresAt; the Store's
 // callers compare ExpiresAt with their own clock. Keep the clocks in sync
@@ -144,15 +165,31 @@
 // bytes takes 14). Key names are short and the hash in the key is raw
 // bytes.
 //
-// A realistic session (authd ids, a 20-character email, one role, an IPv4
-// address, a desktop Chrome User-Agent) takes 456 bytes of Redis memory by
-// MEMORY USAGE (its record, its id key and its share of its user's index)
-// when each user has one session, and 387 bytes with three sessions per
-// user: 10 million sessions in 4.6 GB at most. INFO used_memory, which also
-// counts the expiry entries and hash-table buckets MEMORY USAGE leaves out,
-// grows by about 655 and 565 bytes per session (6.5 GB for 10 million).
-// TestSessionMemory checks the 512-byte target; BenchmarkSessionMemory
-// reports both figures.
+// A session costs two keys of its own at most: its record, and its share of
+// its user's index. Its id map entry is a field of a shared hash kept as a
+// listpack (about 64 bytes), where the id key it replaced was a key of its
+// own (about 170 bytes: name, object, value, expiry entry, hash-table
+// buckets). Issue #19's target is INFO used_memory growth, which counts
+// those expiry entries and buckets: for a million sessions (two per user;
+// two roles, a 25-character email, an IPv4 address, a 100-character
+// User-Agent, amr pwd) it grows by 481 bytes a session (587 with id keys),
+// so 10 million take about 4.8 GB. The 131,072 buckets cost about 17 MB
+// whatever the number of sessions, so the figure per session is higher
+// below a million (533 at 100,000). TestSessionMemoryAtScale measures it
+// (AUTHD_REDIS_MEMORY=1000000); TestSessionMemory checks MEMORY USAGE of
+// the keys, BenchmarkSessionMemory reports both figures.
+//
+// # Upgrading from an authd with id keys
+//
+// This version reads and deletes the id keys an older authd wrote, so its
+// sessions stay valid, listed and revocable. An older authd does not know
+// the id map: given a session this version created, its TouchSession says
+// not found (the user is logged out) and its ListSessions, DeleteSession
+// and DeleteUserSessions take the session for dead and drop its index
+// entry, after which no node can list or revoke that session until it
+// expires. So do not run both against one Redis: stop every older node
+// before a new one starts (sessions survive the restart). The session
+// record itself is unchanged (version 2), which older nodes read.
 //
 // # Persistence
 //

@@ -3,8 +3,9 @@ package redis
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
-	"maps"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"time"
@@ -16,16 +17,47 @@ import (
 // Keys of sessions (see doc.go):
 //
 //	<prefix>h:<hash>          the session record (string), PEXPIREAT ExpiresAt
-//	<prefix>i:<id>            the hash of the session with this public id, PEXPIREAT ≥ the record's
+//	<prefix>m:<bucket>        the id map: a hash, field <id> → <hash> ‖ keep-until (8 bytes,
+//	                          big-endian ms, ≥ the record's expiry); PEXPIREAT its last
+//	                          entry's keep-until plus gcMargin
 //	<prefix>{u:<userID>}      the user's index: sorted set of public ids, each scored with
 //	                          an upper bound of its session's expiry (µs)
+//	<prefix>i:<id>            (read and deleted only) the id key of a session written by
+//	                          an authd before the id map: its hash, PEXPIREAT ≥ the record's
 //
 // <hash> is the 32 raw bytes of the SHA-256, not an encoding of them.
+// <bucket> is the 32-bit FNV-1a hash of the id modulo idBuckets, in 5 hex
+// digits.
 
-func (s *Store) hashKey(hash []byte) string { return s.prefix + "h:" + string(hash) }
-func (s *Store) idKey(id string) string     { return s.prefix + "i:" + id }
+func (s *Store) hashKey(hash []byte) string   { return s.prefix + "h:" + string(hash) }
+func (s *Store) legacyIDKey(id string) string { return s.prefix + "i:" + id }
 func (s *Store) userKey(userID string) string {
 	return s.prefix + "{u:" + userID + "}"
+}
+
+// idBuckets is the number of id map keys. Each holds the entries of the
+// ids that hash to it; Redis keeps a hash of up to 128 fields of up to 64
+// bytes (hash-max-listpack-entries and -value, the defaults) as a listpack,
+// about 64 bytes an entry, where a key of its own per session cost about
+// 170 (its name, object, value, expiry entry and hash-table buckets).
+// 131,072 buckets keep the listpack form up to about 16 million live
+// sessions (past that a bucket becomes a real hash table, still cheaper per
+// entry than a key of its own), and cost about 17 bytes a session at one
+// million: measured, 481 bytes a session in all against 473 with 65,536
+// buckets, which would turn into hash tables at about 8 million.
+const idBuckets = 1 << 17
+
+// mapKey is the key of the id map bucket that holds id.
+func (s *Store) mapKey(id string) string {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return fmt.Sprintf("%sm:%05x", s.prefix, h.Sum32()%idBuckets)
+}
+
+// mapValue is an id map entry: the hash, then until when (ms) the entry
+// must be kept.
+func mapValue(hash []byte, keepMS int64) string {
+	return string(binary.BigEndian.AppendUint64(append([]byte{}, hash...), uint64(keepMS)))
 }
 
 // gcThreshold is the size of a user's index above which CreateSession also
@@ -66,6 +98,48 @@ return redis.call('ZCARD', KEYS[1])
 // any clock skew between cluster nodes.
 const gcMargin = time.Minute
 
+// mapClaim adds the entry id ARGV[1] → ARGV[2] (mapValue) to the id map
+// bucket KEYS[1] unless id is there (returns 0), keeps the bucket alive
+// until ARGV[3] (ms), and first drops the bucket's entries kept until more
+// than ARGV[4] ms ago by the server's clock: the entries of sessions whose
+// record Redis has expired (the margin covers clock skew between nodes, as
+// for the index). Returns 1 when added.
+var mapClaim = rueidis.NewLuaScript(indexTTL + `
+local t = redis.call('TIME')
+local dead = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[4])
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local v = all[i + 1]
+  if #v < 8 or struct.unpack('>i8', v, #v - 7) < dead then
+    redis.call('HDEL', KEYS[1], all[i])
+  end
+end
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+keepuntil(KEYS[1], ARGV[3])
+return 1
+`)
+
+// mapTouch returns the hash of id ARGV[1] in the id map bucket KEYS[1],
+// nil when it is not there, and raises its keep-until to ARGV[2] (ms) and
+// the bucket's expiry to ARGV[2] plus ARGV[3] (ms).
+var mapTouch = rueidis.NewLuaScript(indexTTL + `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return false end
+local h = string.sub(v, 1, #v - 8)
+local ms = tonumber(ARGV[2])
+if ms > struct.unpack('>i8', v, #v - 7) then
+  redis.call('HSET', KEYS[1], ARGV[1], h .. struct.pack('>i8', ms))
+  keepuntil(KEYS[1], ms + tonumber(ARGV[3]))
+end
+return h
+`)
+
+// hdelIfEquals deletes field ARGV[1] of KEYS[1] if it holds ARGV[2].
+var hdelIfEquals = rueidis.NewLuaScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end
+return 0
+`)
+
 // delIfEquals deletes KEYS[1] if it holds ARGV[1]: undoing a write without
 // touching what another caller wrote since.
 var delIfEquals = rueidis.NewLuaScript(`
@@ -82,8 +156,8 @@ end
 return 1
 `)
 
-// touchID returns the hash the id key KEYS[1] holds, nil when there is
-// none, and keeps the id key alive until at least ARGV[1] (ms).
+// touchID returns the hash the (legacy) id key KEYS[1] holds, nil when
+// there is none, and keeps the id key alive until at least ARGV[1] (ms).
 var touchID = rueidis.NewLuaScript(`
 local h = redis.call('GET', KEYS[1])
 if not h then return false end
@@ -127,9 +201,9 @@ func (s *Store) cleanupCtx(ctx context.Context) (context.Context, context.Cancel
 
 // CreateSession implements authd.SessionStore.
 //
-// Three writes, in this order: the id key (SET NX: ErrConflict when the id
+// Three writes, in this order: the id map entry (ErrConflict when the id
 // is taken), the record under the hash (SET NX: ErrConflict when the hash is
-// taken, and the id key is released), then the user's index. Until the last
+// taken, and the id map entry is released), then the user's index. Until the last
 // one the session can be found by hash but is not listed; the cookie value
 // is only handed out after CreateSession returns, so nobody can present it
 // in that window. A failure after the first write undoes what was written.
@@ -146,22 +220,25 @@ func (s *Store) CreateSession(ctx context.Context, x *authd.Session) error {
 	}
 	c := s.client
 	exp := millisCeil(x.ExpiresAt)
-	idKey, hashKey := s.idKey(x.ID), s.hashKey(x.Hash)
+	hashKey := s.hashKey(x.Hash)
+	margin := gcMargin.Milliseconds()
 
-	idVal, rec := string(x.Hash), string(encodeRecord(x))
-	mine := map[string]string{idKey: idVal} // what to undo on failure
+	entry, rec := mapValue(x.Hash, exp), string(encodeRecord(x))
+	mine := &written{id: x.ID, entry: entry} // what to undo on failure
 
-	err := c.Do(ctx, c.B().Set().Key(idKey).Value(idVal).Nx().PxatMillisecondsTimestamp(exp).Build()).Error()
-	if rueidis.IsRedisNil(err) {
+	n, err := mapClaim.Exec(ctx, c, []string{s.mapKey(x.ID)},
+		[]string{x.ID, entry, itoa(exp + margin), itoa(margin)}).AsInt64()
+	if err == nil && n == 0 {
 		return conflict(op, "session id")
 	}
 	if err != nil {
-		s.undo(ctx, mine) // the SET may have been applied before the failure
+		s.undo(ctx, mine) // the entry may have been written before the failure
 		return s.wrap(ctx, op, err)
 	}
 	err = c.Do(ctx, c.B().Set().Key(hashKey).Value(rec).Nx().PxatMillisecondsTimestamp(exp).Build()).Error()
-	mine[hashKey] = rec
+	mine.hashKey, mine.rec = hashKey, rec
 	if rueidis.IsRedisNil(err) {
+		mine.hashKey = "" // not ours
 		s.undo(ctx, mine)
 		return conflict(op, "session hash")
 	}
@@ -172,11 +249,11 @@ func (s *Store) CreateSession(ctx context.Context, x *authd.Session) error {
 	// The index score is an upper bound of when the session's keys expire
 	// (see indexAdd): the later of AbsoluteExpiresAt and the keys' expiry.
 	score := max(micros(x.AbsoluteExpiresAt), exp*1000)
-	n, err := indexAdd.Exec(ctx, c, []string{s.userKey(x.UserID)},
+	n, err = indexAdd.Exec(ctx, c, []string{s.userKey(x.UserID)},
 		[]string{x.ID, itoa(score), itoa((score + 999) / 1000), itoa(int64(gcMargin / time.Second))}).AsInt64()
 	if err != nil {
-		// If the entry was written after all, it points at an id key that
-		// is gone: the index drops it.
+		// If the entry was written after all, it points at an id map entry
+		// that is gone: the index drops it.
 		s.undo(ctx, mine)
 		return s.wrap(ctx, op, err)
 	}
@@ -186,15 +263,23 @@ func (s *Store) CreateSession(ctx context.Context, x *authd.Session) error {
 	return nil
 }
 
-// undo deletes the keys a failed call wrote (key → the value it wrote),
-// each only if it still holds that value, on a context of its own: the
-// record first, so that the session is never findable without its id key.
-func (s *Store) undo(ctx context.Context, written map[string]string) {
+// written is what a CreateSession call wrote: its id map entry, and its
+// record when hashKey is set.
+type written struct {
+	id, entry    string
+	hashKey, rec string
+}
+
+// undo deletes what a failed call wrote, each only if it still holds what
+// the call wrote, on a context of its own: the record first, so that the
+// session is never findable without its id map entry.
+func (s *Store) undo(ctx context.Context, w *written) {
 	ctx, cancel := s.cleanupCtx(ctx)
 	defer cancel()
-	for _, k := range slices.Sorted(maps.Keys(written)) { // <p>h: sorts before <p>i:
-		delIfEquals.Exec(ctx, s.client, []string{k}, []string{written[k]})
+	if w.hashKey != "" {
+		delIfEquals.Exec(ctx, s.client, []string{w.hashKey}, []string{w.rec})
 	}
+	hdelIfEquals.Exec(ctx, s.client, []string{s.mapKey(w.id)}, []string{w.id, w.entry})
 }
 
 // SessionByHash implements authd.SessionStore: one GET of the record (or a
@@ -255,9 +340,10 @@ type decoded struct {
 // maxMemo bounds the decoded-record memo; when full it starts afresh.
 const maxMemo = 100_000
 
-// TouchSession implements authd.SessionStore: the id key gives the hash
-// (and is kept alive at least as long as the record), then a script on the
-// record rewrites the two times in place and moves the record's expiry.
+// TouchSession implements authd.SessionStore: the id map entry (or the
+// legacy id key) gives the hash and is kept at least as long as the record
+// will be, then a script on the record rewrites the two times in place and
+// moves the record's expiry.
 func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, expiresAt time.Time) error {
 	const op = "touch session"
 	if err := s.entry(ctx, op); err != nil {
@@ -265,7 +351,10 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, expiresAt
 	}
 	c := s.client
 	ms := itoa(millisCeil(expiresAt))
-	hash, err := touchID.Exec(ctx, c, []string{s.idKey(id)}, []string{ms}).ToString()
+	hash, err := mapTouch.Exec(ctx, c, []string{s.mapKey(id)}, []string{id, ms, itoa(gcMargin.Milliseconds())}).ToString()
+	if rueidis.IsRedisNil(err) {
+		hash, err = touchID.Exec(ctx, c, []string{s.legacyIDKey(id)}, []string{ms}).ToString()
+	}
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
@@ -309,9 +398,9 @@ func (s *Store) TouchSession(ctx context.Context, id string, lastSeen, expiresAt
 }
 
 // ListSessions implements authd.SessionStore: the index entries whose score
-// (an upper bound of the expiry) is after now, their id keys, then their
-// records; ExpiresAt is checked on the records. Entries whose id key is gone
-// are dropped from the index on the way.
+// (an upper bound of the expiry) is after now, their id map entries, then
+// their records; ExpiresAt is checked on the records. Entries whose id map
+// entry is gone are dropped from the index on the way.
 func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) ([]*authd.Session, error) {
 	const op = "list sessions"
 	if err := s.entry(ctx, op); err != nil {
@@ -367,15 +456,38 @@ func (s *Store) ListSessions(ctx context.Context, userID string, now time.Time) 
 	return out, nil
 }
 
-// idHashes reads the id keys of ids: the hash each holds, "" when gone.
+// idHashes reads the id map entries of ids, and for those not in the map
+// their legacy id keys: the hash of each, "" when gone.
 func (s *Store) idHashes(ctx context.Context, op string, ids []string) ([]string, error) {
 	c := s.client
 	cmds := make(rueidis.Commands, len(ids))
 	for i, id := range ids {
-		cmds[i] = c.B().Get().Key(s.idKey(id)).Build()
+		cmds[i] = c.B().Hget().Key(s.mapKey(id)).Field(id).Build()
 	}
 	out := make([]string, len(ids))
+	var missing []int
 	for i, r := range c.DoMulti(ctx, cmds...) {
+		v, err := r.ToString()
+		if rueidis.IsRedisNil(err) {
+			missing = append(missing, i)
+			continue
+		}
+		if err != nil {
+			return nil, s.wrap(ctx, op, err)
+		}
+		if len(v) < 8 {
+			return nil, fmt.Errorf("redis: %s: malformed id map entry", op)
+		}
+		out[i] = v[:len(v)-8]
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	cmds = cmds[:0]
+	for _, i := range missing {
+		cmds = append(cmds, c.B().Get().Key(s.legacyIDKey(ids[i])).Build())
+	}
+	for j, r := range c.DoMulti(ctx, cmds...) {
 		h, err := r.ToString()
 		if rueidis.IsRedisNil(err) {
 			continue
@@ -383,37 +495,51 @@ func (s *Store) idHashes(ctx context.Context, op string, ids []string) ([]string
 		if err != nil {
 			return nil, s.wrap(ctx, op, err)
 		}
-		out[i] = h
+		out[missing[j]] = h
 	}
 	return out, nil
+}
+
+// forgetIDs deletes the id map entries of ids and their legacy id keys.
+func (s *Store) forgetIDs(ctx context.Context, op string, ids []string) error {
+	c := s.client
+	cmds := make(rueidis.Commands, 0, 2*len(ids))
+	for _, id := range ids {
+		cmds = append(cmds, c.B().Hdel().Key(s.mapKey(id)).Field(id).Build(), c.B().Del().Key(s.legacyIDKey(id)).Build())
+	}
+	for _, r := range c.DoMulti(ctx, cmds...) {
+		if err := r.Error(); err != nil {
+			return s.wrap(ctx, op, err)
+		}
+	}
+	return nil
 }
 
 // DeleteSession implements authd.SessionStore. The session belongs to
 // userID when it is listed in userID's index; then its record is deleted,
 // its index entry removed (the claim: of concurrent deleters only the one
-// whose ZREM removes the entry succeeds), and its id key deleted last.
+// whose ZREM removes the entry succeeds), and its id map entry deleted
+// last.
 func (s *Store) DeleteSession(ctx context.Context, userID, id string) error {
 	const op = "delete session"
 	if err := s.entry(ctx, op); err != nil {
 		return err
 	}
 	c := s.client
-	userKey, idKey := s.userKey(userID), s.idKey(id)
-	r := c.DoMulti(ctx,
-		c.B().Zscore().Key(userKey).Member(id).Build(),
-		c.B().Get().Key(idKey).Build())
-	if err := r[0].Error(); err != nil {
+	userKey := s.userKey(userID)
+	if err := c.Do(ctx, c.B().Zscore().Key(userKey).Member(id).Build()).Error(); err != nil {
 		return s.wrap(ctx, op, err) // nil reply: not this user's session
 	}
-	hash, err := r[1].ToString()
-	if rueidis.IsRedisNil(err) {
-		// Listed but its id key is gone: expired, or being deleted by
-		// another call that already claimed it. Drop the entry.
+	hashes, err := s.idHashes(ctx, op, []string{id})
+	if err != nil {
+		return err
+	}
+	hash := hashes[0]
+	if hash == "" {
+		// Listed but its id is gone from the map: expired, or being
+		// deleted by another call that already claimed it. Drop the entry.
 		c.Do(ctx, c.B().Zrem().Key(userKey).Member(id).Build())
 		return notFound(op)
-	}
-	if err != nil {
-		return s.wrap(ctx, op, err)
 	}
 	if err := c.Do(ctx, c.B().Del().Key(s.hashKey([]byte(hash))).Build()).Error(); err != nil {
 		return s.wrap(ctx, op, err)
@@ -423,8 +549,8 @@ func (s *Store) DeleteSession(ctx context.Context, userID, id string) error {
 	if err != nil {
 		return s.wrap(ctx, op, err)
 	}
-	if err := c.Do(ctx, c.B().Del().Key(idKey).Build()).Error(); err != nil {
-		return s.wrap(ctx, op, err)
+	if err := s.forgetIDs(ctx, op, []string{id}); err != nil {
+		return err
 	}
 	if n == 0 {
 		return notFound(op) // another call deleted it first
@@ -435,12 +561,13 @@ func (s *Store) DeleteSession(ctx context.Context, userID, id string) error {
 // DeleteUserSessions implements authd.SessionStore, in four steps:
 //
 //  1. read the user's index (every listed id but except);
-//  2. read their id keys (the hashes); an id whose key is gone is dead
+//  2. read their id map entries (the hashes); an id that is gone is dead
 //     already (expired, or claimed by another call) and is only dropped
 //     from the index;
 //  3. delete the records: from here on SessionByHash cannot find them;
 //  4. remove the index entries one by one (the claim: ZREM returns 1 to
-//     exactly one caller), then delete the id keys of the claimed ones.
+//     exactly one caller), then delete the id map entries of the claimed
+//     ones.
 //
 // The ids returned are those this call claimed. See doc.go for why this
 // order is what makes the call atomic for every observer that matters, on a
@@ -486,7 +613,6 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, except string) (
 		}
 	}
 	resps := c.DoMulti(ctx, append(claims, gc...)...)
-	var idDels rueidis.Commands
 	for i, id := range claimed {
 		n, err := resps[i].AsInt64()
 		if err != nil {
@@ -494,28 +620,25 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID, except string) (
 		}
 		if n == 1 {
 			deleted = append(deleted, id)
-			idDels = append(idDels, c.B().Del().Key(s.idKey(id)).Build())
 		}
 	}
-	if len(idDels) > 0 {
-		for _, r := range c.DoMulti(ctx, idDels...) {
-			if err := r.Error(); err != nil {
-				return nil, s.wrap(ctx, op, err)
-			}
+	if len(deleted) > 0 {
+		if err := s.forgetIDs(ctx, op, deleted); err != nil {
+			return nil, err
 		}
 	}
 	return deleted, nil
 }
 
-// gcIndex drops from the user's index the entries whose id key is gone
+// gcIndex drops from the user's index the entries whose id map entry is gone
 // (sessions that died of idleness before their score passed). Best effort:
 // errors are ignored, the next call tries again.
 //
-// An id key disappears only after its session's record (deletes remove the
-// record first, and the id key expires no earlier than the record), so an
-// entry dropped here never belongs to a findable session; and a deleter
-// claims an entry before it deletes the id key, so dropping cannot steal a
-// claim either.
+// An id map entry disappears only after its session's record (deletes
+// remove the record first, and the entry is kept until after the record
+// expires), so an index entry dropped here never belongs to a findable
+// session; and a deleter claims an index entry before it deletes the id
+// map entry, so dropping cannot steal a claim either.
 func (s *Store) gcIndex(ctx context.Context, userID string) {
 	const op = "gc index"
 	c := s.client

@@ -30,6 +30,9 @@ type Config struct {
 	Warmup      time.Duration // unmeasured load before each window
 	Revocations int           // revocation trials per mode
 	Modes       []string      // run the modes whose name contains one of these (all when empty)
+	// Sessions, when set, makes RunScale's run: GET /v1/me measured with
+	// this many live sessions in the store, each size in turn.
+	Sessions []int
 
 	Postgres     string // PostgreSQL URL; empty: the PostgreSQL modes are skipped
 	Redis        string // standalone Redis URL; empty: the Redis modes are skipped

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ var benchCmd = &command{
 	summary: "the session-vs-JWT and OIDC code-flow benchmark (or with --soak the soak test) on real authd processes",
 	usage: `bench [--quick] [--out DIR] [--modes SUBSTR,…] [--postgres URL] [--redis URL] [--redis-cluster]
              [--concurrency N] [--phase D] [--revocations N] [--timeout D]
+       authd bench --sessions N,… [--modes SUBSTR,…] [--postgres URL] [--redis URL] [--redis-cluster] [--out DIR]
        authd bench --soak DURATION [--soak-store sqlite|postgres|redis|redis-cluster] [--out DIR]`,
 	more: "The nodes are children of this binary (or --authd), each mode on fresh stores\nthat are removed after it; see docs/BENCHMARKS.md.",
 }
@@ -29,6 +31,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		soak      time.Duration
 		soakStore string
 		exe       string
+		sessions  string
 	)
 	f := newFlags(benchCmd)
 	f.Bool(&cfg.Quick, "quick", false, "short phases and 20 revocations per mode: a smoke run of under a minute (CI)")
@@ -43,6 +46,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	f.Duration(&cfg.Timeout, "timeout", 0, "deadline of the whole run (0: 3h, 5m with --quick; soak: its duration + 5m)")
 	f.Duration(&soak, "soak", 0, "instead of the benchmark, run the soak test for this long against 3 nodes; exits non-zero if any check fails")
 	f.Enum(&soakStore, "soak-store", "sqlite", "STORE", []string{"sqlite", "postgres", "redis", "redis-cluster"}, "session store of the soak")
+	f.String(&sessions, "sessions", "", "N,…", "instead of the benchmark, measure GET /v1/me of the session modes with N live sessions in the store, for each N (10000,100000,1000000; k and M suffixes accepted)")
 	f.String(&exe, "authd", "", "BINARY", "authd binary to start as the nodes (default: this one)")
 	if err := f.parse(args, getenv, stdout); err != nil {
 		return err
@@ -65,6 +69,27 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	cfg.Progress = stderr
 	cfg.Command = "authd bench " + strings.Join(args, " ")
 
+	for _, s := range strings.Split(sessions, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := parseCount(s)
+		if err != nil {
+			return fmt.Errorf("--sessions %s: %v", sessions, err)
+		}
+		cfg.Sessions = append(cfg.Sessions, n)
+	}
+	if len(cfg.Sessions) > 0 {
+		rep, err := bench.RunScale(ctx, cfg)
+		if rep != nil {
+			fmt.Fprint(stdout, bench.ScaleMarkdown(rep))
+			fmt.Fprintf(stdout, "\nresults: %s/scale.md, %s/scale.json, %s/scale.csv, %s/scale.svg\n", cfg.Out, cfg.Out, cfg.Out, cfg.Out)
+		}
+		if err != nil {
+			return fmt.Errorf("bench: %v", err)
+		}
+		return nil
+	}
 	if soak > 0 {
 		rep, err := bench.Soak(ctx, cfg, soak, soakStore)
 		if rep != nil {
@@ -88,4 +113,20 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("bench: %v", err)
 	}
 	return nil
+}
+
+// parseCount parses a count such as 10000, 10k or 1M.
+func parseCount(s string) (int, error) {
+	mult := 1
+	switch {
+	case strings.HasSuffix(s, "k"), strings.HasSuffix(s, "K"):
+		mult, s = 1000, s[:len(s)-1]
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1_000_000, s[:len(s)-1]
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 100_000_000/mult {
+		return 0, fmt.Errorf("%q: want a count from 1 to 100M", s)
+	}
+	return n * mult, nil
 }

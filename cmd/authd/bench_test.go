@@ -138,6 +138,58 @@ func checkCodeFlow(t *testing.T, m bench.Mode, cf *bench.CodeFlow) {
 	}
 }
 
+// TestBenchSessions runs the scale measurement on SQLite at two small
+// sizes with short phases: both sizes measured with the cache on and off,
+// and the four files written.
+func TestBenchSessions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the scale run starts real authd processes; skipped under -short")
+	}
+	t.Setenv(benchChild, "1")
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"bench", "--sessions", "200,1k", "--modes", "session/sqlite", "--phase", "300ms", "--concurrency", "8", "--out", out},
+		env(nil), strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("bench --sessions exited %d\nstderr:\n%s", code, stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(out, "scale.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.ScaleReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("scale.json does not parse: %v", err)
+	}
+	if len(rep.Stores) != 1 || rep.Stores[0].Status != bench.StatusOK || len(rep.Stores[0].Steps) != 2 || rep.Stores[0].Steps[1].Sessions != 1000 {
+		t.Fatalf("stores = %+v", rep.Stores)
+	}
+	if len(rep.Modes) != 2 {
+		t.Fatalf("%d modes, want session/sqlite/cache and nocache", len(rep.Modes))
+	}
+	for _, m := range rep.Modes {
+		if m.Status != bench.StatusOK || len(m.Points) != 2 || m.Growth == nil {
+			t.Errorf("mode %s: %s %s, %d points", m.Name, m.Status, m.Reason, len(m.Points))
+			continue
+		}
+		for _, p := range m.Points {
+			if p.Run.Me.Requests == 0 || p.Run.Me.Errors != 0 {
+				t.Errorf("mode %s at %d: %d requests, %d errors", m.Name, p.Sessions, p.Run.Me.Requests, p.Run.Me.Errors)
+			}
+		}
+	}
+	for _, f := range []string{"scale.md", "scale.csv", "scale.svg"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: missing or empty (%v)", f, err)
+		}
+	}
+	if code := run(ctx, []string{"bench", "--sessions", "0"}, env(nil), strings.NewReader(""), &stdout, &stderr); code == 0 {
+		t.Error("--sessions 0 accepted")
+	}
+}
+
 // TestBenchSoakShort runs the soak for a few seconds on SQLite: every
 // check must pass.
 func TestBenchSoakShort(t *testing.T) {

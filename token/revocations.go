@@ -98,11 +98,143 @@ func (r *Revocations) Sync(ctx context.Context) error {
 	return nil
 }
 
+// ChangeProber is implemented by a revocation list whose store can tell
+// cheaply whether anything was committed since it last asked (sqlite.DB,
+// with PRAGMA data_version). ChangeProbe returns changed, which says so
+// (true on its first call and after an error, never false when something
+// was committed since its previous call); wake, which receives when the
+// store may have been written (nil when it cannot say; closed if it stops
+// saying), so that Run can sleep while nothing happens; and closeProbe,
+// which releases both.
+type ChangeProber interface {
+	ChangeProbe(ctx context.Context) (changed func(context.Context) (bool, error), wake <-chan struct{}, closeProbe func() error, err error)
+}
+
+// fullSyncEvery bounds how long Run trusts a change probe that keeps
+// saying "unchanged", and how long it sleeps while the store is idle: after
+// that long it calls RevokedSince anyway. Shorter when MaxStaleness is
+// short (a quarter of it), so that an idle node stays fresh.
+const fullSyncEvery = time.Second
+
+// hotFor is how long Run keeps polling every PollInterval after the store
+// was last written.
+const hotFor = time.Second
+
 // Run calls Sync every PollInterval until ctx is done. Failures are logged
 // once per outage; Fresh turns them into authd.ErrUnavailable after
 // MaxStaleness.
+//
+// NOTE: idle cost. When the list is a ChangeProber, every poll asks the
+// probe first and calls Sync only when it reports a change (or fails, or
+// fullSyncEvery passed since the last Sync), and when the store also says
+// when it is written (wake), Run polls every PollInterval only while it is
+// written and for hotFor after, and otherwise sleeps until it is written
+// again (at most fullSyncEvery). An idle node then wakes about once a
+// second instead of 50 times, and a revocation is still seen at the next
+// poll after its commit.
 func (r *Revocations) Run(ctx context.Context) {
-	repeat(ctx, r.pollInterval, r.log, "token: revocation list unreachable", "token: revocation list reachable again", r.Sync)
+	p, ok := r.list.(ChangeProber)
+	if !ok {
+		repeat(ctx, r.pollInterval, r.log, "token: revocation list unreachable", "token: revocation list reachable again", r.Sync)
+		return
+	}
+	changed, wake, closeProbe, err := p.ChangeProbe(ctx)
+	if err != nil {
+		r.log.Warn("token: no change probe on the revocation list; polling it in full", "err", err)
+		repeat(ctx, r.pollInterval, r.log, "token: revocation list unreachable", "token: revocation list reachable again", r.Sync)
+		return
+	}
+	defer func() { _ = closeProbe() }()
+	idle := min(fullSyncEvery, r.maxStaleness/4)
+	pr := &prober{r: r, changed: changed, now: time.Now, every: idle}
+	hotPolls := max(1, int(hotFor/r.pollInterval))
+	hot := hotPolls
+	timer := time.NewTimer(r.pollInterval)
+	defer timer.Stop()
+	failing := false
+	for {
+		w := wake
+		if hot > 0 {
+			w = nil // fast: sleep the whole interval
+			hot--
+			timer.Reset(r.pollInterval)
+		} else {
+			timer.Reset(max(idle, r.pollInterval))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case _, open := <-w:
+			if !open {
+				wake = nil // the store stopped saying: poll every PollInterval
+			}
+			hot = hotPolls
+		case <-timer.C:
+			if wake == nil {
+				hot = 1
+			}
+			select {
+			case _, open := <-wake:
+				if !open {
+					wake = nil
+				}
+				hot = hotPolls
+			default:
+			}
+		}
+		err := pr.poll(ctx)
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			r.log.Error("token: revocation list unreachable", "err", err)
+			failing = true
+		case err == nil && failing:
+			r.log.Info("token: revocation list reachable again")
+			failing = false
+		}
+	}
+}
+
+// prober is Run's poll step over a change probe.
+type prober struct {
+	r       *Revocations
+	changed func(context.Context) (bool, error)
+	now     func() time.Time // wall clock; tests inject theirs
+	every   time.Duration    // longest trust in "unchanged" (fullSyncEvery)
+	// full is when the last Sync of this step succeeded; zero when the
+	// next poll must Sync whatever the probe says (at first, and after a
+	// failed Sync: the change the probe reported is not in the set).
+	full time.Time
+}
+
+// poll reads the probe, then Syncs when it reports a change, fails, or
+// every passed since the last Sync. Otherwise nothing was committed since
+// the previous poll, whose Sync (or an earlier one) read the list after
+// that poll's probe: the set is current, and it is marked fresh as a Sync
+// would.
+//
+// NOTE: the probe is read before RevokedSince, never after: a commit
+// between the two is then either in what RevokedSince returns or reported
+// by the next probe.
+func (p *prober) poll(ctx context.Context) error {
+	started := p.now()
+	changed, perr := p.changed(ctx)
+	if changed || perr != nil || p.full.IsZero() || started.Sub(p.full) >= p.every || started.Before(p.full) {
+		if err := p.r.Sync(ctx); err != nil {
+			p.full = time.Time{}
+			return err
+		}
+		p.full = started
+		return nil
+	}
+	r := p.r
+	r.syncMu.Lock()
+	defer r.syncMu.Unlock()
+	if now := r.now(); now.Sub(r.lastPrune) >= time.Second || now.Before(r.lastPrune) {
+		r.lastPrune = now
+		r.prune(now)
+	}
+	r.lastSync.Store(&started)
+	return nil
 }
 
 // Add puts entries into the local set at once, without writing the store,

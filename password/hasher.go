@@ -43,6 +43,19 @@ func NewHasher(p Params, maxConcurrent int) *Hasher {
 	return h
 }
 
+// ConcurrencyFor returns how many argon2id computations at p fit in budget
+// bytes of memory, at least 1 (one hash always runs, whatever the budget):
+// the maxConcurrent of NewHasher for a memory budget. Each computation
+// holds p.Memory KiB for its whole duration. A budget of 0 means no memory
+// bound and returns 0 (NewHasher's default, GOMAXPROCS).
+func ConcurrencyFor(p Params, budget uint64) int {
+	if budget == 0 {
+		return 0
+	}
+	per := uint64(max(p.Memory, 1)) * 1024
+	return int(max(1, min(budget/per, 1<<20)))
+}
+
 // Params returns the parameters new hashes are made with.
 func (h *Hasher) Params() Params { return h.params }
 

@@ -203,6 +203,47 @@ func TestNewHasherDefaultConcurrency(t *testing.T) {
 	}
 }
 
+// TestConcurrencyFor: a memory budget allows budget ÷ Params.Memory hashes
+// at once, rounded down, at least one; 0 is no bound.
+func TestConcurrencyFor(t *testing.T) {
+	const MiB = 1 << 20
+	def := password.DefaultParams() // 19 MiB
+	tests := []struct {
+		p      password.Params
+		budget uint64
+		want   int
+	}{
+		{def, 0, 0},
+		{def, 1, 1},
+		{def, 19*MiB - 1, 1},
+		{def, 19 * MiB, 1},
+		{def, 38 * MiB, 2},
+		{def, 64 * MiB, 3}, // serve's default
+		{def, 128 * MiB, 6},
+		{def, 1 << 30, 53},
+		{password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1 << 20, 16},
+		{password.Params{Memory: 1 << 20, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1 << 40, 1024},
+	}
+	for _, tt := range tests {
+		if got := password.ConcurrencyFor(tt.p, tt.budget); got != tt.want {
+			t.Errorf("ConcurrencyFor(m=%d KiB, %d) = %d, want %d", tt.p.Memory, tt.budget, got, tt.want)
+		}
+	}
+	// The bound holds: a hasher made for a budget never runs more.
+	h := password.NewHasher(testParams, password.ConcurrencyFor(testParams, 2*64*1024))
+	if h.MaxConcurrent() != 2 {
+		t.Fatalf("MaxConcurrent = %d, want 2", h.MaxConcurrent())
+	}
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() { _, _ = h.Hash(context.Background(), "budget") })
+	}
+	wg.Wait()
+	if peak := h.PeakInFlight(); peak > 2 {
+		t.Errorf("peak in flight %d, want at most 2", peak)
+	}
+}
+
 func TestContextEndsWhileWaiting(t *testing.T) {
 	h := password.NewHasher(testParams, 1)
 	enc := mustHash(t, h, "pw")

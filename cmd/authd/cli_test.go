@@ -245,7 +245,7 @@ func TestHelpListsOwnFlags(t *testing.T) {
 	store := []string{"db", "redis", "redis-prefix"}
 	serve := []string{"addr", "issuer", "audience", "jwt-alg", "access-ttl", "refresh-ttl", "refresh-grace",
 		"revocation-max-staleness", "session-idle", "session-max", "login-max-failures", "login-window",
-		"login-max-failures-ip", "trusted-proxy", "signup", "cors-origin", "tls-cert", "tls-key", "session-cache",
+		"login-max-failures-ip", "hash-memory-budget", "trusted-proxy", "signup", "cors-origin", "tls-cert", "tls-key", "session-cache",
 		"token-cache", "dev", "password-grant", "require-mfa-role", "reauth-window", "webauthn-rp-id", "webauthn-origin", "encryption-key-file", "smtp", "mail-from", "email-verification", "recovery-ttl", "dpop-required", "dpop-nonce", "log-level"}
 	tests := []struct {
 		args    []string
@@ -284,7 +284,7 @@ func TestHelpListsOwnFlags(t *testing.T) {
 		{[]string{"upstream", "show", "--help"}, "show an upstream provider", append([]string{"id", "json"}, store...)},
 		{[]string{"upstream", "delete", "--help"}, "delete an upstream provider and every identity linked at it", append([]string{"id"}, store...)},
 		{[]string{"bench", "--help"}, "benchmark", []string{"quick", "out", "modes", "concurrency", "phase", "revocations",
-			"postgres", "redis", "redis-cluster", "timeout", "soak", "soak-store", "authd"}},
+			"postgres", "redis", "redis-cluster", "timeout", "soak", "soak-store", "sessions", "authd"}},
 		{[]string{"version", "--help"}, "print authd's version", nil},
 	}
 	for _, tt := range tests {

@@ -3,14 +3,18 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/authd/authd/internal/redact"
 	"github.com/authd/authd/mail"
+	"github.com/authd/authd/password"
 	"github.com/authd/authd/token"
 )
 
@@ -33,6 +37,7 @@ type Config struct {
 	LoginMaxFailures       int
 	LoginWindow            time.Duration
 	LoginMaxFailuresIP     int
+	HashMemoryBudget       uint64 // bytes; 0: no bound but GOMAXPROCS
 	TrustedProxies         list
 	Signup                 bool
 	CORSOrigins            list
@@ -69,6 +74,14 @@ const (
 	maxRecoveryTTL  = 168 * time.Hour
 )
 
+// defaultHashMemoryBudget is --hash-memory-budget's default: three
+// argon2id hashes at the default 19 MiB (57 MiB) fit, a fourth waits. With
+// a server under /v1/me load at about 30 MiB, a login burst then peaks
+// near 90 MiB instead of 19 MiB per concurrent login; three hashes at once
+// are about 3 × 30 logins/s (one core each), more than a small deployment
+// signs in.
+const defaultHashMemoryBudget = 64 << 20
+
 // emailVerificationModes are the values of --email-verification.
 var emailVerificationModes = []string{"off", "optional", "required"}
 
@@ -102,6 +115,8 @@ func serveFlags(f *flags, c *Config) {
 	f.Int(&c.LoginMaxFailures, "login-max-failures", 10, "failed logins for one account within --login-window before it is throttled")
 	f.Duration(&c.LoginWindow, "login-window", 15*time.Minute, "the failed-login window, at least 1s")
 	f.Int(&c.LoginMaxFailuresIP, "login-max-failures-ip", 100, "failed logins from one client IP within --login-window before it is throttled")
+	c.HashMemoryBudget = defaultHashMemoryBudget
+	f.add(sizeValue{&c.HashMemoryBudget}, "hash-memory-budget", "SIZE", "memory password hashing may hold at once (64MiB, 128MB, bytes; 0: no bound but the CPU count): each argon2id hash takes 19 MiB, logins beyond the budget wait their turn")
 	f.List(&c.TrustedProxies, "trusted-proxy", "CIDR", "network whose X-Forwarded-For is believed; repeatable")
 	f.Bool(&c.Signup, "signup", true, "whether POST /v1/register is open")
 	f.List(&c.CORSOrigins, "cors-origin", "ORIGIN", "allowed browser origin for the JSON API; repeatable")
@@ -285,4 +300,75 @@ func oneOf(s string, opts ...string) bool {
 		}
 	}
 	return false
+}
+
+// sizeValue is a flag holding a number of bytes: plain (67108864) or with
+// a unit, binary (KiB, MiB, GiB, TiB) or decimal (kB, MB, GB, TB), case
+// aside, a space allowed before it; B is bytes.
+type sizeValue struct{ p *uint64 }
+
+func (s sizeValue) String() string {
+	if s.p == nil {
+		return "0"
+	}
+	return fmtSize(*s.p)
+}
+
+func (s sizeValue) Set(v string) error {
+	n, err := parseSize(v)
+	if err != nil {
+		return err
+	}
+	*s.p = n
+	return nil
+}
+
+// sizeUnits are parseSize's units, by lower-case name.
+var sizeUnits = map[string]uint64{
+	"": 1, "b": 1,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+}
+
+// parseSize parses a size in bytes (see sizeValue).
+func parseSize(v string) (uint64, error) {
+	bad := errors.New("want a size like 64MiB, 128MB or a number of bytes")
+	t := strings.TrimSpace(v)
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, bad
+	}
+	n, err := strconv.ParseUint(t[:i], 10, 64)
+	unit, ok := sizeUnits[strings.ToLower(strings.TrimSpace(t[i:]))]
+	if err != nil || !ok || n > math.MaxUint64/unit {
+		return 0, bad
+	}
+	return n * unit, nil
+}
+
+// fmtSize writes n in the largest binary unit that divides it.
+func fmtSize(n uint64) string {
+	for _, u := range []struct {
+		name string
+		size uint64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n != 0 && n%u.size == 0 {
+			return strconv.FormatUint(n/u.size, 10) + u.name
+		}
+	}
+	return strconv.FormatUint(n, 10)
+}
+
+// hashConcurrency is the hasher's bound on hashes at once for
+// --hash-memory-budget: as many as fit in it (at least one), and no more
+// than GOMAXPROCS; 0 (no budget) is GOMAXPROCS.
+func hashConcurrency(p password.Params, budget uint64) int {
+	n := password.ConcurrencyFor(p, budget)
+	if n <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return min(n, runtime.GOMAXPROCS(0))
 }

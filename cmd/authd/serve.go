@@ -85,7 +85,10 @@ func newApp(ctx context.Context, c *Config, st *stores, log *slog.Logger) (*app,
 	a.sessions = session.NewManager(st.sessions, tokens.Revocations(), session.Config{
 		Idle: c.SessionIdle, Max: c.SessionMax, AccessTTL: c.AccessTTL, Logger: log,
 	})
-	a.hasher = password.NewHasher(password.DefaultParams(), 0)
+	// --hash-memory-budget bounds the hashes running at once (each holds
+	// Params.Memory); never more than GOMAXPROCS, which they could not use.
+	hp := password.DefaultParams()
+	a.hasher = password.NewHasher(hp, hashConcurrency(hp, c.HashMemoryBudget))
 	a.accounts = account.NewService(st.users, st.limiter, st.audit, a.hasher, a.sessions, tokens, account.Config{
 		MaxFailures: c.LoginMaxFailures, MaxFailuresIP: c.LoginMaxFailuresIP, Window: c.LoginWindow, Logger: log,
 	})

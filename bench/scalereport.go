@@ -120,7 +120,7 @@ func ScaleSVG(rep *ScaleReport) string {
 		}
 	}
 	width := left + panelsOf*pw + gap + 30
-	height := top + ph + 50 + legendH*((len(ok)+1)/2) + 20
+	height := top + ph + 50 + legendH*len(ok) + 20
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
 	b.WriteString(`<rect width="100%" height="100%" fill="#fff"/>` + "\n")
@@ -178,8 +178,7 @@ func ScaleSVG(rep *ScaleReport) string {
 	panel(1, "p99 latency of GET /v1/me, ms", func(s Stats) float64 { return s.P99Ms })
 	ly := top + ph + 50
 	for i, m := range ok {
-		x := left + (i%2)*(pw+gap)
-		y := ly + (i/2)*legendH
+		x, y := left, ly+i*legendH
 		dash := ""
 		if !m.Cache {
 			dash = ` stroke-dasharray="5 3"`

@@ -52,6 +52,30 @@ func TestCPUTimeOfSelf(t *testing.T) {
 	}
 }
 
+// Peak RSS is VmHWM of /proc/PID/status, in kB; this process has one, and
+// resetting it is allowed to its owner (or reported as not done).
+func TestPeakRSS(t *testing.T) {
+	if b, ok := parseVmHWM("Name:\tauthd\nVmPeak:\t  9000 kB\nVmHWM:\t   31744 kB\nVmRSS:\t 20000 kB\n"); !ok || b != 31744<<10 {
+		t.Errorf("parseVmHWM = %d, %t", b, ok)
+	}
+	if _, ok := parseVmHWM("Name:\tauthd\n"); ok {
+		t.Error("parseVmHWM without VmHWM: ok")
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc")
+	}
+	pid := os.Getpid()
+	b, ok := peakRSS(pid)
+	if !ok || b < 1<<20 {
+		t.Fatalf("peakRSS(self) = %d, %t", b, ok)
+	}
+	if resetPeakRSS(pid) {
+		if after, ok := peakRSS(pid); !ok || after > b+(64<<20) {
+			t.Errorf("peak after reset = %d, before %d", after, b)
+		}
+	}
+}
+
 func TestSelectModes(t *testing.T) {
 	if n := len(selectModes(nil)); n != 18 {
 		t.Errorf("all modes: %d, want 18", n)
@@ -89,18 +113,22 @@ func TestRender(t *testing.T) {
 		Machine: readMachine(), Settings: Settings{Concurrency: 32, PhaseSeconds: 5, Revocations: 500, Nodes: 3},
 		Modes: []ModeResult{
 			{Mode: Mode{Name: "session/sqlite/cache", Model: "session", Store: "sqlite", Cache: true}, Status: StatusOK,
-				Throughput: []Throughput{{Nodes: 1, Me: st(900), Healthz: st(1000), Ratio: 0.9}, {Nodes: 3, Me: st(800), Healthz: st(1000), Ratio: 0.8}},
+				Throughput: []Throughput{{Nodes: 1, Me: st(900), Healthz: st(1000), Ratio: 0.9, PeakRSSBytes: []int64{140 << 20}, PeakRSSSince: "load"},
+					{Nodes: 3, Me: st(800), Healthz: st(1000), Ratio: 0.8, PeakRSSBytes: []int64{60 << 20, 31 << 20, 30 << 20}, PeakRSSSince: "start"}},
+				StartMs:    140,
 				Revocation: &Revocation{Trials: 500, Revoke: "POST /v1/logout", SameNode: Delay{Samples: 500, P99Ms: 1}, OtherNodes: &Delay{Samples: 500, P99Ms: 140}},
 				Credential: &Credential{Header: "Cookie", HeaderBytes: 67}, Logins: &Stats{RPS: 40}},
 			{Mode: Mode{Name: "session/redis/cache"}, Status: StatusSkipped, Reason: "no Redis | here"},
 			{Mode: Mode{Name: "jwt/EdDSA/cache"}, Status: StatusFailed, Reason: "node0 exited at start"},
 		}}
 	rep.Targets = evaluateTargets(rep)
-	if len(rep.Targets) != 2 || !rep.Targets[0].Met || rep.Targets[1].Met {
-		t.Errorf("targets = %+v, want throughput met and revocation missed", rep.Targets)
+	if len(rep.Targets) != 4 || !rep.Targets[0].Met || !rep.Targets[1].Met || rep.Targets[1].Measured != 32.5 ||
+		rep.Targets[2].Met || rep.Targets[2].Measured != 140 || rep.Targets[3].Met {
+		t.Errorf("targets = %+v, want throughput and peak RSS (32.5 MB) met, start (140 ms) and revocation missed", rep.Targets)
 	}
 	md := Markdown(rep)
-	for _, want := range []string{"| session/sqlite/cache | 1 | 900 |", "skipped: no Redis \\| here", "failed: node0 exited at start", "**missed**", "90%"} {
+	for _, want := range []string{"| session/sqlite/cache | 1 | 900 |", "skipped: no Redis \\| here", "failed: node0 exited at start", "**missed**", "90%",
+		"| session/sqlite/cache | 140 | **missed** | 140.0 MiB | 60.0 / 31.0 / 30.0 MiB since start | 31.0 MiB (32.5 MB) | met |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

@@ -46,6 +46,7 @@ func (r *runner) runMode(ctx context.Context, m Mode) ModeResult {
 		r.prog.step(m.Name+": stopping the nodes", 0.2)
 		return res
 	}
+	res.StartMs = ms(cl.nodes[0].started)
 	mr := &modeRun{runner: r, m: m, nodes: cl.nodes}
 	if err := mr.measure(ctx, &res); err != nil {
 		return failed(res, err)
@@ -197,11 +198,39 @@ func (mr *modeRun) throughputOn(ctx context.Context, nodes []*node) Throughput {
 		me[w] = meRequest(base, load[w%len(load)])
 	}
 	tp := Throughput{Nodes: len(nodes)}
+	reset := true
+	for _, n := range nodes {
+		reset = resetPeakRSS(n.pid()) && reset
+	}
 	tp.Healthz, tp.Me = interleaved(ctx, mr.rounds(), conc, mr.cfg.Warmup, mr.cfg.Phase, mr.nodes, mr.wantOK(hz), mr.wantOK(me))
+	tp.PeakRSSBytes, tp.PeakRSSSince = peakRSSOf(nodes, reset)
+	for _, n := range nodes {
+		if b, ok := fileRSS(n.pid()); ok {
+			tp.FileRSSBytes = append(tp.FileRSSBytes, b)
+		}
+	}
 	if tp.Healthz.RPS > 0 {
 		tp.Ratio = round3(tp.Me.RPS / tp.Healthz.RPS)
 	}
 	return tp
+}
+
+// peakRSSOf is the peak RSS (VmHWM) of each of nodes, nil where /proc is
+// not readable, and since when it counts: "load" when every node's peak
+// was reset before the phase, "start" when it could not be.
+func peakRSSOf(nodes []*node, reset bool) ([]int64, string) {
+	peaks := make([]int64, len(nodes))
+	for i, n := range nodes {
+		b, ok := peakRSS(n.pid())
+		if !ok {
+			return nil, ""
+		}
+		peaks[i] = b
+	}
+	if reset {
+		return peaks, "load"
+	}
+	return peaks, "start"
 }
 
 // wantOK is the op of worker w sending reqs[w] (reused: they have no

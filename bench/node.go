@@ -23,6 +23,8 @@ type node struct {
 	addr string // 127.0.0.1:port, from the ready line
 	base string // http://addr
 	log  string // path of its stderr file
+	// started is the time from starting the process to its ready line.
+	started time.Duration
 
 	cmd  *exec.Cmd
 	done chan struct{} // closed when the process has exited
@@ -82,6 +84,7 @@ func startNode(ctx context.Context, pr *procs, name, exe string, env []string, l
 	if err != nil {
 		return nil, err
 	}
+	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", exe, err)
 	}
@@ -106,6 +109,7 @@ func startNode(ctx context.Context, pr *procs, name, exe string, env []string, l
 	defer t.Stop()
 	select {
 	case a := <-ready:
+		n.started = time.Since(t0)
 		n.addr, n.base = a, "http://"+a
 		return n, nil
 	case <-n.done:
@@ -219,6 +223,48 @@ func cpuOf(nodes []*node) (time.Duration, bool) {
 		sum += d
 	}
 	return sum, true
+}
+
+// resetPeakRSS resets the process's peak resident set size (VmHWM) to its
+// current one, by writing 5 to /proc/PID/clear_refs (Linux 4.0 and later,
+// the process's owner only); false where it cannot.
+func resetPeakRSS(pid int) bool {
+	return os.WriteFile("/proc/"+strconv.Itoa(pid)+"/clear_refs", []byte("5"), 0) == nil
+}
+
+// peakRSS returns the process's peak resident set size in bytes, VmHWM of
+// /proc/PID/status; ok is false where there is no such file.
+func peakRSS(pid int) (int64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, false
+	}
+	return parseVmHWM(string(b))
+}
+
+// fileRSS returns the file-backed part of the process's resident set in
+// bytes, RssFile of /proc/PID/status: mostly the binary's code, shared
+// and given back under memory pressure.
+func fileRSS(pid int) (int64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, false
+	}
+	return statusKB(string(b), "RssFile:")
+}
+
+// parseVmHWM reads the "VmHWM:   1234 kB" line of a /proc/PID/status.
+func parseVmHWM(status string) (int64, bool) { return statusKB(status, "VmHWM:") }
+
+// statusKB reads the "KEY   1234 kB" line of a /proc/PID/status in bytes.
+func statusKB(status, key string) (int64, bool) {
+	for line := range strings.SplitSeq(status, "\n") {
+		if v, ok := strings.CutPrefix(line, key); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
 }
 
 // childEnv is the environment of the children: this process's, less every

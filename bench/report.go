@@ -77,6 +77,9 @@ type ModeResult struct {
 	Refresh  *Stats `json:"refresh,omitempty"`
 	// CodeFlow: the oidc modes' figures (they have none of the above).
 	CodeFlow *CodeFlow `json:"code_flow,omitempty"`
+	// StartMs is the time from starting the first node (`authd serve` on
+	// the fresh store: it migrates it) to its "authd listening on" line.
+	StartMs float64 `json:"start_ms,omitempty"`
 	// Logs are the children's stderr files.
 	Logs []string `json:"logs,omitempty"`
 }
@@ -88,6 +91,17 @@ type Throughput struct {
 	Healthz Stats `json:"healthz"`
 	// Ratio is Me.RPS / Healthz.RPS: 1 means authentication is free.
 	Ratio float64 `json:"ratio"`
+	// PeakRSSBytes is the peak resident set size (VmHWM) of each of the
+	// Nodes nodes over the phase, node0 first; PeakRSSSince is "load" when
+	// their peaks were reset at its start, "start" when they could not be
+	// (the peak since the process started). Absent where /proc is not
+	// readable. In the benchmark node0 served the logins before: its RSS
+	// still holds their argon2id garbage (see loadRSS).
+	PeakRSSBytes []int64 `json:"peak_rss_bytes,omitempty"`
+	PeakRSSSince string  `json:"peak_rss_since,omitempty"`
+	// FileRSSBytes is each node's file-backed resident memory (RssFile) at
+	// the end of the phase: mostly the binary's code, counted in the peak.
+	FileRSSBytes []int64 `json:"file_rss_bytes,omitempty"`
 }
 
 // Revocation is the revocation-to-refusal delay.
@@ -132,6 +146,28 @@ type Target struct {
 	Met      bool    `json:"met"`
 }
 
+// Issue #19's footprint targets: peak RSS of a node under GET /v1/me load,
+// and the time from starting `authd serve` to its "authd listening on"
+// line.
+const (
+	RSSGoalBytes = 50_000_000 // 50 MB
+	StartGoalMs  = 100
+)
+
+// loadRSS is the largest peak RSS under the load phase of the nodes that
+// served only GET /healthz and /v1/me (every node but node0, which served
+// the logins: Go keeps their argon2id garbage in its heap until a later
+// collection and returns it to the system slowly), 0 if none was read.
+func loadRSS(m ModeResult) int64 {
+	var peak int64
+	for _, t := range m.Throughput {
+		for _, b := range t.PeakRSSBytes[min(1, len(t.PeakRSSBytes)):] {
+			peak = max(peak, b)
+		}
+	}
+	return peak
+}
+
 // evaluateTargets checks the targets on every measured mode: with the
 // cache on, /v1/me at ≥ 85% of /healthz on one node; revocation seen by
 // every other node within 100 ms at p99; with the public client, full
@@ -151,6 +187,14 @@ func evaluateTargets(rep *Report) []Target {
 			r := cf.Runs[0].Flows
 			ts = append(ts, Target{Name: "OIDC code flows (authorize + token)", Mode: m.Name, Goal: fmt.Sprintf("≥ %s flows/s on SQLite (1 node)", thousands(cf.Goal)),
 				Measured: r.RPS, Unit: "flows/s", Met: r.RPS >= cf.Goal && r.Errors == 0})
+		}
+		if b := loadRSS(m); b > 0 {
+			ts = append(ts, Target{Name: "peak RSS under /v1/me load", Mode: m.Name, Goal: "≤ 50 MB (a node that served no login)",
+				Measured: round1(float64(b) / 1e6), Unit: "MB", Met: b <= RSSGoalBytes})
+		}
+		if m.StartMs > 0 {
+			ts = append(ts, Target{Name: "start to listening, fresh database", Mode: m.Name, Goal: "≤ 100 ms",
+				Measured: round1(m.StartMs), Unit: "ms", Met: m.StartMs <= StartGoalMs})
 		}
 		if rv := m.Revocation; rv != nil && rv.OtherNodes != nil {
 			ts = append(ts, Target{Name: "revocation seen by every node", Mode: m.Name, Goal: "p99 ≤ 100 ms",
@@ -186,6 +230,7 @@ func Markdown(rep *Report) string {
 	markdownIntro(&b, rep)
 	markdownThroughput(&b, rep)
 	markdownRevocation(&b, rep)
+	markdownFootprint(&b, rep)
 	markdownCodeFlow(&b, rep)
 	markdownTargets(&b, rep)
 	return b.String()
@@ -253,6 +298,59 @@ func markdownRevocation(b *strings.Builder, rep *Report) {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m.Name, by, rv, other, notRef, hdr, hb,
 			ratePtr(m.Logins), ratePtr(m.Issuance), ratePtr(m.Refresh))
 	})
+}
+
+// markdownFootprint is the table of start times and peak RSS.
+func markdownFootprint(b *strings.Builder, rep *Report) {
+	if !hasMode(rep, notOIDC) {
+		return
+	}
+	b.WriteString("\n### Footprint: start time and peak RSS\n\n")
+	b.WriteString("Start: from starting `authd serve` on the mode's fresh store (it migrates it) to its \"authd listening on\" line (goal ≤ 100 ms). " +
+		"Peak RSS: each node's `VmHWM` over the GET /healthz and /v1/me phases, reset through `/proc/PID/clear_refs` at their start. " +
+		"node0 served the logins before them and still holds their argon2id garbage (19 MiB a hash; Go returns freed memory to the system slowly): " +
+		"the goal (≤ 50 MB) is read on node1 and node2, which served only the load (a third of the clients each in the 3-node phase). " +
+		"`authd bench --sessions` measures a node serving all the clients and no login.\n\n")
+	modeTable(b, rep, notOIDC, 1, "| mode | start ms | goal ≤ 100 ms | node0 (after the logins), 1 node | node0 / node1 / node2, 3 nodes | under load (node1, node2) | goal ≤ 50 MB |\n"+
+		"| --- | ---: | --- | ---: | ---: | ---: | --- |\n", func(m ModeResult) {
+		start, startMet := "—", "—"
+		if m.StartMs > 0 {
+			start, startMet = f2(m.StartMs), met(m.StartMs <= StartGoalMs)
+		}
+		rss1, rss3, load, loadMet := "—", "—", "—", "—"
+		for _, t := range m.Throughput {
+			if len(t.PeakRSSBytes) == 0 {
+				continue
+			}
+			var each []string
+			for _, p := range t.PeakRSSBytes {
+				each = append(each, fmt.Sprintf("%.1f", float64(p)/(1<<20)))
+			}
+			s := strings.Join(each, " / ") + " MiB"
+			if t.PeakRSSSince == "start" {
+				s += " since start"
+			}
+			if t.Nodes == 1 {
+				rss1 = s
+			} else {
+				rss3 = s
+			}
+		}
+		if p := loadRSS(m); p > 0 {
+			load, loadMet = rssMiB(p, ""), met(p <= RSSGoalBytes)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s |\n", m.Name, start, startMet, rss1, rss3, load, loadMet)
+	})
+}
+
+// rssMiB is a peak RSS in MiB and MB, noting a peak that counts from the
+// process's start.
+func rssMiB(b int64, since string) string {
+	s := fmt.Sprintf("%.1f MiB (%.1f MB)", float64(b)/(1<<20), float64(b)/1e6)
+	if since == "start" {
+		s += " since start"
+	}
+	return s
 }
 
 // markdownTargets is the table of the targets, when any was evaluated.

@@ -50,6 +50,9 @@ type ScaleFill struct {
 	Status string      `json:"status"`
 	Reason string      `json:"reason,omitempty"`
 	Steps  []ScaleStep `json:"steps,omitempty"`
+	// FreshStartMs is the first node's start on the empty store (it
+	// migrates it): from starting `authd serve` to "authd listening on".
+	FreshStartMs float64 `json:"fresh_start_ms,omitempty"`
 }
 
 // ScaleStep is the filling of a store up to Sessions.
@@ -62,6 +65,33 @@ type ScaleStep struct {
 	// used_memory summed over the masters, the SQLite file and its WAL;
 	// zero where not measured (PostgreSQL).
 	StoreBytes int64 `json:"store_bytes,omitempty"`
+	// StartMs are startSamples starts of a node (cache on) on the store
+	// filled to Sessions, each stopped before the next: from starting
+	// `authd serve` to its "authd listening on" line. StartMedianMs is
+	// their median, StartMaxMs the slowest.
+	StartMs       []float64 `json:"start_ms,omitempty"`
+	StartMedianMs float64   `json:"start_median_ms,omitempty"`
+	StartMaxMs    float64   `json:"start_max_ms,omitempty"`
+}
+
+// startSamples is how many times the scale run restarts a node on the
+// filled store to time its start (one start on a shared machine is noise).
+const startSamples = 5
+
+// timeStarts starts and stops a node with start n times and fills step's
+// start times.
+func timeStarts(step *ScaleStep, n int, start func() (*cluster, error), stop func(*cluster)) error {
+	for range n {
+		cl, err := start()
+		if err != nil {
+			return err
+		}
+		step.StartMs = append(step.StartMs, ms(cl.nodes[0].started))
+		stop(cl)
+	}
+	s := slices.Sorted(slices.Values(step.StartMs))
+	step.StartMedianMs, step.StartMaxMs = s[len(s)/2], s[len(s)-1]
+	return nil
 }
 
 // ScaleMode is one store with the cache on or off, measured at each size.
@@ -78,6 +108,11 @@ type ScaleMode struct {
 type ScalePoint struct {
 	Sessions int        `json:"sessions"`
 	Run      Throughput `json:"run"`
+	// StartMs is the node's start on the store holding Sessions sessions
+	// (the previous node stopped): from starting `authd serve` to its
+	// "authd listening on" line. Run.PeakRSSBytes is its peak RSS under
+	// the load.
+	StartMs float64 `json:"start_ms"`
 }
 
 // ScaleGrowth compares the largest size with the smallest.
@@ -133,7 +168,7 @@ func RunScale(ctx context.Context, cfg Config) (*ScaleReport, error) {
 	}
 	total := 0.0
 	for range stores {
-		total += float64(len(sizes)) * (2*2*r.phaseSeconds() + float64(sizes[len(sizes)-1])/float64(len(sizes))/20000)
+		total += float64(len(sizes)) * (2*2*r.phaseSeconds() + startSamples*0.3 + float64(sizes[len(sizes)-1])/float64(len(sizes))/20000)
 	}
 	r.prog = newProgress(cfg.Progress, total)
 	if slices.Contains(stores, "redis-cluster") && r.clusterReason == "" {
@@ -215,6 +250,7 @@ func (r *runner) scaleStore(ctx context.Context, st string, modes []Mode, sizes 
 	if mr.emails, mr.pw, err = mr.users(ctx, cl.nodes[0].base, 8, "s"); err == nil {
 		err = mr.topUpCreds(ctx)
 	}
+	fill.FreshStartMs = ms(cl.nodes[0].started)
 	r.stopCluster(cl)
 	if err != nil {
 		return fail(StatusFailed, err.Error())
@@ -233,6 +269,11 @@ func (r *runner) scaleStore(ctx context.Context, st string, modes []Mode, sizes 
 			return fail(StatusFailed, err.Error())
 		}
 		step.StoreBytes = size(ctx)
+		r.prog.step(fmt.Sprintf("scale %s at %d sessions: %d starts", st, n, startSamples), startSamples*0.3)
+		if err := timeStarts(&step, startSamples, func() (*cluster, error) { return start(modes[0]) }, r.stopCluster); err != nil {
+			return fail(StatusFailed, err.Error())
+		}
+		r.prog.note("scale %s at %d sessions: start to listening, median %.1f ms, slowest %.1f ms of %d", st, n, step.StartMedianMs, step.StartMaxMs, startSamples)
 		fill.Steps = append(fill.Steps, step)
 		have = n
 		r.prog.note("scale %s: %d sessions inserted in %.1f s (%.0f/s)", st, step.Inserted, step.Seconds, step.PerSecond)
@@ -249,7 +290,8 @@ func (r *runner) scaleStore(ctx context.Context, st string, modes []Mode, sizes 
 			mr := &modeRun{runner: r, m: m, nodes: cl.nodes, creds: mr.creds, loadCreds: mr.loadCreds}
 			tp := mr.throughputOn(ctx, cl.nodes)
 			r.stopCluster(cl)
-			out[i].Points = append(out[i].Points, ScalePoint{Sessions: n, Run: tp})
+			out[i].Points = append(out[i].Points, ScalePoint{Sessions: n, Run: tp, StartMs: ms(cl.nodes[0].started)})
+			r.prog.note("scale %s at %d sessions: started in %.1f ms, peak RSS %s under load", m.Name, n, ms(cl.nodes[0].started), rssMiB(slices.Max(append([]int64{0}, tp.PeakRSSBytes...)), tp.PeakRSSSince))
 		}
 	}
 	for i := range out {

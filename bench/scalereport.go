@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -28,12 +29,12 @@ func writeScale(dir string, rep *ScaleReport) error {
 // ScaleCSV is one line per mode and size.
 func ScaleCSV(rep *ScaleReport) string {
 	var b strings.Builder
-	b.WriteString("mode,store,cache,sessions,me_rps,me_p50_ms,me_p99_ms,me_cpu_us_per_req,healthz_rps,ratio\n")
+	b.WriteString("mode,store,cache,sessions,me_rps,me_p50_ms,me_p99_ms,me_cpu_us_per_req,healthz_rps,ratio,start_ms,peak_rss_bytes\n")
 	for _, m := range rep.Modes {
 		for _, p := range m.Points {
 			me := p.Run.Me
-			fmt.Fprintf(&b, "%s,%s,%t,%d,%.1f,%.3f,%.3f,%s,%.1f,%.3f\n", m.Name, m.Store, m.Cache, p.Sessions,
-				me.RPS, me.P50Ms, me.P99Ms, cpuCSV(me), p.Run.Healthz.RPS, p.Run.Ratio)
+			fmt.Fprintf(&b, "%s,%s,%t,%d,%.1f,%.3f,%.3f,%s,%.1f,%.3f,%.1f,%d\n", m.Name, m.Store, m.Cache, p.Sessions,
+				me.RPS, me.P50Ms, me.P99Ms, cpuCSV(me), p.Run.Healthz.RPS, p.Run.Ratio, p.StartMs, peakOf(p.Run))
 		}
 	}
 	return b.String()
@@ -83,6 +84,7 @@ func ScaleMarkdown(rep *ScaleReport) string {
 			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", m.Name, p.Sessions, rate(p.Run.Me), lat(p.Run.Me), cpu(p.Run.Me), pct(p.Run.Ratio))
 		}
 	}
+	scaleFootprint(&b, rep)
 	b.WriteString("\n## Growth, largest size over smallest (goal: ≤ 1.5× slower per request)\n\n| mode | from → to | CPU/req | p99 | slower (rate) | goal |\n| --- | --- | ---: | ---: | ---: | --- |\n")
 	for _, m := range rep.Modes {
 		if g := m.Growth; g != nil {
@@ -90,6 +92,59 @@ func ScaleMarkdown(rep *ScaleReport) string {
 		}
 	}
 	return b.String()
+}
+
+// scaleFootprint is the table of start times and peak RSS at each size.
+func scaleFootprint(b *strings.Builder, rep *ScaleReport) {
+	b.WriteString("\n## Footprint: start on the filled store, peak RSS under load\n\n")
+	fmt.Fprintf(b, "Start: %d starts of a node (cache on) on the store holding that many sessions, each stopped before the next, "+
+		"from starting `authd serve` to its \"authd listening on\" line (0: the first node's start on the empty store, which it migrates).\n\n", startSamples)
+	b.WriteString("| store | sessions | start median ms | slowest ms | goal ≤ 100 ms (median) |\n| --- | ---: | ---: | ---: | --- |\n")
+	for _, f := range rep.Stores {
+		if f.Status != StatusOK {
+			continue
+		}
+		if f.FreshStartMs > 0 {
+			fmt.Fprintf(b, "| %s | 0 | %s | — | %s |\n", f.Store, f2(f.FreshStartMs), met(f.FreshStartMs <= StartGoalMs))
+		}
+		for _, s := range f.Steps {
+			if len(s.StartMs) > 0 {
+				fmt.Fprintf(b, "| %s | %d | %s | %s | %s |\n", f.Store, s.Sessions, f2(s.StartMedianMs), f2(s.StartMaxMs), met(s.StartMedianMs <= StartGoalMs))
+			}
+		}
+	}
+	b.WriteString("\nUnder load: the node that served the load phase at each size (its start time: one sample). Peak RSS: its `VmHWM` over the GET /healthz and /v1/me phase (all the clients, no login on it), " +
+		"reset through `/proc/PID/clear_refs` at its start; file-backed: its `RssFile` at the end (mostly the binary's code, part of the peak).\n\n")
+	b.WriteString("| mode | sessions | start ms | goal ≤ 100 ms | peak RSS | goal ≤ 50 MB | file-backed (RssFile, end of load) |\n| --- | ---: | ---: | --- | ---: | --- | ---: |\n")
+	for _, m := range rep.Modes {
+		if m.Status != StatusOK {
+			continue
+		}
+		for _, p := range m.Points {
+			rss, rssMet := "—", "—"
+			if b := peakOf(p.Run); b > 0 {
+				rss, rssMet = rssMiB(b, p.Run.PeakRSSSince), met(b <= RSSGoalBytes)
+			}
+			start, startMet := "—", "—"
+			if p.StartMs > 0 {
+				start, startMet = f2(p.StartMs), met(p.StartMs <= StartGoalMs)
+			}
+			file := "—"
+			if len(p.Run.FileRSSBytes) > 0 {
+				file = fmt.Sprintf("%.1f MiB", float64(slices.Max(p.Run.FileRSSBytes))/(1<<20))
+			}
+			fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s |\n", m.Name, p.Sessions, start, startMet, rss, rssMet, file)
+		}
+	}
+}
+
+// peakOf is the largest peak RSS of a run's nodes, 0 if none was read.
+func peakOf(t Throughput) int64 {
+	var peak int64
+	for _, b := range t.PeakRSSBytes {
+		peak = max(peak, b)
+	}
+	return peak
 }
 
 func met(ok bool) string {

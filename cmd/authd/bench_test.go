@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,6 +105,12 @@ func TestBenchQuick(t *testing.T) {
 			} else if rv := res.Revocation; rv.NotRefused != 0 || rv.RefusedEarly != 0 {
 				t.Errorf("mode %s: %d revoked credentials were never refused, %d were refused before their revocation", m.Name, rv.NotRefused, rv.RefusedEarly)
 			}
+			if res.StartMs <= 0 {
+				t.Errorf("mode %s: no start time", m.Name)
+			}
+			if runtime.GOOS == "linux" && len(res.Throughput) == 2 && (len(res.Throughput[0].PeakRSSBytes) != 1 || len(res.Throughput[1].PeakRSSBytes) != 3) {
+				t.Errorf("mode %s: peak RSS of 1 and 3 nodes missing: %+v", m.Name, res.Throughput)
+			}
 			if m.Model == "jwt" && (res.Issuance == nil || res.Refresh == nil) {
 				t.Errorf("mode %s: token issuance or refresh figures missing", m.Name)
 			}
@@ -112,7 +119,7 @@ func TestBenchQuick(t *testing.T) {
 	if md, _ := os.ReadFile(filepath.Join(out, "results.md")); !bytes.Contains(md, []byte("| session/sqlite/cache | 1 |")) {
 		t.Errorf("results.md lacks the session/sqlite/cache row:\n%s", md)
 	}
-	if !strings.Contains(stdout.String(), "### Throughput") || !strings.Contains(stdout.String(), "### OpenID Connect code flow") {
+	if !strings.Contains(stdout.String(), "### Throughput") || !strings.Contains(stdout.String(), "### Footprint") || !strings.Contains(stdout.String(), "### OpenID Connect code flow") {
 		t.Errorf("stdout lacks the results tables:\n%s", stdout.String())
 	}
 }
@@ -166,6 +173,9 @@ func TestBenchSessions(t *testing.T) {
 	if len(rep.Stores) != 1 || rep.Stores[0].Status != bench.StatusOK || len(rep.Stores[0].Steps) != 2 || rep.Stores[0].Steps[1].Sessions != 1000 {
 		t.Fatalf("stores = %+v", rep.Stores)
 	}
+	if f := rep.Stores[0]; f.FreshStartMs <= 0 || len(f.Steps[0].StartMs) == 0 || f.Steps[1].StartMedianMs <= 0 {
+		t.Errorf("start times missing: %+v", f)
+	}
 	if len(rep.Modes) != 2 {
 		t.Fatalf("%d modes, want session/sqlite/cache and nocache", len(rep.Modes))
 	}
@@ -177,6 +187,9 @@ func TestBenchSessions(t *testing.T) {
 		for _, p := range m.Points {
 			if p.Run.Me.Requests == 0 || p.Run.Me.Errors != 0 {
 				t.Errorf("mode %s at %d: %d requests, %d errors", m.Name, p.Sessions, p.Run.Me.Requests, p.Run.Me.Errors)
+			}
+			if p.StartMs <= 0 || (runtime.GOOS == "linux" && len(p.Run.PeakRSSBytes) != 1) {
+				t.Errorf("mode %s at %d: start %g ms, peak RSS %v", m.Name, p.Sessions, p.StartMs, p.Run.PeakRSSBytes)
 			}
 		}
 	}

@@ -111,6 +111,16 @@ func (s *Service) SetEmailByAdmin(ctx context.Context, userID, email string, act
 	if err := ValidateEmail(email); err != nil {
 		return err
 	}
+	u, err := s.users.UserByID(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("account: find user: %w", err)
+	}
+	if u.Email == email {
+		// NOTE: the address the user keeps keeps its verification: a
+		// verified address never goes back to unverified (httpapi
+		// remembers verified pairs on that rule).
+		return nil
+	}
 	if err := s.dir.SetEmail(ctx, userID, email, false, s.cfg.Now()); err != nil {
 		return fmt.Errorf("account: set email: %w", err)
 	}

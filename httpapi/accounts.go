@@ -208,7 +208,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	if p.SessionID != "" {
 		out["session_id"] = p.SessionID
 	}
-	if out["email_verified"], err = s.emailVerified(r, p.UserID); err != nil {
+	if out["email_verified"], err = s.emailVerified(r, p.UserID, p.Email); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/authd/authd"
@@ -47,10 +48,12 @@ func (s *Server) handleVerifyEmail(w http.ResponseWriter, r *http.Request) {
 	if !s.body(w, r, false, map[string]*string{"token": &token}) {
 		return
 	}
-	if _, err := s.deps.Accounts.VerifyEmail(r.Context(), token, s.meta(r)); err != nil {
+	u, err := s.deps.Accounts.VerifyEmail(r.Context(), token, s.meta(r))
+	if err != nil {
 		s.failEmail(w, r, err)
 		return
 	}
+	s.verifiedNow(u)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -228,9 +231,21 @@ func (s *Server) export(r *http.Request, p *authd.Principal) (*exportJSON, error
 	return out, nil
 }
 
-// emailVerified reads whether the user's address is verified (sessions and
-// tokens do not carry it: it changes without a new sign-in).
-func (s *Server) emailVerified(r *http.Request, userID string) (bool, error) {
+// emailVerified reports whether the user's address email is verified
+// (sessions and tokens do not carry it: it changes without a new sign-in).
+//
+// NOTE: /v1/me must stay a memory-only check, so each node remembers what
+// it read: a pair (user, address) seen verified stays verified — the rules
+// never unverify an address a user keeps (an administrator's change of
+// address makes a new pair and ends the sessions) — and one seen
+// unverified is read again after unverifiedTTL. The node that verifies an
+// address knows at once (verifiedNow); another node within unverifiedTTL.
+func (s *Server) emailVerified(r *http.Request, userID, email string) (bool, error) {
+	key := userID + "\x00" + email
+	now := time.Now()
+	if v, ok := s.verified.get(key, now); ok {
+		return v, nil
+	}
 	u, err := s.deps.Users.UserByID(r.Context(), userID)
 	if errors.Is(err, authd.ErrNotFound) {
 		return false, authd.ErrUnauthenticated
@@ -238,5 +253,54 @@ func (s *Server) emailVerified(r *http.Request, userID string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if u.Email == email {
+		s.verified.put(key, u.EmailVerified, now)
+	}
 	return u.EmailVerified, nil
+}
+
+// verifiedNow records that u's address was just verified on this node.
+func (s *Server) verifiedNow(u *authd.User) {
+	s.verified.put(u.ID+"\x00"+u.Email, true, time.Now())
+}
+
+// unverifiedTTL is how long a node trusts an "unverified" it read.
+const unverifiedTTL = 5 * time.Second
+
+// verifiedSet is what this node read of (user, address) pairs, bounded:
+// when full it starts over.
+type verifiedSet struct {
+	mu sync.RWMutex
+	m  map[string]verifiedEntry
+}
+
+type verifiedEntry struct {
+	verified bool
+	until    time.Time // zero for a verified pair: it stays verified
+}
+
+// verifiedSetMax bounds verifiedSet (about 100 bytes an entry).
+const verifiedSetMax = 50_000
+
+func (v *verifiedSet) get(k string, now time.Time) (verified, ok bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	e, ok := v.m[k]
+	if !ok || (!e.verified && now.After(e.until)) {
+		return false, false
+	}
+	return e.verified, true
+}
+
+func (v *verifiedSet) put(k string, verified bool, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= verifiedSetMax {
+		v.m = make(map[string]verifiedEntry)
+	}
+	e := verifiedEntry{verified: verified}
+	if !verified {
+		e.until = now.Add(unverifiedTTL)
+	}
+	v.m[k] = e
 }

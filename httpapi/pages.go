@@ -303,7 +303,7 @@ func (p *pageHandlers) accountPage(r *http.Request, cur *authd.Session) (pages.A
 	}
 	// NOTE: the session's snapshot of the user has no verified flag (it
 	// changes without a new sign-in): the user is read.
-	verified, err := p.s.emailVerified(r, cur.UserID)
+	verified, err := p.s.emailVerified(r, cur.UserID, cur.Email)
 	if err != nil {
 		return pages.AccountPage{}, err
 	}

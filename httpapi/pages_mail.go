@@ -234,6 +234,7 @@ func (p *pageHandlers) handleVerifyForm(w http.ResponseWriter, r *http.Request) 
 		p.fail(w, r, err)
 		return
 	}
+	p.s.verifiedNow(u)
 	m := pages.MessagePage{Page: pages.Page{Title: "Your address is verified", NoReferrer: true}, Heading: "Your address is verified"}
 	switch {
 	case serr == nil && before.UserID == u.ID && before.Email != u.Email:
@@ -268,7 +269,7 @@ func (p *pageHandlers) renderAccount(w http.ResponseWriter, r *http.Request, cur
 // handleResendForm serves POST /account/email/resend: a new verification
 // link, voiding the previous one; a few per --login-window.
 func (p *pageHandlers) handleResendForm(w http.ResponseWriter, r *http.Request, cur *authd.Session) {
-	verified, err := p.s.emailVerified(r, cur.UserID)
+	verified, err := p.s.emailVerified(r, cur.UserID, cur.Email)
 	if err != nil {
 		p.fail(w, r, err)
 		return

@@ -130,6 +130,8 @@ type Server struct {
 	cookie   string
 	handler  http.Handler
 	pages    *pageHandlers
+	// verified remembers the verified (user, address) pairs (emailVerified).
+	verified verifiedSet
 }
 
 // New returns the Server; its Handler is ready to serve.

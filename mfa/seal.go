@@ -156,21 +156,32 @@ func totpAD(userID string) []byte {
 // Seal encrypts the TOTP secret of the user userID with AES-256-GCM: a
 // version byte, a random nonce, then the ciphertext and tag.
 func (s *Sealer) Seal(userID string, secret []byte) []byte {
-	out := []byte{sealVersion}
-	return s.aead.Seal(out, nil, secret, append(totpAD(userID), sealVersion))
+	return s.seal(totpAD(userID), secret)
+}
+
+// seal encrypts p with AES-256-GCM under the associated data ad: a version
+// byte, a random nonce, then the ciphertext and tag. The version byte is
+// part of the associated data too.
+func (s *Sealer) seal(ad, p []byte) []byte {
+	return s.aead.Seal([]byte{sealVersion}, nil, p, append(ad, sealVersion))
+}
+
+// open decrypts a value seal returned for ad; ErrSealed on any failure.
+func (s *Sealer) open(ad, sealed []byte) ([]byte, error) {
+	if len(sealed) < 1 || sealed[0] != sealVersion {
+		return nil, ErrSealed
+	}
+	p, err := s.aead.Open(nil, nil, sealed[1:], append(ad, sealVersion))
+	if err != nil {
+		return nil, ErrSealed
+	}
+	return p, nil
 }
 
 // Open decrypts a value that Seal returned for the user userID. It returns
 // ErrSealed on any failure: another key, another user, a changed byte.
 func (s *Sealer) Open(userID string, sealed []byte) ([]byte, error) {
-	if len(sealed) < 1 || sealed[0] != sealVersion {
-		return nil, ErrSealed
-	}
-	secret, err := s.aead.Open(nil, nil, sealed[1:], append(totpAD(userID), sealVersion))
-	if err != nil {
-		return nil, ErrSealed
-	}
-	return secret, nil
+	return s.open(totpAD(userID), sealed)
 }
 
 // recoveryHash is what the store keeps of a normalised recovery code.
@@ -202,22 +213,14 @@ func outboxAD(id string) []byte {
 // carries a live link) as Seal does: a version byte, a random nonce, then
 // the ciphertext and tag.
 func (s *Sealer) SealOutbox(id string, body []byte) []byte {
-	out := []byte{sealVersion}
-	return s.aead.Seal(out, nil, body, append(outboxAD(id), sealVersion))
+	return s.seal(outboxAD(id), body)
 }
 
 // OpenOutbox decrypts a body that SealOutbox returned for the message id.
 // It returns ErrSealed on any failure: another key, another id, a changed
 // byte.
 func (s *Sealer) OpenOutbox(id string, sealed []byte) ([]byte, error) {
-	if len(sealed) < 1 || sealed[0] != sealVersion {
-		return nil, ErrSealed
-	}
-	body, err := s.aead.Open(nil, nil, sealed[1:], append(outboxAD(id), sealVersion))
-	if err != nil {
-		return nil, ErrSealed
-	}
-	return body, nil
+	return s.open(outboxAD(id), sealed)
 }
 
 // upstreamAD is the associated data of a sealed upstream client secret.
@@ -233,20 +236,12 @@ func upstreamAD(upstreamID string) []byte {
 // provider upstreamID as Seal does: a version byte, a random nonce, then
 // the ciphertext and tag.
 func (s *Sealer) SealUpstreamSecret(upstreamID string, secret []byte) []byte {
-	out := []byte{sealVersion}
-	return s.aead.Seal(out, nil, secret, append(upstreamAD(upstreamID), sealVersion))
+	return s.seal(upstreamAD(upstreamID), secret)
 }
 
 // OpenUpstreamSecret decrypts a secret that SealUpstreamSecret returned
 // for the provider upstreamID. It returns ErrSealed on any failure: another
 // key, another provider, a changed byte.
 func (s *Sealer) OpenUpstreamSecret(upstreamID string, sealed []byte) ([]byte, error) {
-	if len(sealed) < 1 || sealed[0] != sealVersion {
-		return nil, ErrSealed
-	}
-	secret, err := s.aead.Open(nil, nil, sealed[1:], append(upstreamAD(upstreamID), sealVersion))
-	if err != nil {
-		return nil, ErrSealed
-	}
-	return secret, nil
+	return s.open(upstreamAD(upstreamID), sealed)
 }

@@ -316,12 +316,21 @@ func (s *Server) handleAdminResetMFA(w http.ResponseWriter, r *http.Request, act
 		writeProblem(w, r, http.StatusNotFound, "second factors are not enabled on this server")
 		return
 	}
-	if err := s.deps.MFA.Reset(r.Context(), u.ID); err != nil {
+	if err := s.resetFactors(r, actor, u.ID); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.deps.Accounts.RecordAdmin(r.Context(), actor, u.ID, "second factors reset", s.meta(r))
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// resetFactors removes every second factor of the user for an
+// administrator, audited with the actor (the API and the /admin page).
+func (s *Server) resetFactors(r *http.Request, actor account.Actor, userID string) error {
+	if err := s.deps.MFA.Reset(r.Context(), userID); err != nil {
+		return err
+	}
+	s.deps.Accounts.RecordAdmin(r.Context(), actor, userID, "second factors reset", s.meta(r))
+	return nil
 }
 
 // adminEventJSON is an audit event as the administration API shows it.

@@ -12,15 +12,10 @@ import (
 // rightmost address that is not itself a trusted proxy is taken: anything
 // left of it was written by the client and could be forged (P5).
 func (s *Server) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
+	peer, host, ok := peerAddr(r)
+	if !ok {
 		return host
 	}
-	peer = peer.Unmap()
 	if !s.trusted(peer) {
 		return peer.String()
 	}
@@ -40,6 +35,21 @@ func (s *Server) clientIP(r *http.Request) string {
 		}
 	}
 	return peer.String()
+}
+
+// peerAddr is the address of the connection's peer (IPv4-mapped
+// addresses unmapped); ok is false when RemoteAddr holds no address, and
+// host is then what it holds.
+func peerAddr(r *http.Request) (peer netip.Addr, host string, ok bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err = netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, host, false
+	}
+	return peer.Unmap(), host, true
 }
 
 func (s *Server) trusted(a netip.Addr) bool {

@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"errors"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 
@@ -162,12 +160,8 @@ func (s *Server) proofTarget(r *http.Request) (method, u string, ok bool) {
 
 // fromTrustedProxy reports whether r's peer is a --trusted-proxy.
 func (s *Server) fromTrustedProxy(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && s.trusted(a.Unmap())
+	peer, _, ok := peerAddr(r)
+	return ok && s.trusted(peer)
 }
 
 // dpopChallenge writes the WWW-Authenticate challenge of a refused DPoP

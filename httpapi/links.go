@@ -242,7 +242,7 @@ func (s *Server) export(r *http.Request, p *authd.Principal) (*exportJSON, error
 // address knows at once (verifiedNow); another node within unverifiedTTL.
 func (s *Server) emailVerified(r *http.Request, userID, email string) (bool, error) {
 	key := userID + "\x00" + email
-	now := time.Now()
+	now := s.cfg.Now()
 	if v, ok := s.verified.get(key, now); ok {
 		return v, nil
 	}
@@ -261,7 +261,7 @@ func (s *Server) emailVerified(r *http.Request, userID, email string) (bool, err
 
 // verifiedNow records that u's address was just verified on this node.
 func (s *Server) verifiedNow(u *authd.User) {
-	s.verified.put(u.ID+"\x00"+u.Email, true, time.Now())
+	s.verified.put(u.ID+"\x00"+u.Email, true, s.cfg.Now())
 }
 
 // unverifiedTTL is how long a node trusts an "unverified" it read.

@@ -307,11 +307,10 @@ func (p *pageHandlers) handleAdminResetMFA(w http.ResponseWriter, r *http.Reques
 		p.message(w, r, http.StatusNotFound, "Second factors are off", "Second factors are not enabled on this server, so there is nothing to reset.")
 		return
 	}
-	if err := p.s.deps.MFA.Reset(r.Context(), u.ID); err != nil {
+	if err := p.s.resetFactors(r, actor, u.ID); err != nil {
 		p.fail(w, r, err)
 		return
 	}
-	p.s.deps.Accounts.RecordAdmin(r.Context(), actor, u.ID, "second factors reset", p.s.meta(r))
 	p.adminDone(w, u, "admin-mfa-reset")
 }
 

@@ -190,13 +190,11 @@ func (s *Service) CreateByAdmin(ctx context.Context, email, pw string, roles []s
 	}
 	now := s.cfg.Now()
 	u := &authd.User{ID: authd.NewID(), Email: email, PasswordHash: hash, Roles: roles, CreatedAt: now, UpdatedAt: now}
-	token, lhash := newLinkToken()
-	l := &authd.Link{Hash: lhash, Purpose: authd.LinkRecover, UserID: u.ID, Email: email, CreatedAt: now, ExpiresAt: now.Add(inviteTTL)}
-	m, err := s.composeMail(mail.KindInvite, u.ID, mail.Data{To: email, Link: s.mail.cfg.Site + "/recover?token=" + token, ExpiresIn: inviteTTL})
+	l, mails, err := s.newLink(u, authd.LinkRecover, email, mail.KindInvite, inviteTTL)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.mail.links.CreateUserWithLink(ctx, u, l, []*authd.OutboxMessage{m}); err != nil {
+	if err := s.mail.links.CreateUserWithLink(ctx, u, l, mails); err != nil {
 		return nil, fmt.Errorf("account: create user: %w", err)
 	}
 	s.wake()

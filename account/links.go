@@ -148,15 +148,14 @@ func pageFor(purpose string) string {
 	return "/verify"
 }
 
-// newLink makes a link of purpose for u, to be sent to the address to, and
-// its mail of kind; more are mails without a link to send with it.
-func (s *Service) newLink(u *authd.User, purpose, to, kind string) (*authd.Link, []*authd.OutboxMessage, error) {
-	mr := s.mail
+// newLink makes a link of purpose for u that works for ttl, to be sent to
+// the address to, and its mail of kind.
+func (s *Service) newLink(u *authd.User, purpose, to, kind string, ttl time.Duration) (*authd.Link, []*authd.OutboxMessage, error) {
 	now := s.cfg.Now()
 	token, hash := newLinkToken()
-	l := &authd.Link{Hash: hash, Purpose: purpose, UserID: u.ID, Email: to, CreatedAt: now, ExpiresAt: now.Add(mr.cfg.LinkTTL)}
-	link := mr.cfg.Site + pageFor(purpose) + "?token=" + url.QueryEscape(token)
-	m, err := s.composeMail(kind, u.ID, mail.Data{To: to, Link: link, NewEmail: to, ExpiresIn: mr.cfg.LinkTTL})
+	l := &authd.Link{Hash: hash, Purpose: purpose, UserID: u.ID, Email: to, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	link := s.mail.cfg.Site + pageFor(purpose) + "?token=" + url.QueryEscape(token)
+	m, err := s.composeMail(kind, u.ID, mail.Data{To: to, Link: link, NewEmail: to, ExpiresIn: ttl})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -187,7 +186,7 @@ func (s *Service) wake() {
 // issueLink stores a link of purpose for u with its mail (and more mails
 // without a link), in one transaction, and wakes the sender.
 func (s *Service) issueLink(ctx context.Context, u *authd.User, purpose, to, kind string, more ...*authd.OutboxMessage) error {
-	l, mails, err := s.newLink(u, purpose, to, kind)
+	l, mails, err := s.newLink(u, purpose, to, kind, s.mail.cfg.LinkTTL)
 	if err != nil {
 		return err
 	}
@@ -208,7 +207,7 @@ func (s *Service) createUser(ctx context.Context, u *authd.User) error {
 		}
 		return nil
 	}
-	l, mails, err := s.newLink(u, authd.LinkVerifyEmail, u.Email, mail.KindVerify)
+	l, mails, err := s.newLink(u, authd.LinkVerifyEmail, u.Email, mail.KindVerify, s.mail.cfg.LinkTTL)
 	if err != nil {
 		return err
 	}

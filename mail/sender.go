@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/backoff"
 )
 
 // SenderConfig configures a Sender. Zero fields take their defaults.
@@ -213,14 +214,7 @@ func (s *Sender) giveUp(ctx context.Context, om *authd.OutboxMessage, why error)
 // 80 to 100 % of it, so that mails that failed together do not retry
 // together.
 func RetryDelay(n int) time.Duration {
-	const first, most = 5 * time.Second, 10 * time.Minute
-	if n < 1 {
-		n = 1
-	}
-	if n > 8 { // 5 s << 7 is already past the cap; no overflow
-		return most
-	}
-	return min(first<<(n-1), most)
+	return backoff.Exponential(n, 5*time.Second, 10*time.Minute)
 }
 
 // jitter returns a random duration from 80 % of d up to d.

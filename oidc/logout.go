@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/authd/authd"
+	"github.com/authd/authd/internal/backoff"
 	"github.com/authd/authd/token"
 )
 
@@ -98,13 +99,7 @@ func (p *Provider) deliverDue(ctx context.Context) bool {
 // BackchannelDelay is the wait before attempt n+1 after n failed ones:
 // 1 s, 2 s, 4 s, … up to 2 minutes.
 func BackchannelDelay(n int) time.Duration {
-	if n < 1 {
-		n = 1
-	}
-	if n > 8 {
-		return 2 * time.Minute
-	}
-	return min(time.Second<<(n-1), 2*time.Minute)
+	return backoff.Exponential(n, time.Second, 2*time.Minute)
 }
 
 // deliver makes one attempt at m and records its outcome.

@@ -181,7 +181,7 @@ func (s *Service) Authenticate(ctx context.Context, email, pw string, meta Meta)
 	if err := s.attemptSucceeded(ctx, acctKey, ipKey, meta, now); err != nil {
 		return nil, err
 	}
-	if err := s.verifiedForSignIn(ctx, u); err != nil {
+	if err := s.CheckVerified(ctx, u); err != nil {
 		return nil, err
 	}
 	if rehash {

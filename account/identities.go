@@ -105,7 +105,7 @@ func (s *Service) SignInUpstream(ctx context.Context, up *authd.Upstream, c Upst
 	}
 	s.Record(ctx, authd.AuditEvent{Event: authd.EventIdentityLinked, UserID: u.ID, IP: meta.IP, UserAgent: meta.UserAgent,
 		Detail: "upstream " + up.ID + "; new account"})
-	return u, s.verifiedForSignIn(ctx, u)
+	return u, s.CheckVerified(ctx, u)
 }
 
 // link links ident to the user userID and returns them for sign-in.
@@ -136,7 +136,7 @@ func (s *Service) signInUser(ctx context.Context, userID string) (*authd.User, e
 	if u.Locked {
 		return nil, authd.ErrInvalidCredentials
 	}
-	return u, s.verifiedForSignIn(ctx, u)
+	return u, s.CheckVerified(ctx, u)
 }
 
 // Identities lists the user's linked identities.

@@ -218,10 +218,11 @@ func (s *Service) createUser(ctx context.Context, u *authd.User) error {
 	return nil
 }
 
-// verifiedForSignIn refuses a sign-in of u while its address is not
-// verified under --email-verification required, and mails a new link
-// (at most a few per window, silently).
-func (s *Service) verifiedForSignIn(ctx context.Context, u *authd.User) error {
+// CheckVerified refuses a sign-in of u while its address is not verified
+// under --email-verification required, and mails a new link (at most a
+// few per window, silently). Authenticate and the upstream sign-in apply
+// it; the ways in that skip both (passkeys) call it.
+func (s *Service) CheckVerified(ctx context.Context, u *authd.User) error {
 	if u.EmailVerified || s.Verification() != VerificationRequired {
 		return nil
 	}
@@ -232,12 +233,6 @@ func (s *Service) verifiedForSignIn(ctx context.Context, u *authd.User) error {
 		}
 	}
 	return authd.ErrEmailUnverified
-}
-
-// CheckVerified is the sign-in rule of --email-verification required for
-// the ways in that skip Authenticate (passkeys, upstream providers).
-func (s *Service) CheckVerified(ctx context.Context, u *authd.User) error {
-	return s.verifiedForSignIn(ctx, u)
 }
 
 func isThrottled(err error) bool {

@@ -51,11 +51,17 @@ func (e *dpopError) Unwrap() error { return authd.ErrUnauthenticated }
 // --issuer, and the path (RFC 9449 §4.3: htu names the request as the
 // client addresses it, which behind a proxy is not what authd sees).
 func (s *Server) publicURL(path string) string {
-	u, err := url.Parse(s.cfg.Issuer)
+	return s.origin + path
+}
+
+// issuerOrigin is the scheme and host of issuer ("" when it does not
+// parse: publicURL is then the bare path, which no proof names).
+func issuerOrigin(issuer string) string {
+	u, err := url.Parse(issuer)
 	if err != nil {
-		return path
+		return ""
 	}
-	return u.Scheme + "://" + u.Host + path
+	return u.Scheme + "://" + u.Host
 }
 
 // tokenProof checks the DPoP proof of a token request (RFC 9449 §5): no

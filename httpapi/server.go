@@ -132,6 +132,9 @@ type Server struct {
 	pages    *pageHandlers
 	// verified remembers the verified (user, address) pairs (emailVerified).
 	verified verifiedSet
+	// origin is the scheme and host of Config.Issuer (publicURL), parsed
+	// once rather than on every DPoP-checked request.
+	origin string
 }
 
 // New returns the Server; its Handler is ready to serve.
@@ -145,7 +148,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, registry: cfg.Registry}
+	s := &Server{cfg: cfg, deps: deps, log: cfg.Logger, registry: cfg.Registry, origin: issuerOrigin(cfg.Issuer)}
 	s.cookie = CookieName(cfg.Dev)
 	m, err := newMetrics(cfg.Registry)
 	if err != nil {

@@ -33,6 +33,10 @@ type Config struct {
 	// Sessions, when set, makes RunScale's run: GET /v1/me measured with
 	// this many live sessions in the store, each size in turn.
 	Sessions []int
+	// Users, when set, makes RunUsers's run: logins and refresh rotations
+	// measured with this many users (and refresh families) in the store,
+	// each size in turn.
+	Users []int
 
 	Postgres     string // PostgreSQL URL; empty: the PostgreSQL modes are skipped
 	Redis        string // standalone Redis URL; empty: the Redis modes are skipped

@@ -323,15 +323,37 @@ func scaleGrowth(ps []ScalePoint) *ScaleGrowth {
 // openSessionStore opens the session store that storeArgs name, through
 // authd's own store packages, and returns what reports its size.
 func (r *runner) openSessionStore(ctx context.Context, st string, storeArgs []string) (authd.SessionStore, func(context.Context) int64, func(), error) {
-	flag := func(name string) string {
-		for i := 0; i+1 < len(storeArgs); i++ {
-			if storeArgs[i] == name {
-				return storeArgs[i+1]
-			}
+	switch st {
+	case "sqlite", "postgres":
+		return openSQLStore(ctx, st, storeArgs)
+	case "redis", "redis-cluster":
+		masters := []string{r.cfg.Redis}
+		if st == "redis-cluster" {
+			masters = r.cluster.Addrs()
 		}
-		return ""
+		s, err := redis.Open(ctx, argOf(storeArgs, "--redis"), redis.WithPrefix(argOf(storeArgs, "--redis-prefix")))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return s, func(ctx context.Context) int64 { return redisUsedMemory(ctx, masters) }, func() { s.Close() }, nil
 	}
-	db := flag("--db")
+	return nil, nil, nil, fmt.Errorf("no session store %q", st)
+}
+
+// sqlStore is what the SQL store packages keep that the scale runs fill:
+// sessions, users and refresh families.
+type sqlStore interface {
+	authd.SessionStore
+	authd.UserStore
+	authd.RefreshStore
+}
+
+// openSQLStore opens the SQLite or PostgreSQL store that storeArgs' --db
+// names, through authd's own store packages (which migrate it), and
+// returns what reports its size: the SQLite file and its WAL; zero for
+// PostgreSQL, whose size the bench does not read.
+func openSQLStore(ctx context.Context, st string, storeArgs []string) (sqlStore, func(context.Context) int64, func(), error) {
+	db := argOf(storeArgs, "--db")
 	switch st {
 	case "sqlite":
 		path := strings.TrimPrefix(db, "sqlite:")
@@ -355,18 +377,18 @@ func (r *runner) openSessionStore(ctx context.Context, st string, storeArgs []st
 			return nil, nil, nil, err
 		}
 		return s, func(context.Context) int64 { return 0 }, func() { s.Close() }, nil
-	case "redis", "redis-cluster":
-		masters := []string{r.cfg.Redis}
-		if st == "redis-cluster" {
-			masters = r.cluster.Addrs()
-		}
-		s, err := redis.Open(ctx, flag("--redis"), redis.WithPrefix(flag("--redis-prefix")))
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		return s, func(ctx context.Context) int64 { return redisUsedMemory(ctx, masters) }, func() { s.Close() }, nil
 	}
-	return nil, nil, nil, fmt.Errorf("no session store %q", st)
+	return nil, nil, nil, fmt.Errorf("no SQL store %q", st)
+}
+
+// argOf is the value of the flag name in args ("" when absent).
+func argOf(args []string, name string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == name {
+			return args[i+1]
+		}
+	}
+	return ""
 }
 
 // redisUsedMemory sums INFO memory used_memory over masters (0 on error).
@@ -404,21 +426,38 @@ func fillWorkers(st string) int {
 // expiring in a day, as a login would make them (the cookie values are
 // never known: only their hashes are stored).
 func fillSessions(ctx context.Context, store authd.SessionStore, from, to int, st string) (ScaleStep, error) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	sec, err := fillRange(ctx, from, to, fillWorkers(st), func(i int) error {
+		if err := store.CreateSession(ctx, scaleSession(i, now)); err != nil {
+			return fmt.Errorf("inserting session %d: %w", i, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return ScaleStep{}, err
+	}
+	return ScaleStep{Sessions: to, Inserted: to - from, Seconds: round3(sec), PerSecond: round1(float64(to-from) / sec)}, nil
+}
+
+// fillRange calls insert for every i from from to to-1 on workers
+// goroutines, stopping at the first error, and returns the seconds taken.
+func fillRange(ctx context.Context, from, to, workers int, insert func(i int) error) (float64, error) {
 	t0 := time.Now()
-	now := t0.UTC().Truncate(time.Microsecond)
 	var next atomic.Int64
 	next.Store(int64(from))
+	var failed atomic.Bool
 	var wg sync.WaitGroup
-	errs := make([]error, fillWorkers(st))
+	errs := make([]error, workers)
 	for w := range errs {
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && !failed.Load() {
 				i := int(next.Add(1) - 1)
 				if i >= to {
 					return
 				}
-				if err := store.CreateSession(ctx, scaleSession(i, now)); err != nil {
-					errs[w] = fmt.Errorf("inserting session %d: %w", i, err)
+				if err := insert(i); err != nil {
+					errs[w] = err
+					failed.Store(true)
 					return
 				}
 			}
@@ -426,10 +465,9 @@ func fillSessions(ctx context.Context, store authd.SessionStore, from, to int, s
 	}
 	wg.Wait()
 	if err := errors.Join(append(errs, ctx.Err())...); err != nil {
-		return ScaleStep{}, err
+		return 0, err
 	}
-	sec := time.Since(t0).Seconds()
-	return ScaleStep{Sessions: to, Inserted: to - from, Seconds: round3(sec), PerSecond: round1(float64(to-from) / sec)}, nil
+	return time.Since(t0).Seconds(), nil
 }
 
 // scaleSession is the i-th filler session.

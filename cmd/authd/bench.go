@@ -17,6 +17,7 @@ var benchCmd = &command{
 	usage: `bench [--quick] [--out DIR] [--modes SUBSTR,…] [--postgres URL] [--redis URL] [--redis-cluster]
              [--concurrency N] [--phase D] [--revocations N] [--timeout D]
        authd bench --sessions N,… [--modes SUBSTR,…] [--postgres URL] [--redis URL] [--redis-cluster] [--out DIR]
+       authd bench --users N,… [--modes users/sqlite,users/postgres] [--postgres URL] [--phase D] [--out DIR]
        authd bench --soak DURATION [--soak-store sqlite|postgres|redis|redis-cluster] [--out DIR]`,
 	more: "The nodes are children of this binary (or --authd), each mode on fresh stores\nthat are removed after it; see docs/BENCHMARKS.md.",
 }
@@ -32,6 +33,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		soakStore string
 		exe       string
 		sessions  string
+		users     string
 	)
 	f := newFlags(benchCmd)
 	f.Bool(&cfg.Quick, "quick", false, "short phases and 20 revocations per mode: a smoke run of under a minute (CI)")
@@ -47,6 +49,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	f.Duration(&soak, "soak", 0, "instead of the benchmark, run the soak test for this long against 3 nodes; exits non-zero if any check fails")
 	f.Enum(&soakStore, "soak-store", "sqlite", "STORE", []string{"sqlite", "postgres", "redis", "redis-cluster"}, "session store of the soak")
 	f.String(&sessions, "sessions", "", "N,…", "instead of the benchmark, measure GET /v1/me of the session modes with N live sessions in the store, for each N (10000,100000,1000000; k and M suffixes accepted)")
+	f.String(&users, "users", "", "N,…", "instead of the benchmark, measure POST /v1/login and refresh rotations with N users (and N refresh families) in the SQLite and PostgreSQL stores, for each N (100k,1M; k and M suffixes accepted); writes scale-users.{md,json,csv}")
 	f.String(&exe, "authd", "", "BINARY", "authd binary to start as the nodes (default: this one)")
 	if err := f.parse(args, getenv, stdout); err != nil {
 		return err
@@ -69,15 +72,26 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	cfg.Progress = stderr
 	cfg.Command = "authd bench " + strings.Join(args, " ")
 
-	for _, s := range strings.Split(sessions, ",") {
-		if s = strings.TrimSpace(s); s == "" {
-			continue
+	var err error
+	if cfg.Sessions, err = parseCounts("--sessions", sessions); err != nil {
+		return err
+	}
+	if cfg.Users, err = parseCounts("--users", users); err != nil {
+		return err
+	}
+	if len(cfg.Users) > 0 && (len(cfg.Sessions) > 0 || soak > 0) {
+		return fmt.Errorf("--users: not with --sessions or --soak (one run at a time)")
+	}
+	if len(cfg.Users) > 0 {
+		rep, err := bench.RunUsers(ctx, cfg)
+		if rep != nil {
+			fmt.Fprint(stdout, bench.UsersMarkdown(rep))
+			fmt.Fprintf(stdout, "\nresults: %s/scale-users.md, %s/scale-users.json, %s/scale-users.csv\n", cfg.Out, cfg.Out, cfg.Out)
 		}
-		n, err := parseCount(s)
 		if err != nil {
-			return fmt.Errorf("--sessions %s: %v", sessions, err)
+			return fmt.Errorf("bench: %v", err)
 		}
-		cfg.Sessions = append(cfg.Sessions, n)
+		return nil
 	}
 	if len(cfg.Sessions) > 0 {
 		rep, err := bench.RunScale(ctx, cfg)
@@ -113,6 +127,22 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("bench: %v", err)
 	}
 	return nil
+}
+
+// parseCounts parses the comma-separated counts of flag name.
+func parseCounts(name, list string) ([]int, error) {
+	var out []int
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := parseCount(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %v", name, list, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // parseCount parses a count such as 10000, 10k or 1M.

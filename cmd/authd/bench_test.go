@@ -203,6 +203,68 @@ func TestBenchSessions(t *testing.T) {
 	}
 }
 
+// TestBenchUsers runs the users measurement on SQLite at two small sizes
+// with short phases: logins and refresh rotations measured at both, none
+// refused, and the three files written. No figure is asserted.
+func TestBenchUsers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the users run starts real authd processes; skipped under -short")
+	}
+	t.Setenv(benchChild, "1")
+	out := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"bench", "--users", "100,300", "--modes", "users/sqlite", "--phase", "300ms", "--concurrency", "8", "--out", out},
+		env(nil), strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("bench --users exited %d\nstderr:\n%s", code, stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(out, "scale-users.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.UsersReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatalf("scale-users.json does not parse: %v", err)
+	}
+	if len(rep.Stores) != 1 || rep.Stores[0].Status != bench.StatusOK || len(rep.Stores[0].Steps) != 2 || rep.Stores[0].Growth == nil {
+		t.Fatalf("stores = %+v", rep.Stores)
+	}
+	for _, st := range rep.Stores[0].Steps {
+		// The second size's rotations also reach families rotated at the
+		// first: a token presented twice would be refused as reuse.
+		if st.Logins.Requests == 0 || st.Logins.Errors != 0 || st.Refreshes.Requests == 0 || st.Refreshes.Errors != 0 {
+			t.Errorf("at %d users: logins %+v, refreshes %+v", st.Users, st.Logins, st.Refreshes)
+		}
+		if st.Argon2.Hashes == 0 || st.Inserted == 0 {
+			t.Errorf("at %d users: %d hashes, %d inserted", st.Users, st.Argon2.Hashes, st.Inserted)
+		}
+	}
+	for _, f := range []string{"scale-users.md", "scale-users.csv"} {
+		if fi, err := os.Stat(filepath.Join(out, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: missing or empty (%v)", f, err)
+		}
+	}
+}
+
+// The users run's flag errors come before anything starts.
+func TestBenchUsersFlags(t *testing.T) {
+	for _, args := range [][]string{
+		{"bench", "--users", "0"},
+		{"bench", "--users", "1x"},
+		{"bench", "--users", "10k", "--sessions", "10k"},
+		{"bench", "--users", "10k", "--soak", "1m"},
+		{"bench", "--users", "10", "--concurrency", "32", "--out", t.TempDir()},
+		{"bench", "--users", "10k", "--modes", "session/redis", "--out", t.TempDir()},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), args, env(nil), strings.NewReader(""), &stdout, &stderr); code == 0 {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
+
 // TestBenchSoakShort runs the soak for a few seconds on SQLite: every
 // check must pass.
 func TestBenchSoakShort(t *testing.T) {

@@ -284,7 +284,7 @@ func TestHelpListsOwnFlags(t *testing.T) {
 		{[]string{"upstream", "show", "--help"}, "show an upstream provider", append([]string{"id", "json"}, store...)},
 		{[]string{"upstream", "delete", "--help"}, "delete an upstream provider and every identity linked at it", append([]string{"id"}, store...)},
 		{[]string{"bench", "--help"}, "benchmark", []string{"quick", "out", "modes", "concurrency", "phase", "revocations",
-			"postgres", "redis", "redis-cluster", "timeout", "soak", "soak-store", "sessions", "authd"}},
+			"postgres", "redis", "redis-cluster", "timeout", "soak", "soak-store", "sessions", "users", "authd"}},
 		{[]string{"version", "--help"}, "print authd's version", nil},
 	}
 	for _, tt := range tests {

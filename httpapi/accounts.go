@@ -193,26 +193,39 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// meJSON is GET /v1/me's answer.
+//
+// NOTE: a struct, not a map: /v1/me is the endpoint every request of an
+// app may call, and encoding a map (reflection over each value, keys
+// sorted on every call) was a tenth of its CPU (issue #19, pprof). The
+// fields are in the order a map gave them.
+type meJSON struct {
+	AAL           int      `json:"aal"`
+	AMR           []string `json:"amr"`
+	Auth          string   `json:"auth"`
+	Email         string   `json:"email"`
+	EmailVerified bool     `json:"email_verified"`
+	ID            string   `json:"id"`
+	Roles         []string `json:"roles"`
+	SessionID     string   `json:"session_id,omitempty"`
+}
+
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	p, err := s.userPrincipal(r)
 	if err != nil {
 		s.failAuth(w, r, err)
 		return
 	}
-	amr := p.AMR
-	if amr == nil {
-		amr = []string{}
+	out := meJSON{AAL: authd.AAL(p.AMR), AMR: p.AMR, Auth: p.Auth, Email: p.Email, ID: p.UserID,
+		Roles: rolesOrEmpty(p.Roles), SessionID: p.SessionID}
+	if out.AMR == nil {
+		out.AMR = []string{}
 	}
-	out := map[string]any{"id": p.UserID, "email": p.Email, "roles": rolesOrEmpty(p.Roles), "auth": p.Auth,
-		"aal": authd.AAL(p.AMR), "amr": amr}
-	if p.SessionID != "" {
-		out["session_id"] = p.SessionID
-	}
-	if out["email_verified"], err = s.emailVerified(r, p.UserID, p.Email); err != nil {
+	if out.EmailVerified, err = s.emailVerified(r, p.UserID, p.Email); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, &out)
 }
 
 type sessionJSON struct {

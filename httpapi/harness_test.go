@@ -17,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/authd/authd"
 	"github.com/authd/authd/account"
+	"github.com/authd/authd/cache"
 	"github.com/authd/authd/dpop"
 	"github.com/authd/authd/httpapi"
 	"github.com/authd/authd/internal/mailtest"
@@ -114,6 +116,9 @@ type options struct {
 	upstreamClient *http.Client
 	// dpopNonce turns on DPoP server nonces.
 	dpopNonce bool
+	// sessionCache puts the session store behind the local cache, as
+	// serve does by default.
+	sessionCache bool
 }
 
 type option func(*options)
@@ -161,7 +166,13 @@ func newHarness(t testing.TB, opts ...option) *harness {
 	go tokens.Run(runCtx)
 	h.tokens = tokens
 	hasher := password.NewHasher(o.params, 4)
-	sessions := session.NewManager(db, tokens.Revocations(), sc)
+	var sessionStore authd.SessionStore = db
+	if o.sessionCache {
+		c := cache.New(db, cache.Config{Logger: log})
+		go c.Run(runCtx)
+		sessionStore = c
+	}
+	sessions := session.NewManager(sessionStore, tokens.Revocations(), sc)
 	accounts := account.NewService(db, db, db, hasher, sessions, tokens, ac)
 	h.accounts = accounts
 	h.clients = oidc.NewClients(db, hasher)

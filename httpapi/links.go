@@ -241,7 +241,7 @@ func (s *Server) export(r *http.Request, p *authd.Principal) (*exportJSON, error
 // unverified is read again after unverifiedTTL. The node that verifies an
 // address knows at once (verifiedNow); another node within unverifiedTTL.
 func (s *Server) emailVerified(r *http.Request, userID, email string) (bool, error) {
-	key := userID + "\x00" + email
+	key := verifiedKey{userID, email}
 	now := s.cfg.Now()
 	if v, ok := s.verified.get(key, now); ok {
 		return v, nil
@@ -261,7 +261,7 @@ func (s *Server) emailVerified(r *http.Request, userID, email string) (bool, err
 
 // verifiedNow records that u's address was just verified on this node.
 func (s *Server) verifiedNow(u *authd.User) {
-	s.verified.put(u.ID+"\x00"+u.Email, true, s.cfg.Now())
+	s.verified.put(verifiedKey{u.ID, u.Email}, true, s.cfg.Now())
 }
 
 // unverifiedTTL is how long a node trusts an "unverified" it read.
@@ -271,8 +271,12 @@ const unverifiedTTL = 5 * time.Second
 // when full it starts over.
 type verifiedSet struct {
 	mu sync.RWMutex
-	m  map[string]verifiedEntry
+	m  map[verifiedKey]verifiedEntry
 }
+
+// verifiedKey is a (user, address) pair; a struct, so that the check on
+// every /v1/me builds no string.
+type verifiedKey struct{ userID, email string }
 
 type verifiedEntry struct {
 	verified bool
@@ -282,7 +286,7 @@ type verifiedEntry struct {
 // verifiedSetMax bounds verifiedSet (about 100 bytes an entry).
 const verifiedSetMax = 50_000
 
-func (v *verifiedSet) get(k string, now time.Time) (verified, ok bool) {
+func (v *verifiedSet) get(k verifiedKey, now time.Time) (verified, ok bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	e, ok := v.m[k]
@@ -292,11 +296,11 @@ func (v *verifiedSet) get(k string, now time.Time) (verified, ok bool) {
 	return e.verified, true
 }
 
-func (v *verifiedSet) put(k string, verified bool, now time.Time) {
+func (v *verifiedSet) put(k verifiedKey, verified bool, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.m == nil || len(v.m) >= verifiedSetMax {
-		v.m = make(map[string]verifiedEntry)
+		v.m = make(map[verifiedKey]verifiedEntry)
 	}
 	e := verifiedEntry{verified: verified}
 	if !verified {

@@ -94,7 +94,13 @@
 // (pg_advisory_lock), LOCK TABLE, LISTEN/NOTIFY, sequences
 // whose order the code relies on (the revocation feed orders itself
 // through a counter row), ctid, system catalogs and PostgreSQL-only types
-// (inet, citext, range types). It uses: text, bytea, bigint, boolean,
+// (inet, citext, range types). The exceptions are the two change feeds,
+// which nothing depends on for correctness: migrations 0002 and 0011 add
+// triggers that NOTIFY at commit (authd_sessions, for WatchSessions and the
+// session cache; authd_revocations, for ChangeProbe), and those two LISTEN
+// on a connection of their own. Where LISTEN is refused, run without the
+// session cache; ChangeProbe then fails and token.Revocations.Run reads
+// the revocation list every PollInterval instead. It uses: text, bytea, bigint, boolean,
 // timestamptz, text[], IDENTITY, partial and expression indexes,
 // ON CONFLICT, data-modifying WITH, RETURNING and SELECT … FOR UPDATE [OF],
 // and, for the outbox's Claim only, SKIP LOCKED (PostgreSQL 9.5 and later;
@@ -131,6 +137,18 @@
 // invalid UTF-8): lookups by such a key answer ErrNotFound without asking
 // the server; limiter keys and audit events are stored with those bytes
 // replaced by U+FFFD.
+//
+// # Change feeds
+//
+// WatchSessions (watch.go) and ChangeProbe (probe.go) each hold one
+// connection out of the pool, LISTENing; the notifications carry the
+// schema, so that deployments sharing a database do not wake each other.
+// ChangeProbe lets an idle node skip reading the revocation list: its
+// changed is a flag the notifications set, no round trip, and its
+// listener reconnects by itself, saying "changed" (with an error) while it
+// is not listening. An idle node's revocation poller then reads the list
+// once a second (token's fullSyncEvery) instead of every PollInterval, and
+// its listener pings the server once every 30 s of silence.
 //
 // # Housekeeping
 //

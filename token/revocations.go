@@ -100,12 +100,13 @@ func (r *Revocations) Sync(ctx context.Context) error {
 
 // ChangeProber is implemented by a revocation list whose store can tell
 // cheaply whether anything was committed since it last asked (sqlite.DB,
-// with PRAGMA data_version). ChangeProbe returns changed, which says so
-// (true on its first call and after an error, never false when something
-// was committed since its previous call); wake, which receives when the
-// store may have been written (nil when it cannot say; closed if it stops
-// saying), so that Run can sleep while nothing happens; and closeProbe,
-// which releases both.
+// with PRAGMA data_version; postgres.DB, with LISTEN/NOTIFY). ChangeProbe
+// returns changed, which says so (true on its first call and after an
+// error, never false when something was committed since its previous call,
+// except for a commit whose news is still on its way: then wake receives
+// when it arrives); wake, which receives when the store may have been
+// written (nil when it cannot say; closed if it stops saying), so that Run
+// can sleep while nothing happens; and closeProbe, which releases both.
 type ChangeProber interface {
 	ChangeProbe(ctx context.Context) (changed func(context.Context) (bool, error), wake <-chan struct{}, closeProbe func() error, err error)
 }

@@ -159,8 +159,12 @@
 // # Revocation
 //
 // Revocations is the node's in-memory copy of the authd.RevocationList:
-// loaded whole at New, then followed by Sync every PollInterval (100 ms)
-// from a cursor, expired entries pruned. Verify checks jti and sid with a
+// loaded whole at New, then followed by Sync from a cursor, expired entries
+// pruned. Run syncs every PollInterval (serve: 20 ms); over a store that
+// says when it is written (a ChangeProber: SQLite's data_version and
+// inotify, PostgreSQL's LISTEN) it syncs at that pace only while the store
+// is written, and otherwise once a second, so an idle node stays nearly
+// idle. Verify checks jti and sid with a
 // map lookup. Revoking on this node writes the store first, then the local
 // set, so this node refuses at once and the others within a few polls.
 // When the last successful Sync is older than MaxStaleness (5 s), Verify

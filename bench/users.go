@@ -85,8 +85,8 @@ type UsersStep struct {
 	// LoadAvg is the machine's 1, 5 and 15-minute load average (from
 	// /proc/loadavg) as the measurement of this step began.
 	LoadAvg []float64 `json:"load_avg,omitempty"`
-	// Argon2 is the in-process argon2id rate of two windows, one right
-	// before Logins and one right after.
+	// Argon2 is the in-process argon2id rate over windows interleaved
+	// with those of Logins (see usersMeasure).
 	Argon2 Argon2 `json:"argon2"`
 	// Logins is POST /v1/login by the run's clients, each login as a
 	// filler user picked uniformly at random; LoginsPerHash is Logins.RPS
@@ -155,7 +155,7 @@ func RunUsers(ctx context.Context, cfg Config) (*UsersReport, error) {
 	total := 1.0
 	for _, st := range stores {
 		if r.skipReason(Mode{Store: st}) == "" {
-			total += float64(len(sizes))*(2*argonEstimate(cfg)+2*r.phaseSeconds()+1) + usersFillEstimate(sizes[len(sizes)-1])
+			total += float64(len(sizes))*(argonEstimate(cfg)+2*r.phaseSeconds()+1) + usersFillEstimate(sizes[len(sizes)-1])
 		}
 	}
 	r.prog = newProgress(cfg.Progress, total)
@@ -279,33 +279,20 @@ func (r *runner) usersMeasure(ctx context.Context, step *UsersStep, slug string,
 	step.StartMs = ms(nd.started)
 	step.LoadAvg = loadAvg()
 
-	// argon2id is measured before and after the logins, and the two
-	// windows summed: the machine is shared, and its speed drifts.
-	r.prog.step(fmt.Sprintf("users at %d: argon2id in process", n), argonEstimate(r.cfg))
-	before := argon2Rate(ctx, argonWindow(r.cfg))
-
 	conc := r.cfg.Concurrency
 	rngs := make([]*rand.Rand, conc)
 	for w := range rngs {
 		rngs[w] = rand.New(rand.NewPCG(uint64(n), uint64(w)))
 	}
-	r.prog.step(fmt.Sprintf("users at %d: POST /v1/login over random users", n), r.phaseSeconds())
-	step.Logins = closedLoop(ctx, conc, r.cfg.Warmup, r.cfg.Phase, cl.nodes, func(ctx context.Context, w int) (bool, int) {
+	login := func(ctx context.Context, w int) (bool, int) {
 		_, st, err := r.api.login(ctx, nd.base, fillerEmail(rngs[w].IntN(n)), fillerPassword)
 		return err == nil, st
-	})
-	r.prog.step(fmt.Sprintf("users at %d: argon2id in process, again", n), argonEstimate(r.cfg))
-	step.Argon2 = addArgon2(before, argon2Rate(ctx, argonWindow(r.cfg)))
-	if step.Argon2.PerSecond > 0 {
-		step.LoginsPerHash = round3(step.Logins.RPS / step.Argon2.PerSecond)
 	}
-
 	// Client w rotates the families i ≡ w (mod conc) only; live[w] holds
 	// the current token of each family it has rotated (the others still
 	// hold their first, fillerToken(i)); a family whose rotation failed
 	// is left alone (""), its token's state unknown.
-	r.prog.step(fmt.Sprintf("users at %d: refresh rotations over random families", n), r.phaseSeconds())
-	step.Refreshes = closedLoop(ctx, conc, r.cfg.Warmup, r.cfg.Phase, cl.nodes, func(ctx context.Context, w int) (bool, int) {
+	refresh := func(ctx context.Context, w int) (bool, int) {
 		share := (n - w + conc - 1) / conc
 		i := w + conc*rngs[w].IntN(share)
 		tok, ok := live[w][i]
@@ -322,7 +309,35 @@ func (r *runner) usersMeasure(ctx context.Context, step *UsersStep, slug string,
 		}
 		live[w][i] = p.Refresh
 		return true, st
-	})
+	}
+
+	// The three measurements run in rounds of short windows (argon2id and
+	// logins in alternating order), each adding up to --phase: the machine
+	// is shared and its speed drifts, and logins per hash is only worth
+	// reading when both rates saw the same machine.
+	rounds := r.rounds()
+	warm := max(r.cfg.Warmup/time.Duration(rounds), 50*time.Millisecond)
+	win := r.cfg.Phase / time.Duration(rounds)
+	var logins, refreshes phaseData
+	var argon Argon2
+	for k := range rounds {
+		r.prog.step(fmt.Sprintf("users at %d: argon2id, logins over random users, refreshes over random families (round %d of %d)", n, k+1, rounds),
+			(2*r.phaseSeconds()+argonEstimate(r.cfg))/float64(rounds))
+		measureLogins := func() { logins.add(closedLoopRaw(ctx, conc, warm, win, cl.nodes, login)) }
+		measureArgon := func() { argon = addArgon2(argon, argon2Rate(ctx, max(win, 500*time.Millisecond))) }
+		if k%2 == 0 {
+			measureArgon()
+			measureLogins()
+		} else {
+			measureLogins()
+			measureArgon()
+		}
+		refreshes.add(closedLoopRaw(ctx, conc, warm, win, cl.nodes, refresh))
+	}
+	step.Argon2, step.Logins, step.Refreshes = argon, logins.stats(), refreshes.stats()
+	if step.Argon2.PerSecond > 0 {
+		step.LoginsPerHash = round3(step.Logins.RPS / step.Argon2.PerSecond)
+	}
 	r.prog.note("users at %d: %.1f logins/s (argon2id %.1f/s in process), %.0f refreshes/s, load average %v", n,
 		step.Logins.RPS, step.Argon2.PerSecond, step.Refreshes.RPS, step.LoadAvg)
 	if nd.exited() {
@@ -333,6 +348,9 @@ func (r *runner) usersMeasure(ctx context.Context, step *UsersStep, slug string,
 
 // addArgon2 is the rate of two windows together.
 func addArgon2(a, b Argon2) Argon2 {
+	if a.Workers == 0 {
+		return b
+	}
 	a.Hashes += b.Hashes
 	a.Seconds = round3(a.Seconds + b.Seconds)
 	a.PerSecond = 0

@@ -88,8 +88,9 @@ func TestUsersStoresOf(t *testing.T) {
 			t.Errorf("usersStoresOf(%q) = %q, want %q", tc.filters, got, tc.want)
 		}
 	}
-	a := addArgon2(Argon2{Hashes: 30, Seconds: 1}, Argon2{Hashes: 50, Seconds: 1})
-	if a.Hashes != 80 || a.PerSecond != 40 {
+	a := addArgon2(Argon2{}, Argon2{Workers: 2, Hashes: 30, Seconds: 1, PerSecond: 30})
+	a = addArgon2(a, Argon2{Workers: 2, Hashes: 50, Seconds: 1, PerSecond: 50})
+	if a.Hashes != 80 || a.Seconds != 2 || a.PerSecond != 40 || a.Workers != 2 {
 		t.Errorf("addArgon2 = %+v", a)
 	}
 }

@@ -55,7 +55,7 @@ func UsersMarkdown(rep *UsersReport) string {
 	b.WriteString("Each login is `POST /v1/login` as a filler user picked uniformly at random from the whole population; " +
 		"each refresh is `POST /oauth2/token grant_type=refresh_token` rotating a filler family picked uniformly at random " +
 		"(one family per user; each client draws from its own share of them, so no token is ever presented twice). " +
-		"argon2id/s is the in-process rate of serve's hasher in two windows, just before and just after the logins; logins per hash near a constant " +
+		"argon2id/s is the in-process rate of serve's hasher in windows alternating with the logins' (rounds of argon2id, logins, refreshes, each adding up to the phase); logins per hash near a constant " +
 		"across sizes means the table's size does not reach the login. CPU is the authd node's only.\n\n")
 	if rep.FillerHash != "" {
 		fmt.Fprintf(&b, "Filler users' password: %s.\n\n", rep.FillerHash)

@@ -124,7 +124,7 @@ const fillerPassword = "authd-bench filler password"
 
 // RunUsers runs the users measurement on the stores of cfg.Modes (matched
 // against users/sqlite and users/postgres; both when empty) at cfg.Users
-// users, and writes scale-users.json, .csv and .md into cfg.Out.
+// users, and writes scale-users.json, .csv, .md and .svg into cfg.Out.
 func RunUsers(ctx context.Context, cfg Config) (*UsersReport, error) {
 	cfg.Defaults()
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)

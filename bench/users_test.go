@@ -3,6 +3,8 @@ package bench
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/xml"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -48,6 +50,42 @@ func TestUsersGrowthAndRender(t *testing.T) {
 	}
 	if n := strings.Count(csv, "\n"); n != 3 {
 		t.Errorf("scale-users.csv has %d lines, want a header and 2", n)
+	}
+}
+
+// UsersSVG is well-formed XML naming both stores, with a line per store
+// and panel and the goal's ceiling, and names a store with no steps too.
+func TestUsersSVG(t *testing.T) {
+	c := func(v float64) *float64 { return &v }
+	step := func(users int, login, refresh float64) UsersStep {
+		return UsersStep{Users: users, Logins: Stats{RPS: 50, CPUPerReqUs: c(login)}, Refreshes: Stats{RPS: 1000, CPUPerReqUs: c(refresh)}}
+	}
+	sq := []UsersStep{step(100_000, 29_000, 600), step(1_000_000, 27_000, 670)}
+	pg := []UsersStep{step(100_000, 34_000, 450), step(1_000_000, 36_000, 540)}
+	rep := &UsersReport{Sizes: []int{100_000, 1_000_000}, Settings: Settings{Concurrency: 32}, Machine: Machine{CPUs: 2},
+		Stores: []UsersStore{{Store: "sqlite", Status: StatusOK, Steps: sq, Growth: usersGrowth(sq)},
+			{Store: "postgres", Status: StatusOK, Steps: pg, Growth: usersGrowth(pg)},
+			{Store: "other<store>", Status: StatusSkipped, Reason: "not & here"}}}
+	svg := UsersSVG(rep)
+	d := xml.NewDecoder(strings.NewReader(svg))
+	for {
+		if _, err := d.Token(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("the SVG is not well-formed: %v\n%s", err, svg)
+		}
+	}
+	for _, want := range []string{"SQLite —", "PostgreSQL —", "100k", "1M", "goal ≤ 1.5×", "CPU/login ×0.93", "other&lt;store&gt; — skipped: not &amp; here"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("the SVG lacks %q:\n%s", want, svg)
+		}
+	}
+	if n := strings.Count(svg, "<polyline"); n != 4 {
+		t.Errorf("%d lines, want 2 stores × 2 panels", n)
+	}
+	// No panic and still XML without sizes or steps.
+	if err := xml.Unmarshal([]byte(UsersSVG(&UsersReport{})), new(struct{})); err != nil {
+		t.Errorf("empty report: %v", err)
 	}
 }
 

@@ -2,13 +2,16 @@ package bench
 
 import (
 	"fmt"
+	"html"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
-// writeUsers writes scale-users.json, scale-users.csv and scale-users.md
-// into dir.
+// writeUsers writes scale-users.json, scale-users.csv, scale-users.md and
+// scale-users.svg into dir.
 func writeUsers(dir string, rep *UsersReport) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -16,7 +19,7 @@ func writeUsers(dir string, rep *UsersReport) error {
 	if err := writeJSON(filepath.Join(dir, "scale-users.json"), rep); err != nil {
 		return err
 	}
-	for name, text := range map[string]string{"scale-users.csv": UsersCSV(rep), "scale-users.md": UsersMarkdown(rep)} {
+	for name, text := range map[string]string{"scale-users.csv": UsersCSV(rep), "scale-users.md": UsersMarkdown(rep), "scale-users.svg": UsersSVG(rep)} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			return err
 		}
@@ -108,4 +111,150 @@ func UsersMarkdown(rep *UsersReport) string {
 		}
 	}
 	return b.String()
+}
+
+// usersStoreNames are the stores' names in the chart's legend.
+var usersStoreNames = map[string]string{"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
+// UsersSVG draws two panels against the number of users (log scale), in
+// ScaleSVG's style: CPU µs per login and per refresh rotation, one line
+// per store; each store's thin dashed line runs from its figure at the
+// smallest size to ScaleGoal times that figure at the largest, the
+// ceiling its solid line must stay under.
+func UsersSVG(rep *UsersReport) string {
+	const (
+		pw, ph   = 380, 230 // a panel's plot area
+		inset    = 24       // between the y axis and the smallest size
+		left     = 60
+		top      = 50
+		gap      = 90
+		legendH  = 18
+		panelsOf = 2
+	)
+	sizes := rep.Sizes
+	var ok, others []UsersStore
+	for _, s := range rep.Stores {
+		if len(s.Steps) > 0 {
+			ok = append(ok, s)
+			if len(rep.Sizes) == 0 {
+				sizes = append(sizes, s.Steps[0].Users, s.Steps[len(s.Steps)-1].Users)
+			}
+		} else {
+			others = append(others, s)
+		}
+	}
+	xmin, xmax := 0.0, 1.0
+	if len(sizes) > 0 {
+		xmin, xmax = math.Log10(float64(slices.Min(sizes))), math.Log10(float64(slices.Max(sizes)))
+	}
+	if xmax <= xmin {
+		xmax = xmin + 1
+	}
+	width := left + panelsOf*pw + gap + 30
+	height := top + ph + 50 + legendH*(len(ok)+len(others)+1) + 20
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
+	b.WriteString(`<rect width="100%" height="100%" fill="#fff"/>` + "\n")
+	fmt.Fprintf(&b, `<text x="10" y="18" font-size="14" font-weight="bold">authd bench --users: logins and refresh rotations against users in the store (1 node)</text>`+"\n")
+	cpuOf := func(s Stats) (float64, bool) {
+		if s.CPUPerReqUs == nil || *s.CPUPerReqUs <= 0 {
+			return 0, false
+		}
+		return *s.CPUPerReqUs, true
+	}
+	panel := func(k int, title string, stats func(UsersStep) Stats) {
+		x0 := left + k*(pw+gap)
+		px := func(n int) float64 {
+			return float64(x0+inset) + (math.Log10(float64(n))-xmin)/(xmax-xmin)*(pw-2*inset)
+		}
+		// goal is the store's ceiling: ScaleGoal times its figure at its
+		// smallest size, at its largest.
+		goal := func(s UsersStore) (from, to UsersStep, v float64, has bool) {
+			from, to = s.Steps[0], s.Steps[len(s.Steps)-1]
+			v, has = cpuOf(stats(from))
+			return from, to, ScaleGoal * v, has && len(s.Steps) > 1
+		}
+		ymax := 0.0
+		for _, s := range ok {
+			for _, st := range s.Steps {
+				if v, has := cpuOf(stats(st)); has {
+					ymax = max(ymax, v)
+				}
+			}
+			if _, _, v, has := goal(s); has {
+				ymax = max(ymax, v)
+			}
+		}
+		ymax = niceCeil(ymax * 1.1)
+		py := func(v float64) float64 { return float64(top+ph) - v/ymax*ph }
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", x0, top-12, html.EscapeString(title))
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", x0, top, x0, top+ph)
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#333"/>`+"\n", x0, top+ph, x0+pw, top+ph)
+		for i := 0; i <= 4; i++ {
+			v := ymax * float64(i) / 4
+			y := float64(top+ph) - float64(ph)*float64(i)/4
+			fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#eee"/>`+"\n", x0+1, y, x0+pw, y)
+			fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" font-size="9">%s</text>`+"\n", x0-4, y+3, trimFloat(v))
+		}
+		for _, n := range sizes {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" font-size="9">%s</text>`+"\n", px(n), top+ph+13, sessionsLabel(n))
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">users in the store, one refresh family each (log scale)</text>`+"\n", x0+pw/2, top+ph+28)
+		for _, s := range ok {
+			color := scaleColors[s.Store]
+			if from, to, v, has := goal(s); has {
+				fv, _ := cpuOf(stats(from))
+				fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1" stroke-dasharray="4 3" opacity="0.6"/>`+"\n",
+					px(from.Users), py(fv), px(to.Users), py(v), color)
+				fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="end" font-size="9" fill="%s">goal ≤ %g×</text>`+"\n", px(to.Users)-4, py(v)-4, color, ScaleGoal)
+			}
+			var pts []string
+			for _, st := range s.Steps {
+				if v, has := cpuOf(stats(st)); has {
+					pts = append(pts, fmt.Sprintf("%.1f,%.1f", px(st.Users), py(v)))
+				}
+			}
+			fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", strings.Join(pts, " "), color)
+			for _, p := range pts {
+				xy := strings.Split(p, ",")
+				fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="2.5" fill="%s"/>`+"\n", xy[0], xy[1], color)
+			}
+		}
+	}
+	panel(0, "CPU µs per POST /v1/login (authd node, argon2id included)", func(st UsersStep) Stats { return st.Logins })
+	panel(1, "CPU µs per refresh rotation (POST /oauth2/token)", func(st UsersStep) Stats { return st.Refreshes })
+	ly := top + ph + 50
+	for i, s := range ok {
+		x, y := left, ly+i*legendH
+		label := usersStoreName(s.Store)
+		if g := s.Growth; g != nil {
+			label += fmt.Sprintf(" — CPU/login ×%.2f, CPU/refresh ×%.2f, logins/s %s → %s, refreshes/s %s → %s from %s to %s: goal %s",
+				g.LoginCPU, g.RefreshCPU, f2(s.Steps[0].Logins.RPS), f2(s.Steps[len(s.Steps)-1].Logins.RPS),
+				f2(s.Steps[0].Refreshes.RPS), f2(s.Steps[len(s.Steps)-1].Refreshes.RPS), sessionsLabel(g.From), sessionsLabel(g.To), strings.Trim(met(g.MeetsGoal), "*"))
+		}
+		if s.Status != StatusOK {
+			label += fmt.Sprintf(" (%s: %s)", s.Status, s.Reason)
+		}
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>`+"\n", x, y-4, x+24, y-4, scaleColors[s.Store])
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", x+30, y, html.EscapeString(label))
+	}
+	for i, s := range others {
+		fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#888">%s</text>`+"\n", left+30, ly+(len(ok)+i)*legendH,
+			html.EscapeString(fmt.Sprintf("%s — %s: %s", usersStoreName(s.Store), s.Status, s.Reason)))
+	}
+	y := ly + (len(ok)+len(others))*legendH
+	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#555" stroke-dasharray="4 3"/>`+"\n", left, y-4, left+24, y-4)
+	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555">goal: CPU per request at the largest size ≤ %g× the smallest's (the dashed line is that ceiling)</text>`+"\n", left+30, y, ScaleGoal)
+	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">%d clients; load generator, authd and the store share the machine's %d CPUs: read the growth, not the absolute figures.</text>`+"\n",
+		height-8, rep.Settings.Concurrency, rep.Machine.CPUs)
+	b.WriteString("</svg>\n")
+	return b.String()
+}
+
+// usersStoreName is store as the legend names it.
+func usersStoreName(store string) string {
+	if n, ok := usersStoreNames[store]; ok {
+		return n
+	}
+	return store
 }

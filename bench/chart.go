@@ -16,7 +16,7 @@ const (
 )
 
 // SVG draws the run's two headline figures as a small hand-written SVG:
-// authenticated throughput as a share of the baseline (target 85%), and
+// authenticated throughput as a share of the baseline (ThroughputGoal), and
 // the p99 revocation-to-refusal delay on every other node (target 100 ms);
 // and the OIDC code flow's rate as a line of text.
 func SVG(rep *Report) string {
@@ -79,7 +79,7 @@ func svgRatioPanel(b *strings.Builder, rep *Report) {
 			}
 		}
 	}
-	svgTargetAndAxis(b, x0, float64(x0)+scale(0.85), len(rep.Modes), "target 85%")
+	svgTargetAndAxis(b, x0, float64(x0)+scale(ThroughputGoal), len(rep.Modes), fmt.Sprintf("target %.0f%%", 100*ThroughputGoal))
 }
 
 // svgRevocationPanel is the right panel: revocation to refusal on every

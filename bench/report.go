@@ -168,8 +168,13 @@ func loadRSS(m ModeResult) int64 {
 	return peak
 }
 
+// ThroughputGoal is the share of GET /healthz's throughput that GET /v1/me
+// must keep on one node with the caches on: 90% since issue #19 (85% in
+// issue #7).
+const ThroughputGoal = 0.90
+
 // evaluateTargets checks the targets on every measured mode: with the
-// cache on, /v1/me at ≥ 85% of /healthz on one node; revocation seen by
+// cache on, /v1/me at ≥ ThroughputGoal of /healthz on one node; revocation seen by
 // every other node within 100 ms at p99; with the public client, full
 // OIDC code flows at CodeFlowGoal per second on one node.
 func evaluateTargets(rep *Report) []Target {
@@ -180,8 +185,8 @@ func evaluateTargets(rep *Report) []Target {
 		}
 		if m.Cache && len(m.Throughput) > 0 {
 			t := m.Throughput[0]
-			ts = append(ts, Target{Name: "authenticated throughput", Mode: m.Name, Goal: "≥ 85% of /healthz (1 node)",
-				Measured: round1(100 * t.Ratio), Unit: "%", Met: t.Ratio >= 0.85})
+			ts = append(ts, Target{Name: "authenticated throughput", Mode: m.Name, Goal: fmt.Sprintf("≥ %.0f%% of /healthz (1 node)", 100*ThroughputGoal),
+				Measured: round1(100 * t.Ratio), Unit: "%", Met: t.Ratio >= ThroughputGoal})
 		}
 		if cf := m.CodeFlow; cf != nil && cf.Client == clientPublic && len(cf.Runs) > 0 {
 			r := cf.Runs[0].Flows

@@ -12,14 +12,20 @@ import (
 
 // writeScale writes scale.json, scale.csv, scale.md and scale.svg into dir.
 func writeScale(dir string, rep *ScaleReport) error {
+	return writeFiles(dir, "scale", rep, ScaleCSV(rep), ScaleMarkdown(rep), ScaleSVG(rep))
+}
+
+// writeFiles writes a run's report into dir as name.json (rep), name.csv,
+// name.md and name.svg.
+func writeFiles(dir, name string, rep any, csv, md, svg string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, "scale.json"), rep); err != nil {
+	if err := writeJSON(filepath.Join(dir, name+".json"), rep); err != nil {
 		return err
 	}
-	for name, text := range map[string]string{"scale.csv": ScaleCSV(rep), "scale.md": ScaleMarkdown(rep), "scale.svg": ScaleSVG(rep)} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+	for ext, text := range map[string]string{".csv": csv, ".md": md, ".svg": svg} {
+		if err := os.WriteFile(filepath.Join(dir, name+ext), []byte(text), 0o644); err != nil {
 			return err
 		}
 	}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"html"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -13,18 +11,7 @@ import (
 // writeUsers writes scale-users.json, scale-users.csv, scale-users.md and
 // scale-users.svg into dir.
 func writeUsers(dir string, rep *UsersReport) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := writeJSON(filepath.Join(dir, "scale-users.json"), rep); err != nil {
-		return err
-	}
-	for name, text := range map[string]string{"scale-users.csv": UsersCSV(rep), "scale-users.md": UsersMarkdown(rep), "scale-users.svg": UsersSVG(rep)} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeFiles(dir, "scale-users", rep, UsersCSV(rep), UsersMarkdown(rep), UsersSVG(rep))
 }
 
 // UsersCSV is one line per store and size.

@@ -215,7 +215,10 @@ func TestBenchUsers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"bench", "--users", "100,300", "--modes", "users/sqlite", "--phase", "300ms", "--concurrency", "8", "--out", out},
+	// --phase 3s: six windows of 500 ms, each long enough for logins at
+	// serve's argon2id parameters to finish in a node built with -race
+	// (a 50 ms window saw none under CI's load).
+	code := run(ctx, []string{"bench", "--users", "100,300", "--modes", "users/sqlite", "--phase", "3s", "--concurrency", "8", "--out", out},
 		env(nil), strings.NewReader(""), &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("bench --users exited %d\nstderr:\n%s", code, stderr.String())

@@ -3,6 +3,7 @@ package bench
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -118,18 +119,31 @@ func (r *runner) freshStore(ctx context.Context, m Mode, dir string) (args []str
 		if m.Store == "redis-cluster" {
 			target, masters = r.cluster.URL(), r.cluster.Addrs()
 		}
-		return []string{"--db", sqlite, "--redis", target, "--redis-prefix", prefix}, func() { deletePrefixes(masters, prefix) }, nil
+		cleanup := func() {
+			if err := deletePrefixes(masters, prefix, m.Store == "redis"); err != nil {
+				r.prog.note("could not delete the keys under %s: %v (delete them by hand: SCAN MATCH %s* and UNLINK)", prefix, err, prefix)
+			}
+		}
+		return []string{"--db", sqlite, "--redis", target, "--redis-prefix", prefix}, cleanup, nil
 	}
 	return []string{"--db", sqlite}, func() {}, nil
 }
 
-// deletePrefixes deletes every key under prefix on every master.
-func deletePrefixes(masters []string, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// deletePrefixes deletes every key under prefix on every master; batch
+// (one server, no slots) lets one UNLINK take a whole SCAN page.
+//
+// NOTE: a scale run leaves a million sessions and more under its prefix:
+// at one UNLINK a key, 30 s was not enough, and the keys stayed behind
+// (and slowed every later SCAN of the shared server). The deadline is
+// generous and a failure is reported.
+func deletePrefixes(masters []string, prefix string, batch bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	var errs []error
 	for _, a := range masters {
-		deletePrefix(ctx, a, prefix)
+		errs = append(errs, deletePrefix(ctx, a, prefix, batch))
 	}
+	return errors.Join(errs...)
 }
 
 // startNodes starts n nodes with args into c. The first starts alone (it

@@ -150,10 +150,11 @@ func redisCommand(ctx context.Context, target string, args ...string) (any, erro
 }
 
 // deletePrefix deletes every key under prefix on target (one server, or
-// one master of a cluster) with SCAN and UNLINK, one key per UNLINK so
-// that keys of different cluster slots never share a command. It never
-// flushes anything.
-func deletePrefix(ctx context.Context, target, prefix string) error {
+// one master of a cluster) with SCAN and UNLINK: with batch, one UNLINK
+// per SCAN page (one server); without, one key per UNLINK, so that keys of
+// different cluster slots never share a command. It never flushes
+// anything.
+func deletePrefix(ctx context.Context, target, prefix string, batch bool) error {
 	if prefix == "" || strings.ContainsAny(prefix, `*?[]\`) {
 		return fmt.Errorf("refusing to delete by prefix %q", prefix)
 	}
@@ -164,7 +165,7 @@ func deletePrefix(ctx context.Context, target, prefix string) error {
 	defer rc.Close()
 	cursor := "0"
 	for {
-		r, err := rc.do(ctx, "SCAN", cursor, "MATCH", prefix+"*", "COUNT", "1000")
+		r, err := rc.do(ctx, "SCAN", cursor, "MATCH", prefix+"*", "COUNT", "10000")
 		if err != nil {
 			return err
 		}
@@ -174,6 +175,18 @@ func deletePrefix(ctx context.Context, target, prefix string) error {
 		}
 		cursor, _ = arr[0].(string)
 		keys, _ := arr[1].([]any)
+		if batch && len(keys) > 0 {
+			args := []string{"UNLINK"}
+			for _, k := range keys {
+				if ks, ok := k.(string); ok {
+					args = append(args, ks)
+				}
+			}
+			if _, err := rc.do(ctx, args...); err != nil {
+				return err
+			}
+			keys = nil
+		}
 		for _, k := range keys {
 			if ks, ok := k.(string); ok {
 				if _, err := rc.do(ctx, "UNLINK", ks); err != nil {

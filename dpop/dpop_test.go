@@ -20,6 +20,7 @@ import (
 
 	"github.com/authd/authd"
 	"github.com/authd/authd/dpop"
+	"github.com/authd/authd/internal/jwstest"
 	"github.com/authd/authd/sqlite"
 )
 
@@ -108,27 +109,7 @@ func resourceProof(key *ecdsa.PrivateKey, now time.Time) spec {
 
 func (s spec) sign(t testing.TB) string {
 	t.Helper()
-	opts := &jose.SignerOptions{}
-	for k, v := range s.Header {
-		opts.WithHeader(jose.HeaderKey(k), v)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: s.Alg, Key: s.Key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(s.Claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return jwstest.Sign(t, s.Key, s.Alg, s.Header, s.Claims)
 }
 
 func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }

@@ -21,6 +21,7 @@ import (
 	"github.com/authd/authd/account"
 	"github.com/authd/authd/dpop"
 	"github.com/authd/authd/httpapi"
+	"github.com/authd/authd/internal/jwstest"
 	"github.com/authd/authd/oidc"
 	"github.com/authd/authd/session"
 )
@@ -75,21 +76,7 @@ func (k *dpopKey) proofB(t testing.TB, h *harness, method, path, tok string, edi
 	for _, f := range edit {
 		f(claims)
 	}
-	opts := (&jose.SignerOptions{}).WithType("dpop+jwt").WithHeader("jwk", jose.JSONWebKey{Key: &k.key.PublicKey})
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: k.key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	obj, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return jwstest.Sign(t, k.key, jose.ES256, map[string]any{"typ": "dpop+jwt", "jwk": jose.JSONWebKey{Key: &k.key.PublicKey}}, claims)
 }
 
 // boundToken gets a DPoP-bound token pair for ann through the password

@@ -19,6 +19,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/authd/authd/dpop"
+	"github.com/authd/authd/internal/jwstest"
 	"github.com/authd/authd/verify"
 )
 
@@ -63,27 +64,7 @@ func newProof(t testing.TB, key *ecdsa.PrivateKey, method, path, token string, n
 
 func (s proofSpec) sign(t testing.TB) string {
 	t.Helper()
-	opts := &jose.SignerOptions{}
-	for k, v := range s.Header {
-		opts.WithHeader(jose.HeaderKey(k), v)
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: s.Alg, Key: s.Key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, err := json.Marshal(s.Claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return jwstest.Sign(t, s.Key, s.Alg, s.Header, s.Claims)
 }
 
 func newECKey(t testing.TB) (*ecdsa.PrivateKey, string) {

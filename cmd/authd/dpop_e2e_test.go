@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/authd/authd/dpop"
+	"github.com/authd/authd/internal/jwstest"
 )
 
 // signProof is a DPoP proof by key for method and u, with the access
@@ -27,18 +28,7 @@ func signProof(t *testing.T, key *ecdsa.PrivateKey, method, u, tok string) strin
 	if tok != "" {
 		claims["ath"] = dpop.ATH(tok)
 	}
-	opts := (&jose.SignerOptions{}).WithType("dpop+jwt").WithHeader("jwk", jose.JSONWebKey{Key: &key.PublicKey})
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	payload, _ := json.Marshal(claims)
-	obj, err := signer.Sign(payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, _ := obj.CompactSerialize()
-	return out
+	return jwstest.Sign(t, key, jose.ES256, map[string]any{"typ": "dpop+jwt", "jwk": jose.JSONWebKey{Key: &key.PublicKey}}, claims)
 }
 
 // TestDPoPAcrossNodes: two authd processes on one database. A token bound
